@@ -1,0 +1,173 @@
+"""The ``catalog-synth`` command line: a thin layer over the library API."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from catalog_synth import __version__
+from catalog_synth.cli_common import config_option, load_or_exit
+from catalog_synth.config import Config, config_path
+from catalog_synth.pipeline import SyncError, SyncReport, run_sync
+from catalog_synth.store import Store, StoreError
+from catalog_synth.types import TableResult, TableStatus
+
+console = Console()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="catalog-synth")
+@click.option("--log-json", is_flag=True, help="Write logs to stderr as JSON lines.")
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(log_json: bool, verbose: bool) -> None:
+    """Synthetic sample data for data catalogs: previews and sandbox copies that describe nobody."""
+    from catalog_synth.logs import configure_logging
+
+    configure_logging(json_lines=log_json, verbose=verbose)
+
+
+@main.command()
+@click.option("--path", "-p", type=click.Path(dir_okay=False), default=None, help="Where to write the config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str | None, force: bool) -> None:
+    """Write a commented starter catalog-synth.yml."""
+    from catalog_synth.starter import STARTER_CONFIG
+
+    target = Path(path) if path else config_path()
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists (use --force to overwrite)")
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    console.print(f"Wrote [bold]{target}[/]. Set the warehouse URL, then run [bold]catalog-synth sync[/].")
+
+
+@main.command()
+@config_option
+@click.option("--full", is_flag=True, help="Re-synthesize every table, even unchanged ones.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
+def sync(config_path: str | None, full: bool, report_path: str | None) -> None:
+    """Synthesize every included table into the store and publish it to the catalog."""
+    config = load_or_exit(config_path)
+    report = sync_with_progress(config, full=full)
+    print_summary(report)
+    if report_path:
+        Path(report_path).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    if report.failed:
+        sys.exit(1)
+
+
+def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
+    """Run the sync with a progress bar on a terminal (plain log lines elsewhere)."""
+    progress = Progress(
+        TextColumn("[bold]sync"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("", total=None)
+
+        def on_table(result: TableResult) -> None:
+            progress.update(task, advance=1, description=f"{result.ref.qualified}: {result.status.value}")
+
+        try:
+            return run_sync(
+                config, full=full, on_plan=lambda total: progress.update(task, total=total), on_table=on_table
+            )
+        except SyncError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+_STATUS_STYLE = {
+    TableStatus.SYNTHESIZED: "green",
+    TableStatus.UNCHANGED: "cyan",
+    TableStatus.SKIPPED: "yellow",
+    TableStatus.FAILED: "red",
+}
+
+
+def print_summary(report: SyncReport) -> None:
+    table = Table(title="catalog-synth sync", show_lines=False)
+    for header in ("warehouse", "table", "status", "rows", "quality", "reason / notes"):
+        table.add_column(header)
+    for result in report.results:
+        quality = f"{result.quality.overall:.2f}" if result.quality else ""
+        detail = "; ".join(filter(None, [result.reason, *result.notes]))
+        style = _STATUS_STYLE[result.status]
+        table.add_row(
+            result.ref.warehouse,
+            result.ref.qualified,
+            f"[{style}]{result.status.value}[/]",
+            str(result.rows_written or ""),
+            quality,
+            detail,
+        )
+    console.print(table)
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in TableStatus if report.count(s))
+    console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; store: {report.store}")
+    for sink_report in report.sink_reports:
+        console.print(str(sink_report))
+
+
+@main.command()
+@config_option
+@click.argument("table")
+@click.option("--rows", "-n", type=int, default=None, help="How many rows (default: preview_rows).")
+def preview(config_path: str | None, table: str, rows: int | None) -> None:
+    """Print the synthetic preview rows of SCHEMA.TABLE."""
+    config = load_or_exit(config_path)
+    try:
+        frame = Store(config.store).preview(table, rows)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(frame_table(frame, title=f"{table} (synthetic)"))
+
+
+@main.command()
+@config_option
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def report(config_path: str | None, table: str, as_json: bool) -> None:
+    """Quality score, column classification and privacy-gate results of SCHEMA.TABLE."""
+    config = load_or_exit(config_path)
+    try:
+        stored = Store(config.store).table(table)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(stored.as_dict(), indent=2, default=str))
+        return
+    from catalog_synth.reporting import render_table_report
+
+    render_table_report(console, stored)
+
+
+def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    return table
+
+
+@main.command()
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), default=".catalog-synth/demo", show_default=True
+)
+@click.option("--rows", type=int, default=300, show_default=True, help="People in the demo warehouse.")
+def demo(directory: str, rows: int) -> None:
+    """Build a small embedded warehouse, sync it, and show the synthetic result (no server needed)."""
+    from catalog_synth.demo import run_demo
+
+    run_demo(Path(directory), rows, console)

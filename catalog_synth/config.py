@@ -1,0 +1,245 @@
+"""The one YAML config file: ``${ENV_VAR}`` interpolation, validated by pydantic.
+
+Errors are one line naming the key (``ConfigError``). Secrets (warehouse URLs,
+tokens) are ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from sqlalchemy.engine import make_url
+
+DEFAULT_CONFIG_PATH = Path("catalog-synth.yml")
+CONFIG_ENV_VAR = "CATALOG_SYNTH_CONFIG"
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RelationshipConfig(_Section):
+    """A foreign key the warehouse does not declare: ``child: sales.orders(customer_id)``."""
+
+    child: str
+    parent: str
+
+    @field_validator("child", "parent")
+    @classmethod
+    def _table_with_columns(cls, value: str) -> str:
+        if not re.fullmatch(r"[^()]+\.[^().]+\([^()]+\)", value.strip()):
+            raise ValueError("expected 'schema.table(column[, column...])'")
+        return value.strip()
+
+
+class WarehouseConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    url: SecretStr
+    connector: str = "sqlalchemy"
+    include: list[str] = Field(default_factory=lambda: ["*.*"])
+    exclude: list[str] = Field(default_factory=list)
+    # DataHub naming, same option names as DataHub's own SQL sources.
+    platform: str | None = None
+    platform_instance: str | None = None
+    env: str = "PROD"
+    database: str | None = None
+    # None: DataHub's default for the platform (true for snowflake, false elsewhere).
+    convert_urns_to_lowercase: bool | None = None
+    relationships: list[RelationshipConfig] = Field(default_factory=list)
+    # Optional per-table watermark column for incremental sync: {"sales.orders": "updated_at"}.
+    watermarks: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _parseable_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception:
+            # Never echo the URL: it may hold a password.
+            raise ValueError("not a valid SQLAlchemy URL (dialect+driver://user:password@host/db)") from None
+        return value
+
+
+class DataHubRestConfig(_Section):
+    server: str
+    token: SecretStr | None = None
+    mode: Literal["restli", "openapi"] = "restli"
+    create_missing: bool = False
+    batch_size: int = Field(default=100, ge=1)
+
+
+class CatalogConfig(_Section):
+    file: Path | None = Path(".catalog-synth/datahub-mcps.json")
+    datahub: DataHubRestConfig | None = None
+    # Base URL of the SQL sandbox, for links and the Preview tab embed.
+    sandbox_url: str | None = None
+
+
+class PrivacyConfig(_Section):
+    # Categories seen fewer than this many times in the sample are never emitted verbatim.
+    min_category_count: int = Field(default=5, ge=1)
+    # Largest acceptable share of synthetic rows closer to training rows than to held-out rows.
+    dcr_threshold: float = Field(default=0.55, gt=0.0, le=1.0)
+    holdout_share: float = Field(default=0.2, gt=0.0, lt=0.9)
+    # Columns whose distinct share in the sample reaches this are identifier-like.
+    unique_share: float = Field(default=0.9, gt=0.0, le=1.0)
+    # Fewest sample rows a table needs before it can be synthesized safely.
+    min_rows: int = Field(default=10, ge=1)
+    # Where fitted models are kept (owner-only permissions); none by default.
+    model_dir: Path | None = None
+
+
+class SandboxConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=1, le=65535)
+    row_limit: int = Field(default=10_000, ge=1)
+    max_response_bytes: int = Field(default=20_000_000, ge=1024)
+    timeout_seconds: float = Field(default=10.0, gt=0)
+    max_concurrent_queries: int = Field(default=8, ge=1)
+    memory_limit: str = "1GB"
+    threads: int = Field(default=2, ge=1)
+    max_temp_directory_size: str = "1GB"
+    # SHA-256 hex digests of accepted bearer tokens; empty = no auth.
+    token_hashes: list[str] = Field(default_factory=list)
+    # Origin allowed to frame the preview pages (DataHub's frontend).
+    catalog_origin: str | None = None
+
+
+class ExecutorConfig(_Section):
+    kind: Literal["local", "dask"] = "local"
+    workers: int | None = None  # default: the machine's cores
+    scheduler: str | None = None  # tcp://host:8786 for dask
+    table_timeout_seconds: float = Field(default=600.0, gt=0)
+    retries: int = Field(default=2, ge=0)
+
+
+class Config(_Section):
+    warehouses: list[WarehouseConfig] = Field(min_length=1)
+    sample_rows: int = Field(default=2000, ge=1)
+    preview_rows: int = Field(default=20, ge=1)
+    copy_rows: int = Field(default=10_000, ge=1)
+    store: Path = Path(".catalog-synth/sandbox.duckdb")
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    synthesizer: Literal["gaussian_copula", "ctgan", "tvae"] = "gaussian_copula"
+    seed: int | None = None
+    # Per-column privacy overrides: {"crm.customer.notes": "sensitive", "crm.customer.country": "public"}
+    # Keys are schema.table.column, optionally prefixed by the warehouse name.
+    columns: dict[str, Literal["sensitive", "public"]] = Field(default_factory=dict)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    def warehouse(self, name: str) -> WarehouseConfig:
+        for warehouse in self.warehouses:
+            if warehouse.name == name:
+                return warehouse
+        raise ConfigError(f"warehouses: no warehouse named {name!r}")
+
+    @property
+    def multi_warehouse(self) -> bool:
+        return len(self.warehouses) > 1
+
+
+def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` (or ``${VAR:-default}``) with environment values.
+
+    Comments are left alone, so a commented-out ``${VAR}`` does not need to be set.
+    """
+    env = os.environ if environ is None else environ
+    lines = []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        code, hash_, comment = _split_comment(line)
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"line {number}: environment variable ${{{name}}} is not set")
+
+        lines.append(_ENV_PATTERN.sub(substitute, code) + hash_ + comment)
+    return "".join(lines)
+
+
+def _split_comment(line: str) -> tuple[str, str, str]:
+    """Split a YAML line at a ``#`` that starts a comment (outside quotes)."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index], "#", line[index + 1 :]
+    return line, "", ""
+
+
+def parse_config(text: str, environ: dict[str, str] | None = None) -> Config:
+    try:
+        raw = yaml.safe_load(interpolate_env(text, environ))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a YAML mapping with a 'warehouses' key")
+    return validate_config(raw)
+
+
+def validate_config(raw: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key"
+    if error["type"] == "missing":
+        return f"{key}: required key is missing"
+    # Do not echo the input: it may be a secret.
+    return f"{key}: {error['msg']}"
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    resolved = config_path(path)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {resolved} not found (run 'catalog-synth init' to write one)") from None
+    config = parse_config(text)
+    return _relative_to(config, resolved.parent)
+
+
+def _relative_to(config: Config, base: Path) -> Config:
+    """Resolve relative store/catalog paths against the config file's folder."""
+    updates: dict[str, Any] = {"store": _resolve(base, config.store)}
+    catalog = config.catalog
+    if catalog.file is not None:
+        updates["catalog"] = catalog.model_copy(update={"file": _resolve(base, catalog.file)})
+    return config.model_copy(update=updates)
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else base / path

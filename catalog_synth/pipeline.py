@@ -1,0 +1,316 @@
+"""The sync: list -> read -> synthesize + gate (in workers) -> store -> publish.
+
+:func:`run_sync` is the library API; the CLI's ``sync`` is a thin layer over it.
+Per-table work (describe, sample, synthesize, gate) runs in an executor; the
+store and the catalog sinks are written by the calling process only, so a
+table is published exactly when its copy is committed to the store.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from catalog_synth.config import Config, WarehouseConfig
+from catalog_synth.executors import Executor, open_executor
+from catalog_synth.store import Store, StoreWriter, logical_name
+from catalog_synth.types import (
+    GateFailed,
+    SynthesisSettings,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+    TableResult,
+    TableSkipped,
+    TableStatus,
+)
+from connectors import Connector, ConnectorError, TableVanished, open_connector
+
+log = logging.getLogger("catalog_synth.sync")
+
+
+class SyncError(RuntimeError):
+    """The run as a whole cannot proceed (e.g. another sync holds the lock)."""
+
+
+@dataclass(frozen=True)
+class TableTask:
+    """One unit of work for an executor: everything a worker needs, nothing more."""
+
+    warehouse: WarehouseConfig
+    ref: TableRef
+    settings: SynthesisSettings
+    sample_rows: int
+    previous_fingerprint: str | None = None
+
+
+@dataclass
+class TableOutcome:
+    """A worker's answer. ``table`` is set only when synthesis and the gate passed."""
+
+    result: TableResult
+    table: SyntheticTable | None = None
+    fingerprint: str | None = None
+    platform: str = ""
+    dialect: str = ""
+    database: str | None = None
+
+
+@dataclass
+class SyncReport:
+    results: list[TableResult] = field(default_factory=list)
+    sink_reports: list[object] = field(default_factory=list)
+    store: Path | None = None
+    seconds: float = 0.0
+
+    def count(self, status: TableStatus) -> int:
+        return sum(1 for r in self.results if r.status is status)
+
+    @property
+    def failed(self) -> bool:
+        return self.count(TableStatus.FAILED) > 0 or any(getattr(r, "failed", 0) for r in self.sink_reports)
+
+    def as_dict(self) -> dict:
+        return {
+            "store": str(self.store) if self.store else None,
+            "seconds": round(self.seconds, 3),
+            "counts": {status.value: self.count(status) for status in TableStatus},
+            "tables": [r.as_dict() for r in self.results],
+            "sinks": [getattr(r, "as_dict", lambda r=r: str(r))() for r in self.sink_reports],
+        }
+
+
+ProgressCallback = Callable[[TableResult], None]
+
+
+def run_sync(
+    config: Config,
+    *,
+    sinks: list | None = None,
+    full: bool = False,
+    executor: Executor | None = None,
+    on_table: ProgressCallback | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> SyncReport:
+    """Synchronize every included table of every warehouse; never raises for a bad table."""
+    started = time.monotonic()
+    store = Store(config.store)
+    if sinks is None:
+        from catalog_synth.catalog import open_sinks
+
+        sinks = open_sinks(config)
+    report = SyncReport(store=store.path)
+    with _run_lock(store.path), store.writer() as writer:
+        previous = {t.logical_name: t.fingerprint for t in writer.tables()}
+        tasks, listing_failures = _plan(config, previous, full)
+        report.results.extend(listing_failures)
+        if on_plan:
+            on_plan(len(tasks))
+        own_executor = executor is None
+        executor = executor or open_executor(config.executor, len(tasks))
+        try:
+            for outcome in executor.map(process_table, tasks):
+                result = _publish(outcome, writer, sinks, config)
+                report.results.append(result)
+                if on_table:
+                    on_table(result)
+        finally:
+            if own_executor:
+                executor.close()
+        _drop_vanished(writer, config, tasks, listing_failures)
+    report.sink_reports = [sink.close() for sink in sinks]
+    report.results.sort(key=lambda r: r.ref)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _plan(config: Config, previous: dict[str, str | None], full: bool) -> tuple[list[TableTask], list[TableResult]]:
+    tasks: list[TableTask] = []
+    failures: list[TableResult] = []
+    for warehouse in config.warehouses:
+        try:
+            with _connector(warehouse) as connector:
+                refs = connector.list_tables(warehouse.include, warehouse.exclude)
+        except ConnectorError as exc:
+            ref = TableRef(warehouse.name, "*", "*")
+            failures.append(TableResult(ref, TableStatus.FAILED, f"cannot list tables: {exc}"))
+            continue
+        for ref in refs:
+            name = logical_name(ref, config.multi_warehouse)
+            tasks.append(
+                TableTask(
+                    warehouse=warehouse,
+                    ref=ref,
+                    settings=synthesis_settings(config, ref),
+                    sample_rows=config.sample_rows,
+                    previous_fingerprint=None if full else previous.get(name),
+                )
+            )
+    return tasks, failures
+
+
+def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
+    privacy = config.privacy
+    return SynthesisSettings(
+        copy_rows=config.copy_rows,
+        preview_rows=config.preview_rows,
+        synthesizer=config.synthesizer,
+        seed=config.seed,
+        overrides=column_overrides(config, ref),
+        min_category_count=privacy.min_category_count,
+        dcr_threshold=privacy.dcr_threshold,
+        holdout_share=privacy.holdout_share,
+        unique_share=privacy.unique_share,
+        min_rows=privacy.min_rows,
+    )
+
+
+def column_overrides(config: Config, ref: TableRef) -> dict[str, str]:
+    """The config's ``columns`` entries for this table, keyed by column name."""
+    prefixes = (f"{ref.qualified}.", f"{ref.warehouse}.{ref.qualified}.")
+    overrides = {}
+    for key, value in config.columns.items():
+        for prefix in prefixes:
+            if key.startswith(prefix):
+                overrides[key[len(prefix) :]] = value
+    return overrides
+
+
+def process_table(task: TableTask) -> TableOutcome:
+    """Describe, sample, synthesize and gate one table. Runs in a worker; never raises."""
+    started = time.monotonic()
+    outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED))
+    try:
+        connector = _cached_connector(task.warehouse)
+        outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
+        info = connector.describe(task.ref)
+        outcome.fingerprint = fingerprint(info)
+        if task.previous_fingerprint == outcome.fingerprint:
+            outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
+            return outcome
+        sample = connector.sample(info, task.sample_rows, task.settings.seed)
+        outcome.result.rows_read = len(sample)
+        settings = _capped(task.settings, info)
+        from catalog_synth.synthesis import synthesize_table
+
+        table = synthesize_table(info, sample, settings)
+        del sample  # real rows stop here
+        outcome.table = table
+        outcome.result = TableResult(
+            task.ref,
+            TableStatus.SYNTHESIZED,
+            rows_read=outcome.result.rows_read,
+            rows_written=len(table.data),
+            quality=table.quality,
+            gate=table.gate,
+            notes=[f"column {c!r} left out: {why}" for c, why in table.dropped_columns.items()],
+        )
+    except (TableVanished, TableSkipped) as exc:
+        outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
+    except GateFailed as exc:
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=exc.gate, rows_read=outcome.result.rows_read)
+    except ConnectorError as exc:
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc))
+    except Exception as exc:  # a bug or an unexpected library error: report it, never echo data
+        log.exception("unexpected error on %s", task.ref)
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
+    finally:
+        outcome.result.seconds = time.monotonic() - started
+    return outcome
+
+
+def _capped(settings: SynthesisSettings, info: TableInfo) -> SynthesisSettings:
+    """Never more synthetic rows than the real table has."""
+    from dataclasses import replace
+
+    return replace(settings, copy_rows=max(0, min(settings.copy_rows, info.row_count)))
+
+
+def fingerprint(info: TableInfo) -> str:
+    """Schema, keys and row count: a change in any of them means re-synthesize."""
+    payload = {
+        "columns": [(c.name, c.sql_type, c.nullable) for c in info.columns],
+        "pk": list(info.primary_key),
+        "fks": sorted((list(f.columns), str(f.referred), list(f.referred_columns)) for f in info.foreign_keys),
+        "rows": info.row_count,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _publish(outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config) -> TableResult:
+    """Commit a synthesized table to the store, then to every catalog sink."""
+    table = outcome.table
+    if table is None:
+        return outcome.result
+    writer.write(table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint)
+    if sinks:
+        from catalog_synth.catalog.urns import DatasetLocation
+
+        location = DatasetLocation(
+            platform=outcome.platform,
+            database=outcome.database,
+            warehouse=config.warehouse(table.ref.warehouse),
+        )
+        for sink in sinks:
+            sink.publish(table, location)
+    return outcome.result
+
+
+def _drop_vanished(writer: StoreWriter, config: Config, tasks: list[TableTask], failures: list[TableResult]) -> None:
+    """Remove copies of tables that left the warehouse (or the include list), for warehouses listed fine."""
+    listed_ok = {w.name for w in config.warehouses} - {f.ref.warehouse for f in failures}
+    current = {logical_name(t.ref, config.multi_warehouse) for t in tasks}
+    for stored in writer.tables():
+        if stored.warehouse in listed_ok and stored.logical_name not in current:
+            log.info("removing %s: no longer in the warehouse listing", stored.logical_name)
+            writer.remove(stored.logical_name)
+
+
+# -- connectors, cached per process -----------------------------------------------------
+_CONNECTORS: dict[tuple[str, str], Connector] = {}
+
+
+def _connector(warehouse: WarehouseConfig) -> Connector:
+    return open_connector(warehouse.name, warehouse.connector, warehouse.url.get_secret_value())
+
+
+def _cached_connector(warehouse: WarehouseConfig) -> Connector:
+    key = (warehouse.name, warehouse.url.get_secret_value())
+    if key not in _CONNECTORS:
+        _CONNECTORS[key] = _connector(warehouse)
+    return _CONNECTORS[key]
+
+
+def close_cached_connectors() -> None:
+    while _CONNECTORS:
+        _CONNECTORS.popitem()[1].close()
+
+
+@contextmanager
+def _run_lock(store_path: Path) -> Iterator[None]:
+    """One sync per store at a time: a second cron run fails fast instead of overlapping."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = store_path.with_name(store_path.name + ".lock")
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SyncError(f"another sync is running on {store_path} (lock {lock_path})") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()} {datetime.now(timezone.utc).isoformat()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            close_cached_connectors()
+            fcntl.flock(handle, fcntl.LOCK_UN)

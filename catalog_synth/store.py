@@ -1,0 +1,320 @@
+"""The synthetic store: one DuckDB file holding every synthetic copy.
+
+A sync never writes the live file. :meth:`Store.writer` copies the live file to a
+private temporary file, writes there, and :meth:`StoreWriter.commit` swaps it in
+with ``os.replace`` — so a reader (the sandbox holds the file open read-only)
+never sees a half-written table, and a crash leaves the last good store intact.
+
+Layout: the table ``schema.table`` of a warehouse is ``schema.table`` in the
+store; with several warehouses configured its logical name is
+``warehouse.schema.table`` and it is stored in the DuckDB schema
+``warehouse__schema`` (a DuckDB file has one catalog). The metadata table
+``_catalog_synth.tables`` maps logical names to physical ones and keeps the
+aggregates (quality, gate results, column classes) — never real values.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from catalog_synth.types import ColumnInfo, ColumnKind, SyntheticTable, TableRef
+
+META_SCHEMA = "_catalog_synth"
+META_TABLE = f"{META_SCHEMA}.tables"
+
+_META_DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
+CREATE TABLE IF NOT EXISTS {META_TABLE} (
+    logical_name VARCHAR PRIMARY KEY,
+    warehouse VARCHAR NOT NULL,
+    schema_name VARCHAR NOT NULL,
+    table_name VARCHAR NOT NULL,
+    physical_schema VARCHAR NOT NULL,
+    physical_table VARCHAR NOT NULL,
+    dialect VARCHAR,
+    row_count BIGINT NOT NULL,
+    preview_rows INTEGER NOT NULL,
+    columns JSON NOT NULL,
+    classes JSON,
+    dropped_columns JSON,
+    quality JSON,
+    gate JSON,
+    fingerprint VARCHAR,
+    synced_at TIMESTAMPTZ NOT NULL
+);
+"""
+
+_DUCKDB_TYPES = {
+    ColumnKind.INTEGER: "BIGINT",
+    ColumnKind.FLOAT: "DOUBLE",
+    ColumnKind.BOOLEAN: "BOOLEAN",
+    ColumnKind.DATE: "DATE",
+    ColumnKind.DATETIME: "TIMESTAMP",
+    ColumnKind.STRING: "VARCHAR",
+    ColumnKind.UUID: "UUID",
+}
+
+
+def duckdb_type(column: ColumnInfo) -> str:
+    if column.kind is ColumnKind.DECIMAL:
+        precision = min(column.precision or 18, 38)
+        scale = min(column.scale if column.scale is not None else 2, precision)
+        return f"DECIMAL({precision},{scale})"
+    return _DUCKDB_TYPES.get(column.kind, "VARCHAR")
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def logical_name(ref: TableRef, multi_warehouse: bool) -> str:
+    return f"{ref.warehouse}.{ref.qualified}" if multi_warehouse else ref.qualified
+
+
+def physical_name(ref: TableRef, multi_warehouse: bool) -> tuple[str, str]:
+    schema = f"{ref.warehouse}__{ref.schema}" if multi_warehouse else ref.schema
+    return schema, ref.name
+
+
+@dataclass(frozen=True)
+class StoredTable:
+    """A row of ``_catalog_synth.tables``: everything the sandbox and reports show."""
+
+    logical_name: str
+    warehouse: str
+    schema_name: str
+    table_name: str
+    physical_schema: str
+    physical_table: str
+    dialect: str | None
+    row_count: int
+    preview_rows: int
+    columns: list[dict[str, Any]]
+    classes: dict[str, Any]
+    dropped_columns: dict[str, str]
+    quality: dict[str, float] | None
+    gate: dict[str, Any] | None
+    fingerprint: str | None
+    synced_at: datetime
+
+    @property
+    def physical_sql(self) -> str:
+        return f"{quote(self.physical_schema)}.{quote(self.physical_table)}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.logical_name,
+            "warehouse": self.warehouse,
+            "schema": self.schema_name,
+            "table": self.table_name,
+            "row_count": self.row_count,
+            "columns": self.columns,
+            "classes": self.classes,
+            "dropped_columns": self.dropped_columns,
+            "quality": self.quality,
+            "gate": self.gate,
+            "synced_at": self.synced_at.isoformat(),
+        }
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class Store:
+    """Read access to the live store, and the entry point for writers."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A plain read-only connection (the sandbox adds its own hardening)."""
+        if not self.exists():
+            raise StoreError(f"no synthetic store at {self.path}: run 'catalog-synth sync' first")
+        return duckdb.connect(str(self.path), read_only=True)
+
+    def tables(self) -> list[StoredTable]:
+        with self.connect() as con:
+            return read_tables(con)
+
+    def table(self, name: str) -> StoredTable:
+        """Look up a table by logical name (``schema.table``; ``warehouse.schema.table`` also accepted)."""
+        tables = self.tables()
+        for table in tables:
+            if name in (table.logical_name, f"{table.warehouse}.{table.schema_name}.{table.table_name}"):
+                return table
+        known = ", ".join(t.logical_name for t in tables) or "none"
+        raise StoreError(f"no synthetic table {name!r} in the store (known: {known})")
+
+    def preview(self, name: str, rows: int | None = None) -> pd.DataFrame:
+        table = self.table(name)
+        limit = table.preview_rows if rows is None else rows
+        with self.connect() as con:
+            return con.execute(f"SELECT * FROM {table.physical_sql} LIMIT {int(limit)}").df()
+
+    @contextmanager
+    def writer(self) -> Iterator[StoreWriter]:
+        """Write into a private copy of the store, swapped in on success.
+
+        On an exception the copy is discarded and the live store is untouched.
+        """
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._remove_stale_temporaries()
+        temporary = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        if self.exists():
+            shutil.copyfile(self.path, temporary)
+        writer = StoreWriter(temporary)
+        try:
+            yield writer
+        except BaseException:
+            writer.close()
+            temporary.unlink(missing_ok=True)
+            raise
+        writer.close()
+        _fsync(temporary)
+        os.replace(temporary, self.path)
+        _fsync_dir(self.path.parent)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Drop copies left by a run that was killed (their pid is gone)."""
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):
+            pid = stale.name[len(self.path.name) + 2 : -len(".tmp")]
+            if pid.isdigit() and not _pid_alive(int(pid)):
+                stale.unlink(missing_ok=True)
+                Path(f"{stale}.wal").unlink(missing_ok=True)
+
+
+class StoreWriter:
+    def __init__(self, path: Path):
+        self.path = path
+        self.con = duckdb.connect(str(path))
+        self.con.execute(_META_DDL)
+
+    def write(
+        self,
+        table: SyntheticTable,
+        *,
+        multi_warehouse: bool,
+        dialect: str | None = None,
+        fingerprint: str | None = None,
+    ) -> str:
+        """Replace one table and its metadata in a single transaction; returns its logical name."""
+        name = logical_name(table.ref, multi_warehouse)
+        schema, physical = physical_name(table.ref, multi_warehouse)
+        columns = [c for c in table.info.columns if c.name in table.data.columns]
+        target = f"{quote(schema)}.{quote(physical)}"
+        ddl = ", ".join(f"{quote(c.name)} {duckdb_type(c)}" for c in columns)
+        select = ", ".join(f"CAST({quote(c.name)} AS {duckdb_type(c)}) AS {quote(c.name)}" for c in columns)
+        frame = table.data[[c.name for c in columns]]
+        self.con.execute("BEGIN")
+        try:
+            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+            self.con.execute(f"CREATE OR REPLACE TABLE {target} ({ddl})")
+            self.con.register("_incoming", frame)
+            self.con.execute(f"INSERT INTO {target} SELECT {select} FROM _incoming")
+            self.con.unregister("_incoming")
+            self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
+            self.con.execute(
+                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    name,
+                    table.ref.warehouse,
+                    table.ref.schema,
+                    table.ref.name,
+                    schema,
+                    physical,
+                    dialect,
+                    len(frame),
+                    table.preview_rows,
+                    json.dumps([{"name": c.name, "type": duckdb_type(c), "sql_type": c.sql_type} for c in columns]),
+                    json.dumps({k: v.as_dict() for k, v in table.classes.items()}),
+                    json.dumps(table.dropped_columns),
+                    json.dumps(table.quality.as_dict()) if table.quality else None,
+                    json.dumps(table.gate.as_dict()) if table.gate else None,
+                    fingerprint,
+                    table.synced_at or datetime.now(timezone.utc),
+                ],
+            )
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        return name
+
+    def remove(self, name: str) -> None:
+        """Drop a table that no longer exists in the warehouse (or no longer passes the gate)."""
+        row = self.con.execute(
+            f"SELECT physical_schema, physical_table FROM {META_TABLE} WHERE logical_name = ?", [name]
+        ).fetchone()
+        if row is None:
+            return
+        self.con.execute("BEGIN")
+        self.con.execute(f"DROP TABLE IF EXISTS {quote(row[0])}.{quote(row[1])}")
+        self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
+        self.con.execute("COMMIT")
+
+    def tables(self) -> list[StoredTable]:
+        return read_tables(self.con)
+
+    def close(self) -> None:
+        try:
+            self.con.execute("CHECKPOINT")
+        finally:
+            self.con.close()
+
+
+def read_tables(con: duckdb.DuckDBPyConnection) -> list[StoredTable]:
+    exists = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'tables'",
+        [META_SCHEMA],
+    ).fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(f"SELECT * FROM {META_TABLE} ORDER BY logical_name").fetchall()
+    names = [d[0] for d in con.description]
+    tables = []
+    for row in rows:
+        record = dict(zip(names, row))
+        for key in ("columns", "classes", "dropped_columns", "quality", "gate"):
+            record[key] = json.loads(record[key]) if record[key] is not None else None
+        record["classes"] = record["classes"] or {}
+        record["dropped_columns"] = record["dropped_columns"] or {}
+        tables.append(StoredTable(**record))
+    return tables
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,83 @@
+"""Warehouse connectors: table metadata and bounded samples.
+
+A connector is registered under the entry point group ``catalog_synth.connectors``
+(``name = "package.module:factory"``, a callable ``(name, url) -> Connector``), so a third-party package can add one;
+a warehouse picks it with ``connector: NAME`` in the config.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from importlib.metadata import entry_points
+
+import pandas as pd
+
+from catalog_synth.types import TableInfo, TableRef
+
+ENTRY_POINT_GROUP = "catalog_synth.connectors"
+
+
+class ConnectorError(RuntimeError):
+    """A warehouse problem, phrased without secrets or real values."""
+
+
+class TableVanished(ConnectorError):
+    """The table was listed but no longer exists when described or sampled."""
+
+
+class Connector(ABC):
+    """Reads one warehouse. Implementations must never pull a whole table into Python."""
+
+    #: DataHub platform name (``postgres``, ``mysql``, ``snowflake``, ``sqlite``, ``duckdb`` ...).
+    platform: str
+    #: SQLGlot dialect of the warehouse, for the sandbox's transpiler.
+    dialect: str
+    #: Database name as DataHub's own source puts it in URNs (None where it has none).
+    database: str | None
+
+    def __init__(self, name: str, url: str):
+        self.name = name
+        self.url = url
+
+    @abstractmethod
+    def list_tables(self, include: list[str], exclude: list[str]) -> list[TableRef]:
+        """Tables whose ``schema.table`` matches an include glob and no exclude glob."""
+
+    @abstractmethod
+    def describe(self, ref: TableRef) -> TableInfo:
+        """Columns with SQL types and nullability, primary and foreign keys, row count."""
+
+    @abstractmethod
+    def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
+        """A random sample of at most ``rows`` rows, drawn inside the warehouse."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def matches(qualified: str, include: list[str], exclude: list[str]) -> bool:
+    """Glob match of ``schema.table`` (case-sensitive, like the warehouse's own names)."""
+    return any(fnmatch.fnmatchcase(qualified, p) for p in include) and not any(
+        fnmatch.fnmatchcase(qualified, p) for p in exclude
+    )
+
+
+def connector_factory(name: str) -> Callable[[str, str], Connector]:
+    """Find a connector factory by its entry point name."""
+    found = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    for entry_point in found:
+        return entry_point.load()
+    known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+    raise ConnectorError(f"unknown connector {name!r} (installed: {', '.join(known) or 'none'})")
+
+
+def open_connector(name: str, connector: str, url: str) -> Connector:
+    return connector_factory(connector)(name, url)

@@ -1,0 +1,107 @@
+"""The config contract: ${VAR} interpolation, one-line errors naming the key, no secrets echoed."""
+
+from __future__ import annotations
+
+import pytest
+
+from catalog_synth.config import ConfigError, load_config, parse_config
+from catalog_synth.starter import STARTER_CONFIG
+
+CONTRACT = """
+warehouses:
+  - name: shop                      # logical name, used in the sandbox
+    url: postgresql+psycopg://analyst:${SHOP_DB_PASSWORD}@db:5432/shop
+    include: ["public.*", "sales.*"]   # schema.table globs
+    exclude: ["public.tmp_*"]
+sample_rows: 2000        # most rows read from any one table
+preview_rows: 20         # synthetic rows shown in the catalog
+copy_rows: 10000         # rows in each synthetic copy
+store: .catalog-synth/sandbox.duckdb
+catalog:
+  file: .catalog-synth/datahub-mcps.json
+"""
+
+
+def test_issue_contract_parses_with_env_interpolation() -> None:
+    config = parse_config(CONTRACT, {"SHOP_DB_PASSWORD": "s3cret!"})
+    warehouse = config.warehouses[0]
+    assert warehouse.url.get_secret_value() == "postgresql+psycopg://analyst:s3cret!@db:5432/shop"
+    assert warehouse.include == ["public.*", "sales.*"]
+    assert (config.sample_rows, config.preview_rows, config.copy_rows) == (2000, 20, 10000)
+    assert str(config.catalog.file) == ".catalog-synth/datahub-mcps.json"
+
+
+def test_secret_is_masked_in_repr_and_dump() -> None:
+    config = parse_config(CONTRACT, {"SHOP_DB_PASSWORD": "s3cret!"})
+    assert "s3cret!" not in repr(config)
+    assert "s3cret!" not in config.model_dump_json()
+
+
+def test_missing_env_var_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match=r"SHOP_DB_PASSWORD.*not set"):
+        parse_config(CONTRACT, {})
+
+
+def test_env_var_in_a_comment_need_not_be_set() -> None:
+    text = CONTRACT.replace("# most rows read", "# most rows read ${UNSET_IN_COMMENT}")
+    assert parse_config(text, {"SHOP_DB_PASSWORD": "x"}).sample_rows == 2000
+
+
+def test_default_value_syntax() -> None:
+    config = parse_config(CONTRACT.replace("${SHOP_DB_PASSWORD}", "${PW:-fallback}"), {})
+    assert ":fallback@" in config.warehouses[0].url.get_secret_value()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("sample_rows: 2000", "sample_rows: lots"), r"^sample_rows: "),
+        (("preview_rows: 20", "preview_rows: 20\npreveiw_rows: 5"), r"^preveiw_rows: unknown key$"),
+        (("    exclude:", "    excluded:"), r"^warehouses\.0\.excluded: unknown key$"),
+        (("  - name: shop", "  - name: 'bad name'"), r"^warehouses\.0\.name: "),
+        (("copy_rows: 10000", "copy_rows: 0"), r"^copy_rows: "),
+    ],
+)
+def test_errors_are_one_line_naming_the_key(change: tuple[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        parse_config(CONTRACT.replace(*change), {"SHOP_DB_PASSWORD": "x"})
+    assert "\n" not in str(caught.value)
+
+
+def test_bad_url_error_does_not_echo_the_url() -> None:
+    text = CONTRACT.replace("postgresql+psycopg://analyst:${SHOP_DB_PASSWORD}@db:5432/shop", "not a url s3cret")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, {})
+    assert "s3cret" not in str(caught.value)
+    assert str(caught.value).startswith("warehouses.0.url:")
+
+
+def test_missing_warehouses_key() -> None:
+    with pytest.raises(ConfigError, match="^warehouses: required key is missing$"):
+        parse_config("sample_rows: 5\n", {})
+
+
+def test_load_resolves_paths_next_to_the_config(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("SHOP_DB_PASSWORD", "x")
+    path = tmp_path / "conf.yml"
+    path.write_text(CONTRACT)
+    config = load_config(path)
+    assert config.store == tmp_path / ".catalog-synth/sandbox.duckdb"
+    assert config.catalog.file == tmp_path / ".catalog-synth/datahub-mcps.json"
+
+
+def test_config_path_from_environment(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "elsewhere.yml"
+    path.write_text(CONTRACT.replace("${SHOP_DB_PASSWORD}", "pw"))
+    monkeypatch.setenv("CATALOG_SYNTH_CONFIG", str(path))
+    assert load_config().warehouses[0].name == "shop"
+
+
+def test_missing_file_says_how_to_create_one(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="catalog-synth init"):
+        load_config(tmp_path / "nope.yml")
+
+
+def test_starter_config_is_valid_once_its_variable_is_set() -> None:
+    config = parse_config(STARTER_CONFIG, {"SHOP_DB_PASSWORD": "x"})
+    assert config.warehouses[0].exclude == ["public.tmp_*"]

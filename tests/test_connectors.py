@@ -1,0 +1,190 @@
+"""The SQLAlchemy connector on real PostgreSQL, SQLite and DuckDB databases."""
+
+from __future__ import annotations
+
+import sqlite3
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import duckdb
+import pytest
+import sqlalchemy as sa
+
+from catalog_synth.types import ColumnKind, TableRef
+from connectors import ConnectorError, TableVanished, connector_factory, open_connector
+from connectors.sqlalchemy import DuckDBConnector, SQLAlchemyConnector, kind_from_type_name
+
+PG_DDL = """
+CREATE SCHEMA sales;
+CREATE TABLE public.customers (
+    id integer PRIMARY KEY, name text NOT NULL, balance numeric(12,2), born date,
+    seen_at timestamp, active boolean, ref uuid, profile jsonb, tags text[],
+    photo bytea, wait interval, spot point, "größe" real, "order" text
+);
+CREATE TABLE sales.orders (
+    order_id bigint PRIMARY KEY, customer_id integer REFERENCES public.customers(id), amount numeric(10,2)
+);
+CREATE TABLE public.tmp_scratch (x int);
+INSERT INTO public.tmp_scratch VALUES (1), (2);
+INSERT INTO public.customers (id, name, balance, born, "order")
+    SELECT i, 'name ' || i, i * 1.25, date '1990-01-01' + i, 'o' FROM generate_series(1, 500) i;
+INSERT INTO sales.orders SELECT i, 1 + mod(i, 500), i * 0.5 FROM generate_series(1, 1500) i;
+"""
+
+
+@pytest.fixture
+def pg_connector(pg_url: str):
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as con:
+        con.exec_driver_sql(PG_DDL)
+    engine.dispose()
+    with open_connector("shop", "sqlalchemy", pg_url) as connector:
+        yield connector
+
+
+@pytest.fixture
+def sqlite_connector(tmp_path: Path):
+    path = tmp_path / "w.sqlite"
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE "select" (id INTEGER PRIMARY KEY, "naïve col" TEXT, amount DECIMAL(8,2), day DATE, flag BOOLEAN);
+        CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES "select"(id), payload BLOB);
+        """
+    )
+    con.executemany('INSERT INTO "select" VALUES (?, ?, ?, ?, ?)', [(i, f"v{i}", i / 4, "2024-01-02", i % 2) for i in range(300)])
+    con.commit()
+    con.close()
+    with open_connector("files", "sqlalchemy", f"sqlite:///{path}") as connector:
+        yield connector
+
+
+@pytest.fixture
+def duckdb_connector(tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name VARCHAR NOT NULL, salary DECIMAL(10,2), born DATE,"
+        " ts TIMESTAMP, ok BOOLEAN, u UUID, j JSON, b BLOB, arr INTEGER[], f DOUBLE)"
+    )
+    con.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, person_id INTEGER REFERENCES people(id))")
+    con.execute("INSERT INTO people SELECT i, 'n' || i, i * 1.5, DATE '2000-01-01' + i::INT, now(), i % 2 = 0,"
+                " uuid(), '{}', 'ab'::BLOB, [1, 2], i / 3 FROM range(5000) t(i)")
+    con.close()
+    with open_connector("lake", "sqlalchemy", f"duckdb:///{path}") as connector:
+        yield connector
+
+
+def test_connector_registered_as_entry_point() -> None:
+    names = {ep.name for ep in entry_points(group="catalog_synth.connectors")}
+    assert "sqlalchemy" in names
+    with pytest.raises(ConnectorError, match="unknown connector 'nope'"):
+        connector_factory("nope")
+
+
+def test_postgres_lists_with_include_and_exclude(pg_connector: SQLAlchemyConnector) -> None:
+    refs = pg_connector.list_tables(["public.*", "sales.*"], ["public.tmp_*"])
+    assert [r.qualified for r in refs] == ["public.customers", "sales.orders"]
+    assert pg_connector.platform == "postgres" and pg_connector.dialect == "postgres"
+
+
+def test_postgres_describe_types_keys_and_counts(pg_connector: SQLAlchemyConnector) -> None:
+    info = pg_connector.describe(TableRef("shop", "public", "customers"))
+    kinds = {c.name: c.kind for c in info.columns}
+    assert kinds["id"] is ColumnKind.INTEGER
+    assert kinds["balance"] is ColumnKind.DECIMAL and info.column("balance").scale == 2
+    assert kinds["born"] is ColumnKind.DATE and kinds["seen_at"] is ColumnKind.DATETIME
+    assert kinds["active"] is ColumnKind.BOOLEAN and kinds["ref"] is ColumnKind.UUID
+    assert kinds["größe"] is ColumnKind.FLOAT and kinds["order"] is ColumnKind.STRING
+    for unsupported in ("profile", "tags", "photo", "wait", "spot"):
+        assert kinds[unsupported] is ColumnKind.UNSUPPORTED, unsupported
+        assert info.column(unsupported).unsupported_reason
+    assert info.column("name").nullable is False and info.column("balance").nullable is True
+    assert info.primary_key == ("id",) and info.row_count == 500
+
+    orders = pg_connector.describe(TableRef("shop", "sales", "orders"))
+    (fk,) = orders.foreign_keys
+    assert fk.columns == ("customer_id",) and fk.referred == TableRef("shop", "public", "customers")
+
+
+def test_postgres_sample_is_bounded_random_and_skips_unsupported(pg_connector: SQLAlchemyConnector) -> None:
+    info = pg_connector.describe(TableRef("shop", "sales", "orders"))
+    first = pg_connector.sample(info, 100)
+    second = pg_connector.sample(info, 100)
+    assert len(first) == 100 and list(first.columns) == ["order_id", "customer_id", "amount"]
+    assert set(first["order_id"]) != set(second["order_id"])  # random, not the first 100 rows
+    customers = pg_connector.describe(TableRef("shop", "public", "customers"))
+    assert "profile" not in pg_connector.sample(customers, 10).columns
+
+
+def test_postgres_vanished_table(pg_connector: SQLAlchemyConnector, pg_url: str) -> None:
+    ref = TableRef("shop", "public", "tmp_scratch")
+    info = pg_connector.describe(ref)
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as con:
+        con.exec_driver_sql("DROP TABLE public.tmp_scratch")
+    engine.dispose()
+    with pytest.raises(TableVanished):
+        pg_connector.describe(ref)
+    with pytest.raises(TableVanished):
+        pg_connector.sample(info, 5)
+
+
+def test_sqlite_reserved_word_and_non_ascii(sqlite_connector: SQLAlchemyConnector) -> None:
+    refs = sqlite_connector.list_tables(["*.*"], [])
+    assert [r.qualified for r in refs] == ["main.child", "main.select"]
+    info = sqlite_connector.describe(TableRef("files", "main", "select"))
+    assert [c.name for c in info.columns] == ["id", "naïve col", "amount", "day", "flag"]
+    assert info.column("amount").kind is ColumnKind.DECIMAL
+    sample = sqlite_connector.sample(info, 50)
+    assert len(sample) == 50 and "naïve col" in sample.columns
+    child = sqlite_connector.describe(TableRef("files", "main", "child"))
+    assert child.foreign_keys[0].referred.name == "select"
+    assert child.column("payload").kind is ColumnKind.UNSUPPORTED
+
+
+def test_duckdb_describe_and_reservoir_sample(duckdb_connector: DuckDBConnector) -> None:
+    assert isinstance(duckdb_connector, DuckDBConnector)
+    assert [r.qualified for r in duckdb_connector.list_tables(["main.*"], [])] == ["main.orders", "main.people"]
+    info = duckdb_connector.describe(TableRef("lake", "main", "people"))
+    kinds = {c.name: c.kind for c in info.columns}
+    assert kinds["u"] is ColumnKind.UUID and kinds["salary"] is ColumnKind.DECIMAL
+    assert {k for k, v in kinds.items() if v is ColumnKind.UNSUPPORTED} == {"j", "b", "arr"}
+    assert info.primary_key == ("id",) and info.row_count == 5000
+    orders = duckdb_connector.describe(TableRef("lake", "main", "orders"))
+    assert orders.foreign_keys[0].referred_columns == ("id",)
+    sample = duckdb_connector.sample(info, 200)
+    assert len(sample) == 200 and sample["id"].is_unique
+    assert sample["id"].max() > 200  # drawn from the whole table, not its head
+
+
+def test_duckdb_source_opens_read_only(duckdb_connector: DuckDBConnector, tmp_path: Path) -> None:
+    duckdb_connector.list_tables(["*.*"], [])
+    other = open_connector("lake", "sqlalchemy", f"duckdb:///{tmp_path / 'w.duckdb'}")
+    assert other.list_tables(["*.*"], [])  # a second reader is not locked out
+    other.close()
+
+
+def test_unreachable_warehouse_error_hides_password() -> None:
+    connector = open_connector("x", "sqlalchemy", "postgresql+psycopg://u:hunter2@127.0.0.1:1/db")
+    with pytest.raises(ConnectorError) as caught:
+        connector.list_tables(["*.*"], [])
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("DECIMAL(12,2)", ColumnKind.DECIMAL),
+        ("HUGEINT", ColumnKind.INTEGER),
+        ("UBIGINT", ColumnKind.INTEGER),
+        ("TIMESTAMP WITH TIME ZONE", ColumnKind.DATETIME),
+        ("VARCHAR", ColumnKind.STRING),
+        ("STRUCT(a INTEGER)", ColumnKind.UNSUPPORTED),
+        ("MAP(VARCHAR, INTEGER)", ColumnKind.UNSUPPORTED),
+        ("TIME", ColumnKind.UNSUPPORTED),
+        ("INTERVAL", ColumnKind.UNSUPPORTED),
+    ],
+)
+def test_type_names(text: str, kind: ColumnKind) -> None:
+    assert kind_from_type_name(text)[0] is kind

@@ -32,8 +32,7 @@ def write_demo(directory: Path, rows: int) -> Path:
 
     directory.mkdir(parents=True, exist_ok=True)
     warehouse = (directory / "warehouse.duckdb").resolve()
-    warehouse.unlink(missing_ok=True)
-    build_demo_warehouse(warehouse, "duckdb", rows=rows)
+    build_demo_warehouse(warehouse, "duckdb", rows=rows, overwrite=True)
     config_file = directory / "catalog-synth.yml"
     config_file.write_text(DEMO_CONFIG.format(warehouse=warehouse), encoding="utf-8")
     return config_file

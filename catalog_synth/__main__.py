@@ -1,0 +1,3 @@
+from catalog_synth.cli import main
+
+main()

@@ -1,0 +1,43 @@
+"""README command 1: `catalog-synth demo` on an embedded warehouse, no server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+
+DISTINCTIVE = ("email", "phone", "street_address", "iban", "credit_card_number")
+IDENTIFYING = ("first_name", "last_name", "email", "phone", "street_address", "iban", "credit_card_number", "company")
+
+
+def test_demo_runs_end_to_end_without_leaking(tmp_path: Path) -> None:
+    target = tmp_path / "demo"
+    done = subprocess.run(
+        [sys.executable, "-m", "catalog_synth", "demo", "--dir", str(target), "--rows", "150"],
+        capture_output=True,
+        text=True,
+        env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert "main.people (synthetic preview)" in out
+    assert "avg_amount" in out and "delivered" in out  # the sample query's result
+    assert str(target / "datahub-mcps.json") in out and str(target / "sandbox.duckdb") in out
+    assert (target / "datahub-mcps.json").stat().st_size > 0
+
+    real = column_values(target / "warehouse.duckdb", "people")
+    synthetic = column_values(target / "sandbox.duckdb", "people")
+    for column in IDENTIFYING:
+        shared = {v.strip().lower() for v in real[column]} & {v.strip().lower() for v in synthetic[column]}
+        assert not shared, f"{len(shared)} real {column} values in the synthetic copy"
+    printed = out + done.stderr + (target / "datahub-mcps.json").read_text()
+    distinctive = [v for c in DISTINCTIVE for v in real[c] if len(v) >= 8]
+    assert distinctive and not [v for v in distinctive if v in printed]
+
+
+def column_values(path: Path, table: str) -> dict[str, list[str]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        frame = con.execute(f"SELECT {', '.join(IDENTIFYING)} FROM main.{table}").df()
+    return {c: [str(v) for v in frame[c].dropna()] for c in IDENTIFYING}

@@ -16,11 +16,13 @@ from rich.table import Table
 from catalog_synth import __version__
 from catalog_synth.cli_common import config_option, load_or_exit
 from catalog_synth.config import Config, config_path
+from catalog_synth.executors import ExecutorError
 from catalog_synth.pipeline import SyncError, SyncReport, run_sync
 from catalog_synth.store import Store, StoreError
 from catalog_synth.types import TableResult, TableStatus
 
 console = Console()
+sync_log = logging.getLogger("catalog_synth.sync")
 
 
 @click.group()
@@ -52,15 +54,68 @@ def init(path: str | None, force: bool) -> None:
 @config_option
 @click.option("--full", is_flag=True, help="Re-synthesize every table, even unchanged ones.")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
-def sync(config_path: str | None, full: bool, report_path: str | None) -> None:
+@click.option(
+    "--executor",
+    "executor_kind",
+    type=click.Choice(["local", "dask"]),
+    default=None,
+    help="Where per-table work runs: local worker processes, or a Dask cluster (default: the config's).",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all cores).")
+@click.option("--log-json", is_flag=True, help="Write logs to stderr as JSON lines.")
+@click.option(
+    "--create-missing", is_flag=True, help="Also publish to datasets DataHub does not know yet (creates them)."
+)
+def sync(
+    config_path: str | None,
+    full: bool,
+    report_path: str | None,
+    executor_kind: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    log_json: bool,
+    create_missing: bool,
+) -> None:
     """Synthesize every included table into the store and publish it to the catalog."""
-    config = load_or_exit(config_path)
+    if log_json:
+        from catalog_synth.logs import configure_logging
+
+        configure_logging(json_lines=True, verbose=logging.getLogger().level <= logging.INFO)
+    config = with_executor_options(load_or_exit(config_path), executor_kind, scheduler, workers)
+    if create_missing:
+        from catalog_synth.catalog.commands import with_create_missing
+
+        config = with_create_missing(config)
     report = sync_with_progress(config, full=full)
     print_summary(report)
     if report_path:
         Path(report_path).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
     if report.failed:
         sys.exit(1)
+
+
+def with_executor_options(
+    config: Config, kind: str | None, scheduler: str | None, workers: int | None
+) -> Config:
+    """The config with ``sync``'s --executor/--scheduler/--workers applied."""
+    if scheduler and kind == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
+    updates: dict[str, object] = {}
+    if scheduler:
+        updates.update(kind="dask", scheduler=scheduler)
+    if kind:
+        updates["kind"] = kind
+    if workers:
+        updates["workers"] = workers
+    return config.model_copy(update={"executor": config.executor.model_copy(update=updates)})
+
+
+def log_table(result: TableResult) -> None:
+    """One log line per finished table (failures as warnings), for cron logs and --log-json."""
+    level = logging.WARNING if result.status is TableStatus.FAILED else logging.INFO
+    reason = f": {result.reason}" if result.reason else ""
+    sync_log.log(level, "%s %s in %.1f s%s", result.ref, result.status.value, result.seconds, reason)
 
 
 def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
@@ -78,13 +133,14 @@ def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
         task = progress.add_task("", total=None)
 
         def on_table(result: TableResult) -> None:
+            log_table(result)
             progress.update(task, advance=1, description=f"{result.ref.qualified}: {result.status.value}")
 
         try:
             return run_sync(
                 config, full=full, on_plan=lambda total: progress.update(task, total=total), on_table=on_table
             )
-        except SyncError as exc:
+        except (SyncError, ExecutorError) as exc:
             raise click.ClickException(str(exc)) from None
 
 
@@ -116,7 +172,7 @@ def print_summary(report: SyncReport) -> None:
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in TableStatus if report.count(s))
     console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; store: {report.store}")
     for sink_report in report.sink_reports:
-        console.print(str(sink_report))
+        console.print(sink_report.summary())
 
 
 @main.command()
@@ -171,3 +227,15 @@ def demo(directory: str, rows: int) -> None:
     from catalog_synth.demo import run_demo
 
     run_demo(Path(directory), rows, console)
+
+
+def _register_stage_commands() -> None:
+    """Commands that live with their stage: the sandbox serves, the catalog purges."""
+    from catalog_synth.catalog.commands import purge_real_samples_command
+    from catalog_synth.sandbox.commands import query_command, serve_command
+
+    for command in (serve_command, query_command, purge_real_samples_command):
+        main.add_command(command)
+
+
+_register_stage_commands()

@@ -71,11 +71,16 @@ class WarehouseConfig(_Section):
 
 
 class DataHubRestConfig(_Section):
-    server: str
+    # GMS URL and token; unset, they come from $DATAHUB_GMS_URL and $DATAHUB_GMS_TOKEN.
+    server: str | None = None
     token: SecretStr | None = None
     mode: Literal["restli", "openapi"] = "restli"
+    # Also write profiles to datasets DataHub does not know yet (creates them).
     create_missing: bool = False
     batch_size: int = Field(default=100, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries of 429/5xx answers and refused connections (exponential back-off).
+    retries: int = Field(default=3, ge=0)
 
 
 class CatalogConfig(_Section):
@@ -83,6 +88,8 @@ class CatalogConfig(_Section):
     datahub: DataHubRestConfig | None = None
     # Base URL of the SQL sandbox, for links and the Preview tab embed.
     sandbox_url: str | None = None
+    # Third-party sinks by entry-point name (group catalog_synth.sinks) with their settings.
+    sinks: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class PrivacyConfig(_Section):
@@ -114,13 +121,32 @@ class SandboxConfig(_Section):
     # Origin allowed to frame the preview pages (DataHub's frontend).
     catalog_origin: str | None = None
 
+    @field_validator("token_hashes")
+    @classmethod
+    def _sha256_hex(cls, value: list[str]) -> list[str]:
+        if any(not re.fullmatch(r"[0-9a-fA-F]{64}", digest) for digest in value):
+            # Never echo the entry: it may be a token pasted by mistake.
+            raise ValueError("each entry must be a SHA-256 hex digest (printf %s TOKEN | sha256sum)")
+        return [digest.lower() for digest in value]
+
+    @field_validator("catalog_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+            raise ValueError("expected an origin such as https://datahub.example.com (scheme, host, port only)")
+        return value
+
 
 class ExecutorConfig(_Section):
     kind: Literal["local", "dask"] = "local"
     workers: int | None = None  # default: the machine's cores
     scheduler: str | None = None  # tcp://host:8786 for dask
     table_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Retries of transient warehouse errors per table, waiting backoff * 2^attempt (plus jitter).
     retries: int = Field(default=2, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    # Address-space cap per local worker process in MB (RLIMIT_AS); none by default.
+    worker_memory_mb: int | None = Field(default=None, ge=256)
 
 
 class Config(_Section):

@@ -102,8 +102,6 @@ class PrivacyConfig(_Section):
     unique_share: float = Field(default=0.9, gt=0.0, le=1.0)
     # Fewest sample rows a table needs before it can be synthesized safely.
     min_rows: int = Field(default=10, ge=1)
-    # Where fitted models are kept (owner-only permissions); none by default.
-    model_dir: Path | None = None
 
 
 class SandboxConfig(_Section):

@@ -41,6 +41,7 @@ def write_demo(directory: Path, rows: int) -> Path:
 def run_demo(directory: Path, rows: int, console: Console) -> None:
     from catalog_synth.cli import frame_table, print_summary, sync_with_progress
     from catalog_synth.sandbox.commands import result_table, run_query
+    from catalog_synth.sandbox.engine import QueryError
     from catalog_synth.store import Store
 
     config_file = write_demo(directory, rows)
@@ -50,7 +51,12 @@ def run_demo(directory: Path, rows: int, console: Console) -> None:
     print_summary(report)
     console.print(frame_table(Store(config.store).preview("main.people"), title="main.people (synthetic preview)"))
     console.print(f"[bold]Query on the synthetic copy:[/]\n{DEMO_QUERY}")
-    console.print(result_table(run_query(config, DEMO_QUERY)))
+    try:
+        console.print(result_table(run_query(config, DEMO_QUERY)))
+    except QueryError as exc:  # e.g. the orders table did not pass the privacy gate
+        console.print(f"[red]The sample query could not run: {exc}[/]")
     console.print(f"Catalog file (DataHub MCPs): [bold]{config.catalog.file}[/]")
     console.print(f"Sandbox store (DuckDB):      [bold]{config.store}[/]")
     console.print(f"Config used:                 [bold]{config_file}[/]  (try: catalog-synth preview -c {config_file} main.orders)")
+    if report.failed:
+        raise SystemExit(1)

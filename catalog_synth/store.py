@@ -164,7 +164,9 @@ class Store:
         table = self.table(name)
         limit = table.preview_rows if rows is None else rows
         with self.connect() as con:
-            return con.execute(f"SELECT * FROM {table.physical_sql} LIMIT {int(limit)}").df()
+            cursor = con.execute(f"SELECT * FROM {table.physical_sql} LIMIT {int(limit)}")
+            # Python values, not .df(): DATE columns stay dates instead of midnight timestamps.
+            return pd.DataFrame(cursor.fetchall(), columns=[d[0] for d in cursor.description], dtype=object)
 
     @contextmanager
     def writer(self) -> Iterator[StoreWriter]:

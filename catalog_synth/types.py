@@ -249,6 +249,10 @@ class TableSkipped(Exception):
     """The table cannot be synthesized; the message is the reason (never a real value)."""
 
 
+class SynthesisError(RuntimeError):
+    """The model could not be fitted or sampled (the message names a column, never a value)."""
+
+
 class GateFailed(Exception):
     """The synthetic output failed the privacy gate twice: nothing of it is published."""
 

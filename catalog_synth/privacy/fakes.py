@@ -1,0 +1,541 @@
+"""Format-preserving fakes for identifying columns.
+
+Real values of an identifying column never reach a model: its synthetic values are made
+here, shaped like the real ones. Shapes (``+33 9 99 99 99 99``, ``AA99 9AA``, ``CUST-99999``)
+come only from groups of at least ``min_count`` distinct real values, and a position keeps
+its real character only when the whole group shares it (``+33``, ``CUST-``). Where no
+shape is common enough, Faker makes the value in the row's locale. Every fake is compared
+(case- and whitespace-insensitively) with every real identifying value of the table and
+made again on a collision.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+from catalog_synth.privacy.classify import is_place_name, luhn_valid, name_tokens
+from catalog_synth.privacy.locales import COUNTRY_LOCALES, CALLING_CODES, faker_for, phone_calling_code
+from catalog_synth.privacy.values import distinct_share, non_null, normalize
+from catalog_synth.types import ColumnInfo, ColumnKind
+
+DIGIT, UPPER, LOWER = "\x01", "\x02", "\x03"
+_CLASS_CHARS = {DIGIT: string.digits, UPPER: string.ascii_uppercase, LOWER: string.ascii_lowercase}
+MAX_ROUNDS = 30
+# Fakes must not fill more than this share of their shape's space with likely real values.
+MAX_DENSITY = 0.01
+MAX_DIGITS = 18
+# After this many rounds in the row's own locale, collisions are made again in other locales
+# (a small locale's first names can all be taken by the real sample).
+LOCAL_ROUNDS = 8
+FALLBACK_LOCALES = (
+    "en_US", "en_GB", "en_IE", "de_DE", "de_AT", "fr_FR", "es_ES", "es_MX", "it_IT", "nl_NL", "pt_BR", "pt_PT",
+    "pl_PL", "sv_SE", "da_DK", "no_NO", "fi_FI", "cs_CZ", "sk_SK", "hu_HU", "ro_RO", "hr_HR", "sl_SI", "lt_LT",
+    "lv_LV", "et_EE", "tr_TR", "id_ID",
+)
+_CJK_LOCALES = {"ja_JP", "zh_CN", "zh_TW", "ko_KR"}
+_FIRST_NAME = re.compile(r"(?:^|_)(?:first|given|fore)_?name$|(?:^|_)(?:prenom|vorname|nombre)$")
+_LAST_NAME = re.compile(r"(?:^|_)(?:last|sur|family|maiden)_?name$|(?:^|_)(?:nachname|apellidos?|cognome|nom)$")
+
+
+@dataclass
+class FakeContext:
+    """What every fake generator of one table shares."""
+
+    rng: np.random.Generator
+    locales: np.ndarray  # one Faker locale per synthetic row
+    forbidden: set[str]  # normalised real values no fake may equal
+    min_count: int  # shapes and domains seen fewer times are never reused
+    seed: int = 0
+    population: int = 0  # rows in the real table (the sample may hold only some of them)
+    _seeded: set[str] = field(default_factory=set)
+
+    def faker(self, locale: str) -> Faker:
+        """The process's Faker for ``locale``, seeded from this context on first use."""
+        faker = faker_for(locale)
+        if locale not in self._seeded:
+            faker.seed_instance(self.seed)
+            self._seeded.add(locale)
+        return faker
+
+
+# A fake maker makes one fake per row locale: (real non-missing values, row locales, context) -> values.
+FakeMaker = Callable[[pd.Series, np.ndarray, FakeContext], list[Any]]
+
+
+def fake_column(
+    semantic: str, column: ColumnInfo, real: pd.Series, ctx: FakeContext, *, unique: bool = False
+) -> pd.Series:
+    """Synthetic values for one identifying column, one per row of ``ctx.locales``.
+
+    Missing values keep the real column's null share (keys: ``unique=True``, never missing).
+    """
+    n_rows = len(ctx.locales)
+    present = non_null(real)
+    null_share = 0.0 if unique or len(real) == 0 else 1 - len(present) / len(real)
+    mask = ctx.rng.random(n_rows) >= null_share
+    out = pd.Series([None] * n_rows, dtype=object)
+    if unique and column.kind is ColumnKind.INTEGER:
+        out[:] = _unique_integers(present, n_rows, ctx)
+    elif mask.any():
+        generator = generator_for(semantic, column, present)
+        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique)
+    return out
+
+
+def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> FakeMaker:
+    if column.kind in (ColumnKind.INTEGER, ColumnKind.FLOAT, ColumnKind.DECIMAL):
+        return _numbers
+    if column.kind in (ColumnKind.DATE, ColumnKind.DATETIME):
+        return _datetimes
+    if column.kind is ColumnKind.BOOLEAN:
+        return _booleans
+    if semantic == "person_name":
+        return _person_name_generator(column.name, present)
+    if semantic == "address" and is_place_name(column.name):
+        return _cities
+    return _TEXT_GENERATORS.get(semantic, _identifiers)
+
+
+def _without_collisions(
+    generator: FakeMaker, present: pd.Series, locales: np.ndarray, ctx: FakeContext, unique: bool
+) -> list[Any]:
+    """Fakes, made again where they equal a real value (or, for keys, each other); after
+    ``LOCAL_ROUNDS`` rounds the remaining ones are made in other locales. What still collides
+    after ``MAX_ROUNDS`` is left for the gate to catch."""
+    values = list(generator(present, locales, ctx))
+    taken: set[str | None] = set()
+    pending = _reject(values, range(len(values)), taken, ctx.forbidden, unique)
+    for round_number in range(MAX_ROUNDS):
+        if not pending:
+            break
+        if round_number < LOCAL_ROUNDS:
+            retry_locales = locales[pending]
+        else:
+            retry_locales = np.array(FALLBACK_LOCALES, dtype=object)[
+                ctx.rng.integers(0, len(FALLBACK_LOCALES), len(pending))
+            ]
+        for position, value in zip(pending, generator(present, retry_locales, ctx)):
+            values[position] = value
+        pending = _reject(values, pending, taken, ctx.forbidden, unique)
+    return values
+
+
+def _reject(
+    values: list[Any], positions: Sequence[int], taken: set[str | None], forbidden: set[str], unique: bool
+) -> list[int]:
+    """Positions whose value equals a real value (or, for keys, an accepted fake); accepts the rest."""
+    rejected = []
+    for position in positions:
+        key = normalize(values[position])
+        if key in forbidden or (unique and key in taken):
+            rejected.append(position)
+        else:
+            taken.add(key)
+    return rejected
+
+
+def sample_from_pool(
+    pool: Sequence[Any], n_rows: int, rng: np.random.Generator, null_share: float = 0.0
+) -> pd.Series:
+    """``n_rows`` values drawn from ``pool`` (with repeats), missing at ``null_share``.
+
+    The seam for foreign keys: a child column takes its values from the parent's synthetic keys.
+    """
+    if len(pool) == 0:
+        return pd.Series([None] * n_rows, dtype=object)
+    drawn = pd.Series(np.asarray(pool, dtype=object)[rng.integers(0, len(pool), size=n_rows)], dtype=object)
+    drawn[rng.random(n_rows) < null_share] = None
+    return drawn
+
+
+def fake_foreign_key(column: ColumnInfo, real: pd.Series, ctx: FakeContext) -> pd.Series:
+    """Foreign-key values shaped like the real ones, repeating like them, until keys are re-linked."""
+    present = non_null(real)
+    n_rows = len(ctx.locales)
+    pool_size = max(1, min(expected_distinct(present, ctx), n_rows))
+    pool_ctx = FakeContext(
+        ctx.rng, ctx.locales[:pool_size], ctx.forbidden, ctx.min_count, ctx.seed, ctx.population, ctx._seeded
+    )
+    pool = fake_column("identifier", column, present, pool_ctx, unique=True)
+    null_share = 0.0 if len(real) == 0 else 1 - len(present) / len(real)
+    return sample_from_pool(list(pool), n_rows, ctx.rng, null_share)
+
+
+# --- shapes ---
+
+
+def char_class(char: str) -> str | None:
+    if char.isdigit() and char.isascii():
+        return DIGIT
+    if char.isalpha():
+        return UPPER if char.isupper() else LOWER
+    return None
+
+
+def mask_of(text: str, keep: int = 0) -> str:
+    """The shape of ``text``: digits and letters become classes, the first ``keep`` characters stay."""
+    return text[:keep] + "".join(char_class(char) or char for char in text[keep:])
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """Weighted shape templates; a template is a mask whose shared positions hold their real character."""
+
+    templates: tuple[str, ...]
+    weights: tuple[float, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.templates)
+
+    def pick(self, rng: np.random.Generator) -> str:
+        return self.templates[rng.choice(len(self.templates), p=self.weights)]
+
+
+def build_shapes(values: Sequence[str], min_count: int, keep: Callable[[str], int] = lambda _: 0) -> Shapes:
+    """Templates from groups (same mask) of at least ``min_count`` distinct real values."""
+    groups: dict[str, set[str]] = defaultdict(set)
+    for value in values:
+        groups[mask_of(value, keep(value))].add(value)
+    common = {mask: members for mask, members in groups.items() if len(members) >= min_count}
+    templates = [_shared_positions(mask, members) for mask, members in common.items()]
+    counts = [len(members) for members in common.values()]
+    return Shapes(tuple(templates), tuple(count / sum(counts) for count in counts))
+
+
+def masks_only(values: Sequence[str]) -> Shapes:
+    """Bare masks of every value (no real character kept): the fallback for tiny samples."""
+    counts = Counter(mask_of(value) for value in values)
+    total = sum(counts.values())
+    return Shapes(tuple(counts), tuple(count / total for count in counts.values()))
+
+
+def _shared_positions(mask: str, members: set[str]) -> str:
+    chars = list(mask)
+    for position, char in enumerate(mask):
+        if char in _CLASS_CHARS and len({member[position] for member in members}) == 1:
+            chars[position] = next(iter(members))[position]
+    return "".join(chars)
+
+
+def fill(template: str, rng: np.random.Generator) -> str:
+    """Random characters in the template's class positions (one random draw per template)."""
+    draws = rng.random(len(template)).tolist()
+    return "".join(
+        _CLASS_CHARS[char][int(draw * len(_CLASS_CHARS[char]))] if char in _CLASS_CHARS else char
+        for char, draw in zip(template, draws)
+    )
+
+
+
+# --- generators per semantic ---
+
+
+def _identifiers(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    texts = values.astype(str).tolist()
+    if looks_like_words(texts):
+        return _words(texts, locales, ctx)
+    shapes = build_shapes(texts, ctx.min_count) or masks_only(texts) or Shapes((DIGIT * 8,), (1.0,))
+    shapes = widen(shapes, expected_distinct(values, ctx))
+    return [fill(shapes.pick(ctx.rng), ctx.rng) for _ in locales]
+
+
+def looks_like_words(texts: Sequence[str]) -> bool:
+    """Mostly letters, in more than one word on average (names of things, not codes)."""
+    if not texts:
+        return False
+    letters = sum(char.isalpha() for text in texts for char in text)
+    visible = sum(not char.isspace() for text in texts for char in text)
+    mean_words = sum(len(text.split()) for text in texts) / len(texts)
+    return mean_words >= 1.5 and letters >= 0.8 * max(visible, 1)
+
+
+def _words(texts: Sequence[str], locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """Faker words in the row's locale, as many as in a real value drawn at random."""
+    counts = [max(1, len(text.split())) for text in texts]
+    title = sum(text[:1].isupper() for text in texts) >= len(texts) / 2
+    out = []
+    for locale in locales:
+        words = ctx.faker(locale).words(nb=counts[ctx.rng.integers(len(counts))])
+        out.append(" ".join(word.capitalize() if title else word for word in words))
+    return out
+
+
+def expected_distinct(values: pd.Series, ctx: FakeContext) -> int:
+    """Distinct values the whole real column likely holds (the sample's share, scaled up)."""
+    population = max(ctx.population, len(values))
+    return max(values.nunique(), round(distinct_share(values) * population))
+
+
+def widen(shapes: Shapes, distinct: int) -> Shapes:
+    """Lengthen templates whose space is so small that fakes would often hit real values the
+    sample did not show (three-letter codes of 3,000 airports: 17% of all such codes)."""
+    templates = []
+    for template in shapes.templates:
+        while distinct > MAX_DENSITY * _space(template):
+            template += next((char for char in reversed(template) if char in _CLASS_CHARS), DIGIT)
+        templates.append(template)
+    return Shapes(tuple(templates), shapes.weights)
+
+
+def _space(template: str) -> int:
+    return math.prod(len(_CLASS_CHARS[char]) for char in template if char in _CLASS_CHARS)
+
+
+def _numbers(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[float]:
+    """Numbers with the digit counts of the real ones (no leading zero), as floats."""
+    texts = [_number_text(value) for value in values]
+    shapes = build_shapes(texts, ctx.min_count) or masks_only(texts) or Shapes((DIGIT * 6,), (1.0,))
+    shapes = widen(shapes, expected_distinct(values, ctx))
+    out = []
+    for _ in locales:
+        text = fill(shapes.pick(ctx.rng), ctx.rng)
+        digits_at = next((index for index, char in enumerate(text) if char.isdigit()), None)
+        if digits_at is not None and text[digits_at] == "0" and len(re.sub(r"\D", "", text)) > 1:
+            text = text[:digits_at] + str(ctx.rng.integers(1, 10)) + text[digits_at + 1 :]
+        out.append(float(text))
+    return out
+
+
+def _number_text(value: Any) -> str:
+    return np.format_float_positional(float(value), trim="-")
+
+
+def _unique_integers(present: pd.Series, n_rows: int, ctx: FakeContext) -> list[float]:
+    """Distinct whole numbers with as many digits as the real ones (more when those run out,
+    or when the real ids would fill more than ``MAX_DENSITY`` of the range)."""
+    digits = max((len(str(abs(int(value)))) for value in present), default=6)
+    needed = max(2 * (n_rows + len(ctx.forbidden)), expected_distinct(present, ctx) / MAX_DENSITY)
+    while 9 * 10 ** (digits - 1) < needed and digits < MAX_DIGITS:
+        digits += 1
+    chosen: dict[int, None] = {}
+    while len(chosen) < n_rows:
+        for number in ctx.rng.integers(10 ** (digits - 1), 10**digits, size=n_rows - len(chosen)).tolist():
+            if str(number) not in ctx.forbidden:
+                chosen.setdefault(number)
+    return [float(number) for number in chosen]
+
+
+def _datetimes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[pd.Timestamp]:
+    """Uniform over the whole calendar years the real values span (never their exact bounds)."""
+    stamps = pd.to_datetime(values)
+    start = pd.Timestamp(year=stamps.min().year, month=1, day=1).value
+    end = pd.Timestamp(year=stamps.max().year + 1, month=1, day=1).value
+    return list(pd.to_datetime(ctx.rng.integers(start, end, size=len(locales))).normalize())
+
+
+def _booleans(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[bool]:
+    return list(ctx.rng.random(len(locales)) < 0.5)
+
+
+def _phones(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """Phones in a common real shape of the row's country (calling code kept), else Faker's."""
+    shapes = _LocalShapes.build(values, ctx.min_count, _calling_code_length, _phone_locale)
+    return [shapes.fill(locale, ctx) or ctx.faker(locale).phone_number() for locale in locales]
+
+
+def _ibans(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """IBANs in a common real country and layout (the row's country first), with a valid checksum."""
+    shapes = _LocalShapes.build(values, ctx.min_count, lambda _: 2, _iban_locale)
+    return [with_iban_checksum(shapes.fill(locale, ctx) or ctx.faker(locale).iban()) for locale in locales]
+
+
+@dataclass(frozen=True)
+class _LocalShapes:
+    """Shapes per locale (from a country code inside the value), and all of them together."""
+
+    by_locale: dict[str, Shapes]
+    every: Shapes
+
+    @classmethod
+    def build(
+        cls, values: pd.Series, min_count: int, keep: Callable[[str], int], locale_of: Callable[[str], str | None]
+    ) -> _LocalShapes:
+        texts = values.astype(str).str.strip().tolist()
+        groups: dict[str, list[str]] = defaultdict(list)
+        for text in texts:
+            locale = locale_of(text)
+            if locale:
+                groups[locale].append(text)
+        by_locale = {locale: build_shapes(group, min_count, keep) for locale, group in groups.items()}
+        every = build_shapes(texts, min_count, keep)
+        return cls({locale: shapes for locale, shapes in by_locale.items() if shapes}, every)
+
+    def fill(self, locale: str, ctx: FakeContext) -> str | None:
+        shapes = self.by_locale.get(locale) or self.every
+        return fill(shapes.pick(ctx.rng), ctx.rng) if shapes else None
+
+
+def _phone_locale(text: str) -> str | None:
+    code = phone_calling_code(text)
+    return COUNTRY_LOCALES[CALLING_CODES[code]] if code else None
+
+
+def _iban_locale(text: str) -> str | None:
+    return COUNTRY_LOCALES.get(text[:2].upper())
+
+
+def _calling_code_length(text: str) -> int:
+    code = phone_calling_code(text)
+    if not code:
+        return 0
+    return text.index(code) + len(code)
+
+
+def with_iban_checksum(text: str) -> str:
+    """``text`` with its two IBAN check digits recomputed (separators kept in place)."""
+    positions = [index for index, char in enumerate(text) if char.isalnum()]
+    compact = "".join(text[index] for index in positions).upper()
+    rearranged = compact[4:] + compact[:2] + "00"
+    check = 98 - int("".join(str(int(char, 36)) for char in rearranged)) % 97
+    chars = list(text)
+    chars[positions[2]], chars[positions[3]] = f"{check:02d}"
+    return "".join(chars)
+
+
+def _cards(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """Card numbers in a common real layout and network (first digit), with a valid Luhn digit."""
+    texts = values.astype(str).str.strip().tolist()
+    shapes = build_shapes(texts, ctx.min_count, keep=lambda _: 1)
+    out = []
+    for locale in locales:
+        text = fill(shapes.pick(ctx.rng), ctx.rng) if shapes else ctx.faker(locale).credit_card_number()
+        out.append(with_luhn_digit(text))
+    return out
+
+
+def with_luhn_digit(text: str) -> str:
+    """``text`` with its last digit set so that its digits pass the Luhn check."""
+    positions = [index for index, char in enumerate(text) if char.isdigit()]
+    chars = list(text)
+    for digit in string.digits:
+        chars[positions[-1]] = digit
+        if luhn_valid("".join(chars[index] for index in positions)):
+            break
+    return "".join(chars)
+
+
+def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """Faker user names at the real column's common domains (rare ones, like employers', never)."""
+    texts = values.astype(str).str.strip().tolist()
+    domains = Counter(text.rsplit("@", 1)[-1].lower() for text in texts if "@" in text)
+    common = {domain: count for domain, count in domains.items() if count >= ctx.min_count}
+    common_share = sum(common.values()) / max(1, len(texts))
+    names, weights = list(common), np.array(list(common.values()), dtype=float)
+    lower = all(text == text.lower() for text in texts)
+    out = []
+    for locale in locales:
+        faker = ctx.faker(locale)
+        user = faker.user_name() + (str(ctx.rng.integers(10, 100)) if ctx.rng.random() < 0.3 else "")
+        if names and ctx.rng.random() < common_share:
+            domain = names[ctx.rng.choice(len(names), p=weights / weights.sum())]
+        else:
+            domain = faker.free_email_domain()
+        email = f"{user}@{domain}"
+        out.append(email.lower() if lower else email)
+    return out
+
+
+def _addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    texts = values.astype(str).tolist()
+    multiline = sum("\n" in text for text in texts) >= len(texts) / 2
+    street_only = sum(("," not in text and "\n" not in text) for text in texts) >= len(texts) / 2
+    out = []
+    for locale in locales:
+        faker = ctx.faker(locale)
+        address = faker.street_address() if street_only else faker.address()
+        out.append(address if multiline else address.replace("\n", ", "))
+    return out
+
+
+def _cities(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    return [ctx.faker(locale).city() for locale in locales]
+
+
+def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
+    tokens = name_tokens(column_name)
+    single_words = not present.empty and present.astype(str).str.split().str.len().mean() < 1.3
+    if _FIRST_NAME.search(tokens):
+        part = "first_name"
+    elif _LAST_NAME.search(tokens):
+        part = "last_name"
+    else:
+        part = "first_name" if single_words else None
+
+    def person_names(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+        return [_person_name(ctx.faker(locale), locale, part) for locale in locales]
+
+    return person_names
+
+
+def _person_name(faker: Any, locale: str, part: str | None) -> str:
+    if part:
+        return getattr(faker, part)()
+    if locale in _CJK_LOCALES:
+        return faker.name()
+    return f"{faker.first_name()} {faker.last_name()}"
+
+
+def _free_text(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """Faker text in the row's locale, as long as a real text drawn at random."""
+    lengths = values.astype(str).str.len().to_numpy()
+    drawn = lengths[ctx.rng.integers(0, len(lengths), size=len(locales))] if len(lengths) else [60] * len(locales)
+    return [ctx.faker(locale).text(max_nb_chars=max(5, int(length))) for locale, length in zip(locales, drawn)]
+
+
+def _uuids(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    return [str(uuid.UUID(bytes=ctx.rng.bytes(16), version=4)) for _ in locales]
+
+
+def _ip_addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    v6_share = float(values.astype(str).str.contains(":").mean()) if len(values) else 0.0
+    return [ctx.faker(locale).ipv6() if ctx.rng.random() < v6_share else ctx.faker(locale).ipv4_public()
+            for locale in locales]
+
+
+def _urls(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    with_path = float(values.astype(str).str.contains(r"//[^/]+/.", regex=True).mean()) if len(values) else 0.0
+    return [ctx.faker(locale).uri() if ctx.rng.random() < with_path else ctx.faker(locale).url() for locale in locales]
+
+
+def _companies(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    return [ctx.faker(locale).company() for locale in locales]
+
+
+def _postal_codes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+    """The row locale's Faker postcode when the column holds codes of that shape, else a common real shape."""
+    texts = values.astype(str).str.strip().tolist()
+    real_masks = {mask_of(text) for text in texts}
+    shapes = build_shapes(texts, ctx.min_count) or masks_only(texts)
+    out = []
+    for locale in locales:
+        code = ctx.faker(locale).postcode()
+        out.append(code if mask_of(code) in real_masks or not shapes else fill(shapes.pick(ctx.rng), ctx.rng))
+    return out
+
+
+_TEXT_GENERATORS: dict[str, FakeMaker] = {
+    "email": _emails,
+    "phone": _phones,
+    "address": _addresses,
+    "company": _companies,
+    "postal_code": _postal_codes,
+    "iban": _ibans,
+    "credit_card": _cards,
+    "national_id": _identifiers,
+    "ip_address": _ip_addresses,
+    "url": _urls,
+    "uuid": _uuids,
+    "free_text": _free_text,
+    "identifier": _identifiers,
+}

@@ -1,0 +1,340 @@
+"""The privacy gate: checks every synthetic table before anything of it is published.
+
+Checks (each reports counts and shares only, never a value):
+- ``identifying_values``: no value of an identifying or free-text column equals a real
+  identifying value of the table (case- and whitespace-insensitive);
+- ``rare_categories``: no category seen fewer than ``k`` times in the sample is emitted;
+- ``extremes``: the exact real minimum and maximum of a numeric or date column are not
+  emitted (unless ``k`` or more real rows share that value: then it describes no one);
+- ``row_copies``: no synthetic row equals a real row whose combination of modelled values
+  is seen fewer than ``k`` times in the sample;
+- ``distance_to_closest_record``: the share of synthetic rows closer to training rows than
+  to held-out rows (ties count for the holdout; scaled to equal-size sides) stays at or
+  below ``dcr_threshold`` plus 1.645 times its own bootstrap noise;
+- ``primary_key``: key columns are unique and never missing.
+Columns marked public in the config are exempt from the value checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.spatial.distance import cdist
+
+from catalog_synth.privacy.classify import is_public
+from catalog_synth.privacy.values import non_null, normalize, normalized_set
+from catalog_synth.types import CheckResult, ColumnClass, GateResult
+
+DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
+DCR_DRAWS = 30
+DCR_NEIGHBOURS = 16
+_BOOTSTRAP_INCLUSION = 1 - np.exp(-1)
+# The share may exceed the threshold by this many standard deviations of its own noise:
+# with a few dozen rows the share of a sound generator swings by +-0.1.
+DCR_NOISE_Z = 1.645
+_ROUND = 9
+
+
+@dataclass
+class GateInput:
+    """Model-space frames (numbers as floats, dates as datetime64) and how columns are treated."""
+
+    real: pd.DataFrame  # the whole real sample
+    holdout: pd.Index  # rows of ``real`` the model never saw
+    synthetic: pd.DataFrame
+    classes: dict[str, ColumnClass]
+    primary_key: tuple[str, ...] = ()
+    # Normalised real identifying values, when the caller has them already.
+    forbidden: set[str] | None = None
+
+    def columns(self, predicate: Callable[[ColumnClass], bool]) -> list[str]:
+        return [name for name, cls in self.classes.items() if name in self.synthetic.columns and predicate(cls)]
+
+    @property
+    def modelled(self) -> list[str]:
+        """Columns whose synthetic values come from the model (compared row by row)."""
+        return self.columns(lambda cls: not cls.identifying and cls.semantic != "unsupported")
+
+
+def run_gate(data: GateInput, min_count: int, dcr_threshold: float, rng: np.random.Generator) -> GateResult:
+    checks: list[CheckResult] = []
+    checks += _check_identifying_values(data)
+    checks += _check_rare_categories(data, min_count)
+    checks += _check_extremes(data, min_count)
+    checks.append(_check_row_copies(data, min_count))
+    checks.append(_check_dcr(data, dcr_threshold, rng))
+    checks += _check_primary_key(data)
+    return GateResult(checks=checks)
+
+
+def _per_column(name: str, results: Iterable[tuple[str, int, int]], what: str) -> list[CheckResult]:
+    """One passing result for all columns, or one failing result per offending column."""
+    results = list(results)
+    failures = [
+        CheckResult(name, False, column, f"{bad} of {total} synthetic values {what}")
+        for column, bad, total in results
+        if bad
+    ]
+    if failures:
+        return failures
+    return [CheckResult(name, True, None, f"{len(results)} column(s) checked")]
+
+
+def forbidden_identifying_values(real: pd.DataFrame, classes: dict[str, ColumnClass]) -> set[str]:
+    """Normalised real values of every identifying column: no fake may equal any of them."""
+    forbidden: set[str] = set()
+    for name, cls in classes.items():
+        if cls.identifying and name in real.columns:
+            forbidden |= normalized_set(real[name])
+    return forbidden
+
+
+def _check_identifying_values(data: GateInput) -> list[CheckResult]:
+    forbidden = data.forbidden if data.forbidden is not None else forbidden_identifying_values(data.real, data.classes)
+    columns = data.columns(lambda cls: cls.identifying)
+    results = (
+        (column, _count_in(data.synthetic[column], forbidden), int(data.synthetic[column].notna().sum()))
+        for column in columns
+    )
+    return _per_column("identifying_values", results, "equal a real value")
+
+
+def _count_in(values: pd.Series, forbidden: set[str]) -> int:
+    return int(sum(normalize(value) in forbidden for value in non_null(values)))
+
+
+def rare_normalized(values: pd.Series, min_count: int) -> set[str]:
+    """Normalised values seen fewer than ``min_count`` times."""
+    counts = non_null(values).map(normalize).value_counts()
+    return set(counts.index[counts < min_count])
+
+
+def _check_rare_categories(data: GateInput, min_count: int) -> list[CheckResult]:
+    columns = data.columns(lambda cls: cls.semantic == "categorical" and not is_public(cls))
+    results = (
+        (
+            column,
+            _count_in(data.synthetic[column], rare_normalized(data.real[column], min_count)),
+            int(data.synthetic[column].notna().sum()),
+        )
+        for column in columns
+    )
+    return _per_column("rare_categories", results, f"are categories seen fewer than {min_count} times")
+
+
+def rare_extremes(values: pd.Series, min_count: int) -> list[float]:
+    """The real minimum and maximum (as numbers) that fewer than ``min_count`` rows share."""
+    numbers = as_numbers(non_null(values))
+    if numbers.size == 0:
+        return []
+    extremes = {numbers.min(), numbers.max()}
+    return [value for value in extremes if int((numbers == value).sum()) < min_count]
+
+
+def as_numbers(values: pd.Series) -> np.ndarray:
+    """Model-space numbers or datetimes as float64 (datetimes in microseconds, NaN for missing)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = values.astype("datetime64[us]")
+        return np.where(stamps.isna(), np.nan, stamps.to_numpy().astype("int64").astype("float64"))
+    return values.astype("float64").to_numpy()
+
+
+def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
+    columns = data.columns(lambda cls: cls.semantic in ("numerical", "datetime") and not is_public(cls))
+    results = []
+    for column in columns:
+        synthetic = as_numbers(non_null(data.synthetic[column]))
+        extremes = rare_extremes(data.real[column], min_count)
+        results.append((column, int(np.isin(synthetic, extremes).sum()), synthetic.size))
+    return _per_column("extremes", results, "equal the real minimum or maximum")
+
+
+def row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One canonical text per row over ``columns`` (equal rows give equal keys)."""
+    if not columns:
+        return pd.Series([""] * len(frame), index=frame.index)
+    parts = [_canonical(frame[column]) for column in columns]
+    key = parts[0]
+    for part in parts[1:]:
+        key = key + "\x1f" + part
+    return key
+
+
+def _canonical(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
+        if not pd.api.types.is_bool_dtype(values.dtype):
+            numbers = pd.Series(np.round(as_numbers(values), _ROUND), index=values.index)
+            return numbers.astype(str).where(values.notna(), "")
+    return values.map(lambda value: normalize(value) or "").astype(str)
+
+
+def _check_row_copies(data: GateInput, min_count: int) -> CheckResult:
+    columns = data.modelled
+    if not columns:
+        return CheckResult("row_copies", True, None, "no modelled columns: every row holds fakes")
+    real_keys = row_keys(data.real, columns)
+    counts = real_keys.value_counts()
+    rare = set(counts.index[counts < min_count])
+    synthetic_keys = row_keys(data.synthetic, columns)
+    copies = int(synthetic_keys.isin(rare).sum())
+    common = int(synthetic_keys.isin(set(counts.index)).sum()) - copies
+    detail = (
+        f"{copies} of {len(synthetic_keys)} synthetic rows copy a real row seen fewer than {min_count} times"
+        f" ({common} equal a combination shared by {min_count} or more real rows)"
+    )
+    return CheckResult("row_copies", copies == 0, None, detail)
+
+
+def _check_primary_key(data: GateInput) -> list[CheckResult]:
+    key = [column for column in data.primary_key if column in data.synthetic.columns]
+    if not key or any(is_public(data.classes[column]) for column in key):
+        return []
+    missing = data.synthetic[key].isna().any(axis=1)
+    repeated = row_keys(data.synthetic[~missing], key).duplicated()
+    bad = int(missing.sum() + repeated.sum())
+    detail = f"{bad} of {len(data.synthetic)} synthetic rows have a missing or repeated key"
+    return [CheckResult("primary_key", bad == 0, ", ".join(key) if bad else None, detail)]
+
+
+# --- distance to closest record ---
+
+
+def _check_dcr(data: GateInput, threshold: float, rng: np.random.Generator) -> CheckResult:
+    columns = data.modelled
+    holdout = data.real.loc[data.real.index.isin(data.holdout)]
+    train = data.real.loc[~data.real.index.isin(data.holdout)]
+    if not columns or holdout.empty or train.empty:
+        return CheckResult("distance_to_closest_record", True, None, "not applicable: no modelled columns")
+    result = dcr_share(train[columns], holdout[columns], data.synthetic[columns], rng)
+    limit = threshold + DCR_NOISE_Z * result.noise
+    detail = (
+        f"{result.share:.3f} of synthetic rows are closer to training rows than to held-out rows"
+        f" (limit {threshold} + {DCR_NOISE_Z} x noise {result.noise:.3f} = {limit:.3f})"
+    )
+    return CheckResult("distance_to_closest_record", result.share <= limit, None, detail)
+
+
+@dataclass(frozen=True)
+class DcrResult:
+    share: float  # equal-size share: 0.5 for a generator that does not memorise, 1.0 for copies
+    noise: float  # its standard deviation over bootstrap draws: large for small samples
+
+
+def dcr_share(
+    train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, rng: np.random.Generator
+) -> DcrResult:
+    """Share of synthetic rows strictly closer to the training rows than to the held-out rows.
+
+    One fixed normalisation (from the real rows) for all sides: numbers scaled by the real
+    range (a missing number is at least one unit away from any number), plus one for each
+    differing category. The whole training part is the reference; the
+    raw share is then converted to what it would be with equally many training and held-out
+    rows (a synthetic row that is ``a`` times likelier to sit next to a training row than to
+    a held-out one scores ``a / (1 + a)``), so 0.5 means no memorisation at any split.
+    The noise is the spread of that share over bootstrap draws of both sides.
+    """
+    encoder = _Encoder(pd.concat([train, holdout]))
+    points = encoder.encode(_at_most(synthetic, DCR_MAX_ROWS, rng))
+    near_holdout = _Nearest(encoder.encode(holdout), points)
+    near_train = _Nearest(encoder.encode(_at_most(train, DCR_MAX_ROWS, rng)), points)
+    sizes = (near_train.size, near_holdout.size)
+    share = _equal_size_share(near_train.distances[:, 0] < near_holdout.distances[:, 0], *sizes)
+    draws = [
+        _equal_size_share(near_train.bootstrap(rng) < near_holdout.bootstrap(rng), *sizes) for _ in range(DCR_DRAWS)
+    ]
+    return DcrResult(share, float(np.std(draws)))
+
+
+def _equal_size_share(closer_to_train: np.ndarray, n_train: int, n_holdout: int) -> float:
+    raw = float(np.mean(closer_to_train))
+    if raw >= 1.0:
+        return 1.0
+    affinity = raw / (1 - raw) * n_holdout / n_train
+    return affinity / (1 + affinity)
+
+
+class _Nearest:
+    """The ``DCR_NEIGHBOURS`` nearest reference rows of every point, nearest first."""
+
+    def __init__(self, reference: _Encoded, points: _Encoded):
+        distances = np.round(points.distances_to(reference), _ROUND)
+        k = min(DCR_NEIGHBOURS, len(reference.numbers))
+        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
+        nearest_distances = np.take_along_axis(distances, nearest, axis=1)
+        order = np.argsort(nearest_distances, axis=1, kind="stable")
+        self.size = len(reference.numbers)
+        self.rows = np.take_along_axis(nearest, order, axis=1)
+        self.distances = np.take_along_axis(nearest_distances, order, axis=1)
+
+    def bootstrap(self, rng: np.random.Generator) -> np.ndarray:
+        """Distance to the nearest row of a bootstrap draw of the reference (its distinct rows:
+        each row is in it with probability 1 - 1/e)."""
+        included = (rng.random(self.size) < _BOOTSTRAP_INCLUSION)[self.rows]
+        first = included.argmax(axis=1)
+        found = self.distances[np.arange(len(first)), first]
+        return np.where(included.any(axis=1), found, self.distances[:, -1])
+
+
+def _at_most(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    return frame if len(frame) <= rows else frame.iloc[np.sort(rng.choice(len(frame), rows, replace=False))]
+
+
+@dataclass(frozen=True)
+class _Encoded:
+    numbers: np.ndarray  # rows x numeric columns, scaled by the real range (-1 for missing)
+    categories: np.ndarray  # rows x categorical columns, integer codes (-1: not a real category)
+
+    def distances_to(self, reference: _Encoded) -> np.ndarray:
+        """Manhattan distance on numbers plus one per differing category (Gower-like)."""
+        total = np.zeros((len(self.numbers), len(reference.numbers)))
+        if self.numbers.shape[1]:
+            total += cdist(self.numbers, reference.numbers, metric="cityblock")
+        if self.categories.shape[1]:
+            total += cdist(self.categories, reference.categories, metric="hamming") * self.categories.shape[1]
+        return total
+
+
+class _Encoder:
+    """One fixed normalisation, learnt from the real rows, for every side of the comparison."""
+
+    def __init__(self, real: pd.DataFrame):
+        self.ranges: dict[str, tuple[float, float]] = {}
+        self.codes: dict[str, dict[str, int]] = {}
+        for column in real.columns:
+            values = real[column]
+            if _is_numeric(values):
+                numbers = as_numbers(non_null(values))
+                low = float(numbers.min()) if numbers.size else 0.0
+                span = float(numbers.max()) - low if numbers.size else 1.0
+                self.ranges[column] = (low, span or 1.0)
+            else:
+                self.codes[column] = {text: code for code, text in enumerate(_category_text(values).unique())}
+
+    def encode(self, frame: pd.DataFrame) -> _Encoded:
+        numbers = [
+            np.nan_to_num((as_numbers(frame[column]) - low) / span, nan=-1.0)
+            for column, (low, span) in self.ranges.items()
+        ]
+        categories = [
+            _category_text(frame[column]).map(codes).fillna(-1).to_numpy(dtype="float64")
+            for column, codes in self.codes.items()
+        ]
+        return _Encoded(_columns(numbers, len(frame)), _columns(categories, len(frame)))
+
+
+def _columns(arrays: list[np.ndarray], rows: int) -> np.ndarray:
+    return np.column_stack(arrays) if arrays else np.zeros((rows, 0))
+
+
+def _is_numeric(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return pd.api.types.is_datetime64_any_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    )
+
+
+def _category_text(values: pd.Series) -> pd.Series:
+    return values.map(lambda value: normalize(value) or "\x00missing").astype(str)

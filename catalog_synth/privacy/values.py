@@ -1,0 +1,60 @@
+"""Value-level helpers shared by classification, fakes and the gate.
+
+Everything here works on real sample values and returns sets or aggregates that
+stay inside the synthesis stage: nothing in this module is ever persisted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import math
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+_WHITESPACE = re.compile(r"\s+")
+
+
+def normalize(value: Any) -> str | None:
+    """Canonical text of one value: case-folded, whitespace removed, numbers canonical.
+
+    Two values that a reader would call "the same" (``' Ann  Lee'`` and ``'ann lee'``,
+    ``12`` and ``12.0``) normalise to the same string. Missing values give ``None``.
+    """
+    if type(value) is str:
+        return _WHITESPACE.sub("", value).casefold()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return str(bool(value)).lower()
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating, decimal.Decimal)):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        return str(int(number)) if number.is_integer() else repr(number)
+    if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
+        return value.isoformat()
+    return _WHITESPACE.sub("", str(value)).casefold()
+
+
+def normalized_set(values: Iterable[Any]) -> set[str]:
+    """The set of normalised non-missing values."""
+    return {text for text in map(normalize, values) if text is not None}
+
+
+def non_null(series: pd.Series) -> pd.Series:
+    return series[series.notna()]
+
+
+def distinct_share(series: pd.Series) -> float:
+    """Distinct values over non-missing values (1.0 means every value is unique)."""
+    values = non_null(series)
+    if values.empty:
+        return 0.0
+    return values.nunique() / len(values)

@@ -1,0 +1,132 @@
+"""Format-preserving fakes: same shapes, same countries, never a real value."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from faker import Faker
+
+from catalog_synth.privacy.classify import is_valid_iban, luhn_valid
+from catalog_synth.privacy.fakes import (
+    FakeContext,
+    build_shapes,
+    fake_column,
+    fake_foreign_key,
+    mask_of,
+    sample_from_pool,
+    with_iban_checksum,
+    with_luhn_digit,
+)
+from catalog_synth.privacy.locales import infer_locale_weights, phone_calling_code, row_locales
+from catalog_synth.privacy.values import normalize, normalized_set
+from catalog_synth.types import ColumnClass, ColumnInfo, ColumnKind
+
+
+def _context(real: pd.Series, n_rows: int, locale: str = "en_US", population: int = 0) -> FakeContext:
+    return FakeContext(
+        rng=np.random.default_rng(1),
+        locales=np.array([locale] * n_rows, dtype=object),
+        forbidden=normalized_set(real),
+        min_count=5,
+        seed=1,
+        population=population,
+    )
+
+
+def _faker_series(locale: str, method: str, n: int) -> pd.Series:
+    fake = Faker(locale)
+    fake.seed_instance(3)
+    return pd.Series([getattr(fake, method)() for _ in range(n)], dtype=object)
+
+
+def test_shapes_keep_only_what_a_whole_group_of_real_values_shares() -> None:
+    values = [f"CUST-{i:05d}" for i in range(40)] + ["X1"]  # the lone 'X1' shape is never reused
+    shapes = build_shapes(values, min_count=5)
+    assert len(shapes.templates) == 1
+    assert shapes.templates[0].startswith("CUST-")
+    assert mask_of("Ab-1") == "\x02\x03-\x01"
+
+
+def test_identifier_fakes_have_the_real_shape_and_never_a_real_value() -> None:
+    real = pd.Series([f"ORD-{i:06d}" for i in range(0, 600, 3)], dtype=object)
+    fakes = fake_column("identifier", ColumnInfo("order_ref", "text", ColumnKind.STRING), real, _context(real, 500))
+    assert fakes.map(lambda value: bool(re.fullmatch(r"ORD-\d{6,}", value))).all()
+    assert not normalized_set(fakes) & normalized_set(real)
+
+
+def test_short_codes_are_lengthened_when_the_real_table_would_fill_their_space() -> None:
+    real = pd.Series(["".join(code) for code in np.random.default_rng(0).choice(list("ABCDEFGHIJ"), (300, 3))])
+    real = real.drop_duplicates()
+    fakes = fake_column("identifier", ColumnInfo("iata", "text", ColumnKind.STRING), real,
+                        _context(real, 200, population=5000))
+    assert fakes.str.len().min() > 3  # 5,000 real codes would fill 28% of all 3-letter codes
+
+
+def test_phones_keep_the_country_and_layout_of_the_row_locale() -> None:
+    french = pd.Series([f"+33 6 {i % 90 + 10:02d} {i % 77 + 10:02d} {i % 50 + 10:02d} {i % 13 + 10:02d}"
+                        for i in range(60)])
+    german = pd.Series([f"+49 30 {1000000 + i * 7919}" for i in range(60)])
+    real = pd.concat([french, german], ignore_index=True)
+    ctx = _context(real, 100)
+    ctx.locales = np.array(["fr_FR", "de_DE"] * 50, dtype=object)
+    fakes = fake_column("phone", ColumnInfo("phone", "text", ColumnKind.STRING), real, ctx)
+    assert [phone_calling_code(value) for value in fakes[:4]] == ["33", "49", "33", "49"]
+    assert {mask_of(value[4:]) for value in fakes[::2]} <= {mask_of(value[4:]) for value in french}
+    assert not normalized_set(fakes) & normalized_set(real)
+
+
+def test_ibans_and_card_numbers_stay_valid() -> None:
+    ibans = _faker_series("de_DE", "iban", 50)
+    fakes = fake_column("iban", ColumnInfo("iban", "text", ColumnKind.STRING), ibans, _context(ibans, 200, "de_DE"))
+    assert fakes.map(is_valid_iban).all() and fakes.str.startswith("DE").all()
+    cards = _faker_series("en_US", "credit_card_number", 200)
+    fakes = fake_column("credit_card", ColumnInfo("cc", "text", ColumnKind.STRING), cards, _context(cards, 200))
+    assert fakes.map(lambda value: luhn_valid(re.sub(r"\D", "", value))).all()
+    assert with_luhn_digit("4111 1111 1111 1110") == "4111 1111 1111 1111"
+    assert is_valid_iban(with_iban_checksum("GB00 NWBK 6016 1331 9268 19"))
+
+
+def test_first_names_avoid_every_real_name_even_when_the_locale_runs_out() -> None:
+    real = _faker_series("fr_FR", "first_name", 3000)
+    fakes = fake_column("person_name", ColumnInfo("first_name", "text", ColumnKind.STRING), real,
+                        _context(real, 500, "fr_FR"))
+    assert fakes.notna().all()
+    assert not normalized_set(fakes) & normalized_set(real)
+
+
+def test_null_share_is_kept_and_keys_are_unique_and_complete() -> None:
+    real = pd.Series([f"user{i}@mail.example" if i % 4 else None for i in range(400)], dtype=object)
+    fakes = fake_column("email", ColumnInfo("email", "text", ColumnKind.STRING), real, _context(real, 2000))
+    assert 0.18 < fakes.isna().mean() < 0.32
+    ids = pd.Series(np.arange(1, 1001, dtype=float))
+    keys = fake_column("identifier", ColumnInfo("id", "integer", ColumnKind.INTEGER), ids, _context(ids, 3000),
+                       unique=True)
+    assert keys.is_unique and keys.notna().all()
+    assert not normalized_set(keys) & normalized_set(ids)
+
+
+def test_foreign_keys_repeat_like_real_ones_and_can_be_relinked_to_a_pool() -> None:
+    real = pd.Series(np.repeat(np.arange(1, 51, dtype=float), 6))
+    fakes = fake_foreign_key(ColumnInfo("customer_id", "integer", ColumnKind.INTEGER), real, _context(real, 300))
+    assert fakes.nunique() <= 50 and not normalized_set(fakes) & normalized_set(real)
+    relinked = sample_from_pool([7, 8, 9], 1000, np.random.default_rng(0), null_share=0.1)
+    assert set(relinked.dropna()) == {7, 8, 9} and 0.05 < relinked.isna().mean() < 0.15
+
+
+def test_locales_come_from_phone_codes_and_rare_countries_do_not_count() -> None:
+    sample = pd.DataFrame({"phone": ["+33 6 12 34 56 78"] * 30 + ["+49 30 1234567"] * 10 + ["+354 555 1234"]})
+    classes = {"phone": ColumnClass("phone", "phone", True, "", "name")}
+    weights = infer_locale_weights(sample, classes, min_count=5)
+    assert weights == {"de_DE": 0.25, "fr_FR": 0.75}
+    countries = pd.Series(["FR", "Deutschland", None, "??"])
+    locales = row_locales(4, {"en_US": 1.0}, np.random.default_rng(0), countries)
+    assert list(locales) == ["fr_FR", "de_DE", "en_US", "en_US"]
+
+
+def test_every_fake_differs_from_real_values_ignoring_case_and_spaces() -> None:
+    real = pd.Series(["ab 12", "CD34"] * 10)
+    ctx = _context(real, 300)
+    fakes = fake_column("identifier", ColumnInfo("code", "text", ColumnKind.STRING), real, ctx)
+    assert all(normalize(value) not in {"ab12", "cd34"} for value in fakes)

@@ -1,0 +1,108 @@
+"""The privacy gate's checks, on frames built to pass or to fail each one."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from catalog_synth.privacy.gate import GateInput, dcr_share, run_gate
+from catalog_synth.types import ColumnClass
+
+RNG_SEED = 4
+
+
+def _population(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({
+        "email": [f"person{seed}_{i}@example.org" for i in range(n)],
+        "tier": rng.choice(["bronze", "silver", "gold"], n, p=[0.6, 0.3, 0.1]).astype(object),
+        "salary": np.round(rng.lognormal(10.5, 0.4, n), 2),
+        "age": rng.integers(18, 90, n).astype(float),
+    })
+
+
+CLASSES = {
+    "email": ColumnClass("email", "email", True, "", "name"),
+    "tier": ColumnClass("tier", "categorical", False, "", "type"),
+    "salary": ColumnClass("salary", "numerical", False, "", "type"),
+    "age": ColumnClass("age", "numerical", False, "", "type"),
+}
+
+
+@pytest.fixture(scope="module")
+def real() -> pd.DataFrame:
+    frame = _population(1000, seed=1)
+    frame.loc[0, "tier"] = "diamond"  # a category only one person has
+    return frame
+
+
+def _gate(real: pd.DataFrame, synthetic: pd.DataFrame, classes=CLASSES):
+    holdout = pd.Index(np.arange(0, len(real), 5))
+    data = GateInput(real, holdout, synthetic, classes, primary_key=())
+    return run_gate(data, min_count=5, dcr_threshold=0.55, rng=np.random.default_rng(RNG_SEED))
+
+
+def _without_extremes(frame: pd.DataFrame, real: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    for column in ("salary", "age"):
+        inside = (frame[column] > real[column].min()) & (frame[column] < real[column].max())
+        frame = frame[inside]
+    return frame.reset_index(drop=True)
+
+
+def test_fresh_rows_from_the_same_population_pass(real: pd.DataFrame) -> None:
+    fresh = _without_extremes(_population(1000, seed=2), real)
+    gate = _gate(real, fresh)
+    assert gate.passed, gate.summary()
+    assert {check.name for check in gate.checks} == {
+        "identifying_values", "rare_categories", "extremes", "row_copies", "distance_to_closest_record"}
+
+
+def test_copied_training_rows_fail_row_copies_and_distance(real: pd.DataFrame) -> None:
+    training = real.drop(index=np.arange(0, len(real), 5))
+    copied = _without_extremes(training[training["tier"] != "diamond"], real)
+    copied["email"] = [f"fake{i}@example.net" for i in range(len(copied))]
+    failed = {check.name for check in _gate(real, copied).failures()}
+    assert failed == {"row_copies", "distance_to_closest_record"}
+
+
+def test_identifying_values_rare_categories_and_extremes_are_caught_per_column(real: pd.DataFrame) -> None:
+    synthetic = _without_extremes(_population(300, seed=3), real)
+    synthetic.loc[0, "email"] = "  PERSON1_7@EXAMPLE.ORG "  # a real address, other case and spacing
+    synthetic.loc[1, "tier"] = "diamond"
+    synthetic.loc[2, "salary"] = real["salary"].max()
+    gate = _gate(real, synthetic)
+    failures = {(check.name, check.column) for check in gate.failures()}
+    assert failures == {("identifying_values", "email"), ("rare_categories", "tier"), ("extremes", "salary")}
+    assert f"1 of {len(synthetic)}" in gate.failures()[0].detail
+    assert "diamond" not in gate.summary() and "PERSON1" not in gate.summary().upper()
+
+
+def test_public_columns_may_keep_real_values(real: pd.DataFrame) -> None:
+    classes = dict(CLASSES, tier=ColumnClass("tier", "categorical", False, "marked public", "override"))
+    synthetic = _without_extremes(_population(300, seed=3), real)
+    synthetic.loc[1, "tier"] = "diamond"
+    assert _gate(real, synthetic, classes).passed
+
+
+def test_primary_key_must_be_unique_and_complete(real: pd.DataFrame) -> None:
+    classes = dict(CLASSES, id=ColumnClass("id", "identifier", True, "primary key", "key"))
+    frame = real.assign(id=np.arange(len(real)) + 1)
+    synthetic = _without_extremes(_population(300, seed=3), real)
+    synthetic["id"] = [10_001] * 2 + list(range(20_000, 20_000 + len(synthetic) - 2))
+    data = GateInput(frame, pd.Index(np.arange(0, len(frame), 5)), synthetic, classes, primary_key=("id",))
+    gate = run_gate(data, min_count=5, dcr_threshold=0.55, rng=np.random.default_rng(0))
+    assert [(check.name, check.column) for check in gate.failures()] == [("primary_key", "id")]
+
+
+def test_dcr_share_is_near_one_half_for_fresh_rows_and_one_for_copies() -> None:
+    rng = np.random.default_rng(0)
+    real = _population(1200, seed=5)[["tier", "salary", "age"]]
+    train, holdout = real.iloc[:900], real.iloc[900:]
+    fresh = _population(900, seed=6)[["tier", "salary", "age"]]
+    copies = train.sample(900, replace=True, random_state=0)
+    fresh_result = dcr_share(train, holdout, fresh, rng)
+    assert abs(fresh_result.share - 0.5) < 0.06
+    assert dcr_share(train, holdout, copies, rng).share > 0.95
+    assert 0 < fresh_result.noise < 0.05

@@ -21,7 +21,8 @@ from catalog_synth.pipeline import SyncError, SyncReport, run_sync
 from catalog_synth.store import Store, StoreError
 from catalog_synth.types import TableResult, TableStatus
 
-console = Console()
+# Off a terminal (pipes, cron logs) tables keep their natural width instead of being squeezed.
+console = Console(width=None if sys.stdout.isatty() else 1000)
 sync_log = logging.getLogger("catalog_synth.sync")
 
 
@@ -78,6 +79,8 @@ def sync(
     create_missing: bool,
 ) -> None:
     """Synthesize every included table into the store and publish it to the catalog."""
+    if scheduler and executor_kind == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
     if log_json:
         from catalog_synth.logs import configure_logging
 
@@ -98,9 +101,7 @@ def sync(
 def with_executor_options(
     config: Config, kind: str | None, scheduler: str | None, workers: int | None
 ) -> Config:
-    """The config with ``sync``'s --executor/--scheduler/--workers applied."""
-    if scheduler and kind == "local":
-        raise click.UsageError("--scheduler is for --executor dask")
+    """The config with ``sync``'s --executor/--scheduler/--workers applied (a scheduler implies dask)."""
     updates: dict[str, object] = {}
     if scheduler:
         updates.update(kind="dask", scheduler=scheduler)
@@ -232,9 +233,10 @@ def demo(directory: str, rows: int) -> None:
 def _register_stage_commands() -> None:
     """Commands that live with their stage: the sandbox serves, the catalog purges."""
     from catalog_synth.catalog.commands import purge_real_samples_command
+    from catalog_synth.keys.commands import keys_command
     from catalog_synth.sandbox.commands import query_command, serve_command
 
-    for command in (serve_command, query_command, purge_real_samples_command):
+    for command in (serve_command, query_command, purge_real_samples_command, keys_command):
         main.add_command(command)
 
 

@@ -11,7 +11,7 @@ import sys
 import warnings
 from datetime import datetime, timezone
 
-_NOISY = ("sdv", "rdt", "copulas", "SingleTableSynthesizer", "MultiTableSynthesizer", "sdmetrics", "faker")
+NOISY_LOGGERS = ("sdv", "rdt", "copulas", "SingleTableSynthesizer", "MultiTableSynthesizer", "sdmetrics", "faker")
 
 
 class JsonLineFormatter(logging.Formatter):
@@ -33,7 +33,7 @@ def configure_logging(*, json_lines: bool = False, verbose: bool = False) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO if verbose else logging.WARNING)
-    for name in _NOISY:
+    for name in NOISY_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
     # Library warnings (e.g. SDV's) can quote data; they are not for end users.
     warnings.filterwarnings("ignore")

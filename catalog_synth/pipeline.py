@@ -13,18 +13,25 @@ import hashlib
 import json
 import logging
 import os
+import random
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 from catalog_synth.config import Config, WarehouseConfig
 from catalog_synth.executors import Executor, open_executor
+from catalog_synth.keys import KeyGraph, KeyPlan, discover, plan_keys, with_declared
+from catalog_synth.keys.link import KeyLinker, store_keys
+from catalog_synth.keys.metrics import record_relations
+from catalog_synth.keys.profile import KeyProfile, drop_real_keys, read_sample
 from catalog_synth.store import Store, StoreWriter, logical_name
 from catalog_synth.types import (
     GateFailed,
+    SynthesisError,
     SynthesisSettings,
     SyntheticTable,
     TableInfo,
@@ -33,9 +40,12 @@ from catalog_synth.types import (
     TableSkipped,
     TableStatus,
 )
-from connectors import Connector, ConnectorError, TableVanished, open_connector
+from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, open_connector
 
 log = logging.getLogger("catalog_synth.sync")
+# Rounds of re-synthesizing unchanged tables whose parents got new keys (one is enough unless
+# a table fails in between).
+MAX_KEY_ROUNDS = 3
 
 
 class SyncError(RuntimeError):
@@ -51,6 +61,13 @@ class TableTask:
     settings: SynthesisSettings
     sample_rows: int
     previous_fingerprint: str | None = None
+    retries: int = 2
+    retry_backoff_seconds: float = 1.0
+    keys: KeyPlan = KeyPlan()
+
+    def failed(self, reason: str, seconds: float = 0.0) -> TableOutcome:
+        """The outcome when the executor gives up on this table (time limit, dead worker)."""
+        return TableOutcome(TableResult(self.ref, TableStatus.FAILED, reason, seconds=seconds))
 
 
 @dataclass
@@ -63,6 +80,7 @@ class TableOutcome:
     platform: str = ""
     dialect: str = ""
     database: str | None = None
+    keys: KeyProfile | None = None  # children-per-parent shapes (aggregates), for the key linker
 
 
 @dataclass
@@ -111,51 +129,93 @@ def run_sync(
     report = SyncReport(store=store.path)
     with _run_lock(store.path), store.writer() as writer:
         previous = {t.logical_name: t.fingerprint for t in writer.tables()}
-        tasks, listing_failures = _plan(config, previous, full)
+        tasks, listing_failures, graph = _plan(config, previous, full)
         report.results.extend(listing_failures)
         if on_plan:
             on_plan(len(tasks))
         own_executor = executor is None
         executor = executor or open_executor(config.executor, len(tasks))
+        linker = KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
+        results: dict[TableRef, TableResult] = {}
+
+        def publish(outcome: TableOutcome) -> None:
+            results[outcome.result.ref] = _publish(outcome, writer, sinks, config)
+            if on_table:
+                on_table(results[outcome.result.ref])
+
         try:
-            for outcome in executor.map(process_table, tasks):
-                result = _publish(outcome, writer, sinks, config)
-                report.results.append(result)
-                if on_table:
-                    on_table(result)
+            _run_linked(executor, tasks, linker, publish)
         finally:
             if own_executor:
                 executor.close()
+        report.results.extend(results.values())
         _drop_vanished(writer, config, tasks, listing_failures)
+        record_relations(writer, graph, linker.profiles, linker.notes)
     report.sink_reports = [sink.close() for sink in sinks]
     report.results.sort(key=lambda r: r.ref)
     report.seconds = time.monotonic() - started
     return report
 
 
-def _plan(config: Config, previous: dict[str, str | None], full: bool) -> tuple[list[TableTask], list[TableResult]]:
+def _run_linked(
+    executor: Executor, tasks: list[TableTask], linker: KeyLinker, publish: Callable[[TableOutcome], None]
+) -> None:
+    """Run every table at once; publish each when its foreign keys point at synthetic parents.
+
+    A table left unchanged whose parent got new keys is synthesized again, with its
+    descendants, in a further round.
+    """
+    round_tasks = tasks
+    for _ in range(MAX_KEY_ROUNDS):
+        linker.expect(task.ref for task in round_tasks)
+        for outcome in executor.map(process_table, round_tasks):
+            for ready in linker.arrive(outcome):
+                publish(ready)
+        for ready in linker.finish():
+            publish(ready)
+        stale = set(linker.stale())
+        round_tasks = [replace(task, previous_fingerprint=None) for task in tasks if task.ref in stale]
+        if not round_tasks:
+            return
+
+
+def _plan(
+    config: Config, previous: dict[str, str | None], full: bool
+) -> tuple[list[TableTask], list[TableResult], KeyGraph]:
     tasks: list[TableTask] = []
     failures: list[TableResult] = []
+    graph = KeyGraph({})
     for warehouse in config.warehouses:
         try:
             with _connector(warehouse) as connector:
                 refs = connector.list_tables(warehouse.include, warehouse.exclude)
+                warehouse_graph, problems = discover(connector, warehouse, refs)
         except ConnectorError as exc:
             ref = TableRef(warehouse.name, "*", "*")
             failures.append(TableResult(ref, TableStatus.FAILED, f"cannot list tables: {exc}"))
             continue
+        graph.merge(warehouse_graph)
+        failures.extend(
+            TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem) for problem in problems
+        )
+        plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows)
         for ref in refs:
             name = logical_name(ref, config.multi_warehouse)
+            plan = plans.get(ref, KeyPlan())
+            settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
             tasks.append(
                 TableTask(
                     warehouse=warehouse,
                     ref=ref,
-                    settings=synthesis_settings(config, ref),
+                    settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
                     sample_rows=config.sample_rows,
                     previous_fingerprint=None if full else previous.get(name),
+                    retries=config.executor.retries,
+                    retry_backoff_seconds=config.executor.retry_backoff_seconds,
+                    keys=plan,
                 )
             )
-    return tasks, failures
+    return tasks, failures, graph
 
 
 def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
@@ -192,18 +252,23 @@ def process_table(task: TableTask) -> TableOutcome:
     try:
         connector = _cached_connector(task.warehouse)
         outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
-        info = connector.describe(task.ref)
-        outcome.fingerprint = fingerprint(info)
+        info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
         if task.previous_fingerprint == outcome.fingerprint:
             outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
             return outcome
-        sample = connector.sample(info, task.sample_rows, task.settings.seed)
+        sample, outcome.keys = _retrying(
+            task,
+            lambda: read_sample(
+                connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+            ),
+        )
         outcome.result.rows_read = len(sample)
         settings = _capped(task.settings, info)
         from catalog_synth.synthesis import synthesize_table
 
         table = synthesize_table(info, sample, settings)
         del sample  # real rows stop here
+        real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
         outcome.table = table
         outcome.result = TableResult(
             task.ref,
@@ -212,10 +277,13 @@ def process_table(task: TableTask) -> TableOutcome:
             rows_written=len(table.data),
             quality=table.quality,
             gate=table.gate,
-            notes=[f"column {c!r} left out: {why}" for c, why in table.dropped_columns.items()],
+            notes=[f"column {c!r} left out: {why}" for c, why in table.dropped_columns.items()]
+            + ([f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []),
         )
     except (TableVanished, TableSkipped) as exc:
         outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
+    except SynthesisError as exc:
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), rows_read=outcome.result.rows_read)
     except GateFailed as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=exc.gate, rows_read=outcome.result.rows_read)
     except ConnectorError as exc:
@@ -228,6 +296,35 @@ def process_table(task: TableTask) -> TableOutcome:
     return outcome
 
 
+def _describe(connector: Connector, task: TableTask) -> tuple[TableInfo, str]:
+    """The table's description and its fingerprint, including the warehouse's change marker."""
+    info = with_declared(connector.describe(task.ref), task.keys.declared)
+    marker = connector.change_marker(info, task.warehouse.watermarks.get(task.ref.qualified))
+    return info, fingerprint(info, marker)
+
+
+_T = TypeVar("_T")
+
+
+def _retrying(task: TableTask, action: Callable[[], _T]) -> _T:
+    """Run a warehouse read, retrying transient errors with exponential backoff and jitter.
+
+    Data and schema errors are not retried: only :class:`WarehouseUnavailable`
+    (lost connection, server restarting, deadlock).
+    """
+    attempt = 0
+    while True:
+        try:
+            return action()
+        except WarehouseUnavailable as exc:
+            if attempt >= task.retries:
+                raise WarehouseUnavailable(f"{exc}; gave up after {attempt + 1} attempts") from None
+            delay = task.retry_backoff_seconds * 2**attempt * random.uniform(1.0, 1.5)
+            attempt += 1
+            log.warning("%s: %s; retry %d of %d in %.1f s", task.ref, exc, attempt, task.retries, delay)
+            time.sleep(delay)
+
+
 def _capped(settings: SynthesisSettings, info: TableInfo) -> SynthesisSettings:
     """Never more synthetic rows than the real table has."""
     from dataclasses import replace
@@ -235,13 +332,19 @@ def _capped(settings: SynthesisSettings, info: TableInfo) -> SynthesisSettings:
     return replace(settings, copy_rows=max(0, min(settings.copy_rows, info.row_count)))
 
 
-def fingerprint(info: TableInfo) -> str:
-    """Schema, keys and row count: a change in any of them means re-synthesize."""
+def fingerprint(info: TableInfo, change_marker: str | None = None) -> str:
+    """Schema, keys, row count and the warehouse's change marker: a change in any means re-synthesize.
+
+    An estimated row count (catalog statistics) drifts with every ANALYZE, so it is
+    left out when a change marker says whether the data changed. The marker may hold
+    a real value (``MAX(updated_at)``): it only ever enters this digest.
+    """
     payload = {
         "columns": [(c.name, c.sql_type, c.nullable) for c in info.columns],
         "pk": list(info.primary_key),
         "fks": sorted((list(f.columns), str(f.referred), list(f.referred_columns)) for f in info.foreign_keys),
-        "rows": info.row_count,
+        "rows": None if info.row_count_estimated and change_marker else info.row_count,
+        "changes": change_marker,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 

@@ -31,3 +31,35 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         for check in stored.gate["checks"]:
             gate.add_row(check["name"], check["column"] or "", "pass" if check["passed"] else "FAIL", check["detail"])
         console.print(gate)
+    if stored.relations:
+        console.print(relations_table(stored.relations))
+
+
+def relations_table(relations: list[dict]) -> Table:
+    """Per foreign key: integrity, cardinality similarity (SDMetrics definition), join check."""
+    table = Table(title="Relationships (synthetic copy)")
+    headers = ("foreign key", "parent", "origin", "integrity", "cardinality similarity",
+               "children/parent real vs synthetic", "join rows", "note")
+    for header in headers:
+        table.add_column(header)
+    for entry in relations:
+        per_parent = entry.get("children_per_parent") or {}
+        table.add_row(
+            ", ".join(entry["columns"]),
+            f"{entry['parent']}({', '.join(entry['parent_columns'])})",
+            entry["origin"],
+            _share(entry.get("integrity")),
+            _number(entry.get("cardinality_similarity")),
+            f"{_number(per_parent.get('real_mean'))} vs {_number(per_parent.get('synthetic_mean'))}" if per_parent else "",
+            str(entry["join_rows"]) if "join_rows" in entry else "",
+            entry.get("note") or "",
+        )
+    return table
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"

@@ -15,14 +15,14 @@ warehouses:
     # platform_instance: prod_eu
     # env: PROD
     # convert_urns_to_lowercase: false
-    # Relationships the warehouse does not declare:
+    # Relationships the warehouse does not declare (find them with: catalog-synth keys --suggest):
     # relationships:
     #   - child: public.orders(customer_id)
     #     parent: public.customers(id)
 
 sample_rows: 2000        # most rows read from any one table (sampled in the warehouse)
 preview_rows: 20         # synthetic rows shown in the catalog
-copy_rows: 10000         # rows in each synthetic copy (never more than the real table has)
+copy_rows: 10000         # rows in the largest synthetic copy; parent->child families shrink together
 store: .catalog-synth/sandbox.duckdb
 
 catalog:

@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS {META_TABLE} (
     fingerprint VARCHAR,
     synced_at TIMESTAMPTZ NOT NULL
 );
+-- Per-relationship integrity and cardinality (catalog_synth.keys); added after the first release.
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS relations JSON;
 """
 
 _DUCKDB_TYPES = {
@@ -107,6 +109,8 @@ class StoredTable:
     gate: dict[str, Any] | None
     fingerprint: str | None
     synced_at: datetime
+    # One entry per foreign key of the table: integrity, cardinality, join check (aggregates).
+    relations: list[dict[str, Any]] | None = None
 
     @property
     def physical_sql(self) -> str:
@@ -125,6 +129,7 @@ class StoredTable:
             "quality": self.quality,
             "gate": self.gate,
             "synced_at": self.synced_at.isoformat(),
+            "relations": self.relations or [],
         }
 
 
@@ -231,7 +236,7 @@ class StoreWriter:
             self.con.unregister("_incoming")
             self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
             self.con.execute(
-                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     name,
                     table.ref.warehouse,
@@ -249,6 +254,7 @@ class StoreWriter:
                     json.dumps(table.gate.as_dict()) if table.gate else None,
                     fingerprint,
                     table.synced_at or datetime.now(timezone.utc),
+                    None,  # relations: measured once every table of the run is in place
                 ],
             )
             self.con.execute("COMMIT")
@@ -272,6 +278,10 @@ class StoreWriter:
     def tables(self) -> list[StoredTable]:
         return read_tables(self.con)
 
+    def set_relations(self, name: str, relations: list[dict[str, Any]]) -> None:
+        """Record the per-relationship report of one table (aggregates only)."""
+        self.con.execute(f"UPDATE {META_TABLE} SET relations = ? WHERE logical_name = ?", [json.dumps(relations), name])
+
     def close(self) -> None:
         try:
             self.con.execute("CHECKPOINT")
@@ -291,7 +301,7 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> list[StoredTable]:
     tables = []
     for row in rows:
         record = dict(zip(names, row))
-        for key in ("columns", "classes", "dropped_columns", "quality", "gate"):
+        for key in ("columns", "classes", "dropped_columns", "quality", "gate", "relations"):
             record[key] = json.loads(record[key]) if record[key] is not None else None
         record["classes"] = record["classes"] or {}
         record["dropped_columns"] = record["dropped_columns"] or {}

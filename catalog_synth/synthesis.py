@@ -119,7 +119,7 @@ def synthesize_table(info: TableInfo, sample: pd.DataFrame, settings: SynthesisS
         attempt = _Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
         synthetic = _generate(table, attempt, rng)
         gate = run_gate(
-            GateInput(table.frame, table.holdout, synthetic, table.classes, info.primary_key, table.forbidden),
+            GateInput(table.frame, table.holdout, synthetic, table.classes, _checked_key(info, settings), table.forbidden),
             attempt.min_count,
             settings.dcr_threshold,
             rng,
@@ -399,10 +399,15 @@ def _fakes(table: _Table, modelled: pd.DataFrame, attempt: _Attempt, rng: np.ran
     return pd.DataFrame(fakes, index=modelled.index)
 
 
+def _checked_key(info: TableInfo, settings: SynthesisSettings) -> tuple[str, ...]:
+    """The primary key the gate checks here: none when the key linker re-draws part of it."""
+    return () if set(info.primary_key) & set(settings.relinked) else info.primary_key
+
+
 def _unique_primary_key(table: _Table, synthetic: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """A composite key must not repeat: its fake members (foreign keys) are drawn again from
     their own values where a combination repeats; rows still repeating one are dropped."""
-    key = list(table.info.primary_key)
+    key = list(_checked_key(table.info, table.settings))
     if len(key) < 2 or not set(key) <= set(synthetic.columns):
         return synthetic
     redrawn = [name for name in key if table.classes[name].identifying]

@@ -243,6 +243,10 @@ class SynthesisSettings:
     holdout_share: float = 0.2
     unique_share: float = 0.9
     min_rows: int = 10
+    # Key columns the key linker (catalog_synth.keys) re-draws after synthesis: foreign keys
+    # and the counters numbering each parent's children. A primary key that includes one is
+    # made unique (and checked) after linking, not here.
+    relinked: tuple[str, ...] = ()
 
 
 class TableSkipped(Exception):

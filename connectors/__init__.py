@@ -27,6 +27,10 @@ class TableVanished(ConnectorError):
     """The table was listed but no longer exists when described or sampled."""
 
 
+class WarehouseUnavailable(ConnectorError):
+    """A transient failure (lost connection, server restarting, deadlock): worth retrying."""
+
+
 class Connector(ABC):
     """Reads one warehouse. Implementations must never pull a whole table into Python."""
 
@@ -52,6 +56,15 @@ class Connector(ABC):
     @abstractmethod
     def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
         """A random sample of at most ``rows`` rows, drawn inside the warehouse."""
+
+    def change_marker(self, info: TableInfo, watermark: str | None = None) -> str | None:
+        """Something that changes whenever the table's data does, for incremental sync.
+
+        Database change statistics and/or ``MAX(watermark)``; None when the warehouse
+        offers neither (then the schema and the row count decide). It may hold a real
+        value: callers only ever hash it.
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

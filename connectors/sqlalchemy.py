@@ -1,12 +1,12 @@
 """The SQLAlchemy connector: PostgreSQL, SQLite, DuckDB (duckdb-engine), MySQL and cloud dialects.
 
 Samples are drawn inside the warehouse (``TABLESAMPLE``, ``USING SAMPLE``,
-``ORDER BY random() LIMIT n``), so at most ``rows`` rows ever reach Python.
+``SAMPLE (n ROWS)``, ``ORDER BY random() LIMIT n``; see :mod:`connectors.sampling`),
+so at most ``rows`` rows ever reach Python.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from collections.abc import Callable
@@ -18,7 +18,8 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
 from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from connectors import Connector, ConnectorError, TableVanished, matches
+from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches
+from connectors.sampling import SampleTarget, sample_statements, supports
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)
 _PLATFORMS = {
@@ -49,8 +50,17 @@ _SYSTEM_SCHEMAS = {
 
 # Above this many rows an exact COUNT(*) is replaced by catalog statistics where available.
 EXACT_COUNT_LIMIT = 1_000_000
-# Below this many rows a full ORDER BY random() is cheaper than block sampling.
-SMALL_TABLE_ROWS = 100_000
+# Planning reads of other tables wait at most this long for a lock (then use the estimate).
+LOCK_WAIT_MS = 2000
+_LOCK_NOT_AVAILABLE = "55P03"
+
+# SQLSTATE classes and codes of failures that a retry can cure: connection exceptions (08),
+# insufficient resources (53), operator intervention (57: shutdown, restart, cancel),
+# system errors (58), serialization failures and deadlocks.
+_TRANSIENT_SQLSTATE_CLASSES = {"08", "53", "57", "58"}
+_TRANSIENT_SQLSTATES = {"40001", "40P01"}
+# Drivers without SQLSTATEs (pymysql, sqlite3) raise OperationalError for these too: not transient.
+_PERMANENT_MARKERS = ("no such", "unknown column", "does not exist", "doesn't exist", "syntax", "denied", "permission")
 
 
 def column_kind(sql_type: sa_types.TypeEngine) -> tuple[ColumnKind, str | None]:
@@ -129,6 +139,28 @@ def _unsupported_reason(sql_type: sa_types.TypeEngine, type_name: str) -> str | 
     return None
 
 
+def is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
+    """Whether a warehouse error is worth retrying (connection lost, server restarting, deadlock)."""
+    if getattr(exc, "connection_invalidated", False) or isinstance(
+        exc, (sa_exc.DisconnectionError, sa_exc.TimeoutError)
+    ):
+        return True
+    original = getattr(exc, "orig", None)
+    sqlstate = getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
+    if sqlstate:
+        return sqlstate[:2] in _TRANSIENT_SQLSTATE_CLASSES or sqlstate in _TRANSIENT_SQLSTATES
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return False
+    text = str(original or exc).lower()
+    return not any(marker in text for marker in _PERMANENT_MARKERS)
+
+
+def warehouse_error(exc: sa_exc.SQLAlchemyError, action: str, prefix: str = "") -> ConnectorError:
+    """The ConnectorError for a failed ``action``: WarehouseUnavailable when a retry may cure it."""
+    error_class = WarehouseUnavailable if is_transient(exc) else ConnectorError
+    return error_class(f"{prefix}cannot {action} ({safe_error(exc)})")
+
+
 def safe_error(exc: BaseException) -> str:
     """The first line of a driver error: no statement, no parameters, no DETAIL with values."""
     original = getattr(exc, "orig", None) or exc
@@ -170,7 +202,7 @@ class SQLAlchemyConnector(Connector):
                 for table in inspector.get_table_names(schema=schema)
             ]
         except sa_exc.SQLAlchemyError as exc:
-            raise ConnectorError(f"warehouse {self.name!r}: cannot list tables ({safe_error(exc)})") from None
+            raise warehouse_error(exc, "list tables", prefix=f"warehouse {self.name!r}: ") from None
         return sorted(ref for ref in refs if matches(ref.qualified, include, exclude))
 
     def _schemas(self, inspector: sa.Inspector) -> list[str]:
@@ -183,7 +215,9 @@ class SQLAlchemyConnector(Connector):
         return schemas
 
     # -- describing ----------------------------------------------------------------------
-    def describe(self, ref: TableRef) -> TableInfo:
+    def describe(self, ref: TableRef, lock_wait_ms: int | None = None) -> TableInfo:
+        """Columns, keys and row count. With ``lock_wait_ms`` the row count waits at most that
+        long for another session's lock (PostgreSQL), then is the catalog's estimate."""
         schema = self._schema_arg(ref)
         try:
             inspector = sa.inspect(self.engine)
@@ -195,13 +229,13 @@ class SQLAlchemyConnector(Connector):
             foreign_keys = [
                 self._foreign_key(fk, default_schema) for fk in inspector.get_foreign_keys(ref.name, schema=schema)
             ]
-            row_count, estimated = self._row_count(ref)
+            row_count, estimated = self._row_count(ref, lock_wait_ms)
         except sa_exc.NoSuchTableError:
             raise TableVanished(f"table {ref.qualified} no longer exists") from None
         except sa_exc.SQLAlchemyError as exc:
             if _is_missing_table(exc):
                 raise TableVanished(f"table {ref.qualified} no longer exists") from None
-            raise ConnectorError(f"cannot describe {ref.qualified} ({safe_error(exc)})") from None
+            raise warehouse_error(exc, f"describe {ref.qualified}") from None
         if not columns:
             raise TableVanished(f"table {ref.qualified} no longer exists")
         return TableInfo(ref, columns, primary_key, foreign_keys, row_count, estimated)
@@ -240,12 +274,24 @@ class SQLAlchemyConnector(Connector):
         cols = [sa.column(c) for c in columns] if columns else []
         return sa.table(ref.name, *cols, schema=self._schema_arg(ref))
 
-    def _row_count(self, ref: TableRef) -> tuple[int, bool]:
+    def describe_without_waiting(self, ref: TableRef) -> TableInfo:
+        """``describe`` for planning a run across tables: never blocked by a table another session locked."""
+        return self.describe(ref, lock_wait_ms=LOCK_WAIT_MS)
+
+    def _row_count(self, ref: TableRef, lock_wait_ms: int | None = None) -> tuple[int, bool]:
         estimate = self._estimated_rows(ref)
         if estimate is not None and estimate > EXACT_COUNT_LIMIT:
             return estimate, True
-        with self.engine.connect() as con:
-            return int(con.execute(sa.select(sa.func.count()).select_from(self._table(ref))).scalar_one()), False
+        bounded = lock_wait_ms is not None and self.dialect_name == "postgresql"
+        try:
+            with self.engine.begin() as con:
+                if bounded:
+                    con.exec_driver_sql(f"SET LOCAL lock_timeout = {int(lock_wait_ms)}")
+                return int(con.execute(sa.select(sa.func.count()).select_from(self._table(ref))).scalar_one()), False
+        except sa_exc.OperationalError as exc:
+            if bounded and _sqlstate(exc) == _LOCK_NOT_AVAILABLE:
+                return max(estimate or 0, 0), True
+            raise
 
     def _estimated_rows(self, ref: TableRef) -> int | None:
         """Row count from catalog statistics, where the warehouse keeps them cheaply."""
@@ -265,43 +311,161 @@ class SQLAlchemyConnector(Connector):
         columns = [c.name for c in info.columns if c.kind is not ColumnKind.UNSUPPORTED]
         if not columns or info.row_count == 0:
             return pd.DataFrame(columns=columns)
+        wanted = min(rows, info.row_count)
         try:
             with self.engine.connect() as con:
-                frame = pd.read_sql(self._sample_query(info, columns, rows), con)
-                if len(frame) < min(rows, info.row_count) and info.row_count_estimated:
-                    # Block sampling on stale statistics came back short: draw exactly.
-                    frame = pd.read_sql(self._random_rows(info.ref, columns, rows), con)
+                for statement in self._sample_statements(info, columns, rows):
+                    # Block sampling on stale statistics can come back short: then the next, exact one.
+                    frame = pd.read_sql(statement, con)
+                    if len(frame) >= wanted:
+                        break
         except sa_exc.SQLAlchemyError as exc:
             if _is_missing_table(exc):
                 raise TableVanished(f"table {info.ref.qualified} no longer exists") from None
-            raise ConnectorError(f"cannot sample {info.ref.qualified} ({safe_error(exc)})") from None
+            raise warehouse_error(exc, f"sample {info.ref.qualified}") from None
         return frame.head(rows)
 
-    def _sample_query(self, info: TableInfo, columns: list[str], rows: int) -> sa.Executable:
-        ref = info.ref
-        if info.row_count <= rows:
-            return sa.select(*[sa.column(c) for c in columns]).select_from(self._table(ref))
-        if self.dialect_name == "duckdb":
-            return self._duckdb_reservoir(ref, columns, rows)
-        percent = min(100.0, math.ceil(rows * 150.0 / max(info.row_count, 1) * 1000) / 1000)
-        if self.dialect_name == "postgresql" and info.row_count > SMALL_TABLE_ROWS:
-            method = sa.func.system if info.row_count > 50 * SMALL_TABLE_ROWS else sa.func.bernoulli
-            sampled = sa.tablesample(self._table(ref, columns), method(percent))
-            return sa.select(*[sampled.c[c] for c in columns]).order_by(sa.func.random()).limit(rows)
-        return self._random_rows(ref, columns, rows)
+    def _sample_statements(self, info: TableInfo, columns: list[str], rows: int) -> list[str | sa.Executable]:
+        if supports(self.dialect_name):
+            quote = self.engine.dialect.identifier_preparer.quote
+            target = SampleTarget(self.dialect_name, self._schema_arg(info.ref), info.ref.name, tuple(columns), quote)
+            # Plain strings run as driver SQL; the dialect's quoting already escapes '%' for it.
+            return sample_statements(target, rows, info.row_count)
+        table = self._table(info.ref, columns)  # another dialect: let SQLAlchemy spell it
+        return [sa.select(*[table.c[c] for c in columns]).order_by(sa.func.random()).limit(rows)]
 
-    def _random_rows(self, ref: TableRef, columns: list[str], rows: int) -> sa.Executable:
-        random = sa.func.rand() if self.dialect_name in {"mysql", "mariadb"} else sa.func.random()
-        if self.dialect_name == "mssql":
-            random = sa.func.newid()
-        table = self._table(ref, columns)
-        return sa.select(*[table.c[c] for c in columns]).order_by(random).limit(rows)
+    # -- related rows (referential integrity) --------------------------------------------
+    # Key values are sent in bound IN lists of at most this many keys.
+    KEY_CHUNK = 500
 
-    def _duckdb_reservoir(self, ref: TableRef, columns: list[str], rows: int) -> sa.TextClause:
-        prepare = self.engine.dialect.identifier_preparer
-        target = prepare.quote(ref.name) if ref.schema is None else f"{prepare.quote(ref.schema)}.{prepare.quote(ref.name)}"
-        select_list = ", ".join(prepare.quote(c) for c in columns)
-        return sa.text(f"SELECT {select_list} FROM {target} USING SAMPLE reservoir({int(rows)} ROWS)")
+    def count_by_key(self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``info`` per value of ``columns`` among ``keys`` (a frame with those columns):
+        the key columns plus ``children``; keys without rows are absent."""
+        table = self._table(info.ref, list(columns))
+        selected = [table.c[c] for c in columns]
+        parts = [
+            self._read(
+                sa.select(*selected, sa.func.count().label("children"))
+                .where(self._key_condition(table, columns, chunk))
+                .group_by(*selected),
+                info.ref,
+                "count related rows of",
+            )
+            for chunk in self._key_chunks(keys, columns)
+        ]
+        return _concat(parts, [*columns, "children"])
+
+    def sample_children(
+        self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame, rows: int
+    ) -> pd.DataFrame:
+        """At most ``rows`` rows of ``info`` (the columns synthesis can use) whose ``columns``
+        equal a row of ``keys``: the children of sampled parents."""
+        readable = [c.name for c in info.columns if c.kind is not ColumnKind.UNSUPPORTED]
+        table = self._table(info.ref, sorted({*readable, *columns}))
+        parts: list[pd.DataFrame] = []
+        for chunk in self._key_chunks(keys, columns):
+            remaining = rows - sum(len(part) for part in parts)
+            if remaining <= 0:
+                break
+            statement = sa.select(*[table.c[c] for c in readable]).where(
+                self._key_condition(table, columns, chunk)
+            )
+            parts.append(self._read(statement.limit(remaining), info.ref, "sample"))
+        return _concat(parts, readable).head(rows)
+
+    def existing_keys(self, ref: TableRef, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
+        """The distinct rows of ``keys`` that also occur as values of ``columns`` in the table."""
+        table = self._table(ref, list(columns))
+        parts = [
+            self._read(
+                sa.select(*[table.c[c] for c in columns]).where(self._key_condition(table, columns, chunk)).distinct(),
+                ref,
+                "look up keys in",
+            )
+            for chunk in self._key_chunks(keys, columns)
+        ]
+        return _concat(parts, list(columns))
+
+    def count_missing(self, info: TableInfo, columns: tuple[str, ...]) -> int:
+        """Rows of ``info`` where any of ``columns`` is NULL (a foreign key that points nowhere)."""
+        table = self._table(info.ref, list(columns))
+        statement = sa.select(sa.func.count()).select_from(table).where(sa.or_(*[table.c[c].is_(None) for c in columns]))
+        return int(self._read(statement, info.ref, "count missing keys of").iloc[0, 0])
+
+    def _key_chunks(self, keys: pd.DataFrame, columns: tuple[str, ...]) -> list[list[tuple]]:
+        """``keys`` as bound-parameter tuples, in chunks; its columns pair with ``columns`` by position."""
+        values = keys.iloc[:, : len(columns)].itertuples(index=False)
+        rows = [tuple(_native(value) for value in row) for row in values]
+        return [rows[start : start + self.KEY_CHUNK] for start in range(0, len(rows), self.KEY_CHUNK)]
+
+    @staticmethod
+    def _key_condition(table: sa.TableClause, columns: tuple[str, ...], chunk: list[tuple]) -> sa.ColumnElement:
+        if len(columns) == 1:
+            return table.c[columns[0]].in_([row[0] for row in chunk])
+        return sa.tuple_(*[table.c[c] for c in columns]).in_(chunk)
+
+    def _read(self, statement: sa.Executable, ref: TableRef, action: str) -> pd.DataFrame:
+        try:
+            with self.engine.connect() as con:
+                return pd.read_sql(statement, con)
+        except sa_exc.SQLAlchemyError as exc:
+            if _is_missing_table(exc):
+                raise TableVanished(f"table {ref.qualified} no longer exists") from None
+            raise warehouse_error(exc, f"{action} {ref.qualified}") from None
+
+    # -- change detection ----------------------------------------------------------------
+    def change_marker(self, info: TableInfo, watermark: str | None = None) -> str | None:
+        """PostgreSQL's per-table change counters and/or ``MAX(watermark)``; None where neither exists."""
+        parts = []
+        try:
+            with self.engine.connect() as con:
+                if self.dialect_name == "postgresql":
+                    parts.append(f"stats={self._postgres_change_counters(con, info.ref)}")
+                if watermark:
+                    parts.append(f"watermark={self._watermark(con, info, watermark)}")
+        except sa_exc.SQLAlchemyError as exc:
+            if _is_missing_table(exc):
+                raise TableVanished(f"table {info.ref.qualified} no longer exists") from None
+            raise warehouse_error(exc, f"read the change markers of {info.ref.qualified}") from None
+        return ";".join(parts) or None
+
+    @staticmethod
+    def _postgres_change_counters(con: sa.Connection, ref: TableRef) -> tuple | None:
+        """Rows inserted, updated and deleted since the statistics were reset, and the table's oid.
+
+        The server flushes these counters when a writing session goes idle (at most about a
+        second late) and at its end; a reset or a re-created table changes them too.
+        """
+        query = sa.text(
+            "SELECT relid, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+            "WHERE schemaname = :schema AND relname = :table"
+        )
+        row = con.execute(query, {"schema": ref.schema, "table": ref.name}).first()
+        return tuple(row) if row is not None else None
+
+    def _watermark(self, con: sa.Connection, info: TableInfo, column: str) -> str:
+        """``MAX(column)`` as text: a real value, so only ever hashed into the fingerprint."""
+        if column not in {c.name for c in info.columns}:
+            raise ConnectorError(f"watermark column {column!r} is not a column of {info.ref.qualified}")
+        query = sa.select(sa.func.max(sa.column(column))).select_from(self._table(info.ref))
+        return str(con.execute(query).scalar())
+
+
+def _native(value: object) -> object:
+    """A driver-friendly Python value (numpy scalars and pandas timestamps unwrapped)."""
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
+
+
+def _concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    parts = [part for part in parts if not part.empty]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _sqlstate(exc: sa_exc.SQLAlchemyError) -> str | None:
+    original = getattr(exc, "orig", None)
+    return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
 
 
 def _is_missing_table(exc: BaseException) -> bool:
@@ -338,7 +502,8 @@ class DuckDBConnector(SQLAlchemyConnector):
         refs = [TableRef(self.name, schema, table) for schema, table in rows if schema not in _SYSTEM_SCHEMAS]
         return sorted(ref for ref in refs if matches(ref.qualified, include, exclude))
 
-    def describe(self, ref: TableRef) -> TableInfo:
+    def describe(self, ref: TableRef, lock_wait_ms: int | None = None) -> TableInfo:
+        """Columns, keys and row count (a read-only file holds no locks to wait for)."""
         params = {"schema": ref.schema, "table": ref.name}
         column_rows = self._fetch(
             sa.text(
@@ -382,7 +547,7 @@ class DuckDBConnector(SQLAlchemyConnector):
             with self.engine.connect() as con:
                 return [tuple(row) for row in con.execute(query, params)]
         except sa_exc.SQLAlchemyError as exc:
-            raise ConnectorError(f"cannot {action} ({safe_error(exc)})") from None
+            raise warehouse_error(exc, action) from None
 
 
 def open_sqlalchemy(name: str, url: str) -> SQLAlchemyConnector:

@@ -14,6 +14,7 @@ from faker import Faker
 
 from catalog_synth.demo_data import demo_metadata, orders, people
 from catalog_synth.privacy.values import normalize, normalized_set
+from catalog_synth.logs import NOISY_LOGGERS
 from catalog_synth.synthesis import SynthesisError, synthesize_table
 from catalog_synth.types import (
     ColumnInfo,
@@ -65,14 +66,18 @@ def pii() -> Iterator[tuple[pd.DataFrame, SyntheticTable, str]]:
     """The multi-locale customers table, synthesized once, with every log line captured."""
     real = people(400, seed=11)
     capture, root = _Capture(), logging.getLogger()
-    level = root.level
+    # Every logger at DEBUG, including library ones the CLI quietens (catalog_synth.logs).
+    loggers = [root, *(logging.getLogger(name) for name in NOISY_LOGGERS)]
+    levels = [logger.level for logger in loggers]
     root.addHandler(capture)
-    root.setLevel(logging.DEBUG)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
     try:
         table = synthesize_table(demo_table_info("people", real), real, settings(400))
     finally:
         root.removeHandler(capture)
-        root.setLevel(level)
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
     yield real, table, "\n".join(capture.lines)
 
 

@@ -1,0 +1,219 @@
+"""Warehouse scale: full sync, no-change re-sync, 1 % changed, against DataHub's own profiling.
+
+Starts a private PostgreSQL server (tests/postgres_server.py), generates a warehouse
+of ``--tables`` tables of varied widths (2-20 columns), types and sizes (500-5,000
+rows), then measures in one run:
+
+  1. ``catalog-synth sync`` from scratch (file sink on),
+  2. the same sync again with nothing changed,
+  3. again after updating a few rows in 1 % of the tables,
+  4. DataHub's own ``postgres`` source with profiling and sample values on, file sink,
+     over the same tables (the baseline),
+
+and prints times and the ratios against the goals: full <= 1.0x DataHub, no-change
+<= 0.1x full, 1 % changed <= 0.05x full, 1,000 tables <= 3 minutes on 2 cores.
+``--profile N`` then profiles a single-process sync of N tables (cProfile) and
+prints where the time goes.
+
+    .venv/bin/python bench/scale.py --tables 100
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import pstats
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from postgres_server import PostgresServer  # noqa: E402
+
+from catalog_synth.config import Config, validate_config  # noqa: E402
+from catalog_synth.executors import default_workers, warm_up_synthesis  # noqa: E402
+from catalog_synth.pipeline import SyncReport, run_sync  # noqa: E402
+
+SCHEMA = "bench"
+GOALS = {"full / datahub": 1.0, "no-change / full": 0.1, "1% changed / full": 0.05}
+GOAL_SECONDS_PER_1000 = 180.0
+
+# (column name prefix, SQL type, value expression over g = row number); names decide the
+# privacy class of a few (email, city), the rest are plain measures, categories and dates.
+COLUMN_KINDS = [
+    ("amount", "numeric(10,2)", "round((random() * 10000)::numeric, 2)"),
+    ("region", "text", "(ARRAY['north', 'south', 'east', 'west'])[1 + floor(random() * 4)::int]"),
+    ("quantity", "integer", "floor(random() * 1000)::int"),
+    ("created_at", "timestamp", "timestamp '2020-01-01' + random() * interval '1000 days'"),
+    ("score", "double precision", "random() * 100"),
+    ("active", "boolean", "random() < 0.3"),
+    ("status", "varchar(20)", "(ARRAY['new', 'paid', 'shipped', 'returned', 'lost'])[1 + floor(random() * 5)::int]"),
+    ("born_on", "date", "date '1950-01-01' + floor(random() * 20000)::int"),
+    ("email", "text", "'user' || g || '@example.com'"),
+    ("level", "smallint", "floor(random() * 5)::smallint"),
+    ("city", "text", "(ARRAY['Lyon', 'Graz', 'Porto', 'Turku', 'Cork', 'Gent'])[1 + floor(random() * 6)::int]"),
+    ("ratio", "real", "random()::real"),
+]
+
+
+def table_ddl(index: int) -> tuple[str, str]:
+    """CREATE and INSERT statements for table ``index``: width, types and size vary with it."""
+    width = 1 + (index * 7) % 19  # 1..19 columns besides the key
+    rows = 500 * (1 + (index * 37) % 10)  # 500..5,000 rows
+    columns = [COLUMN_KINDS[(index + k) % len(COLUMN_KINDS)] + (k,) for k in range(width)]
+    name = f"{SCHEMA}.t{index:04d}"
+    ddl = ", ".join(f"{prefix}_{k} {sql_type}" for prefix, sql_type, _, k in columns)
+    values = ", ".join(expression for _, _, expression, _ in columns)
+    create = f"CREATE TABLE {name} (id bigint PRIMARY KEY, {ddl})"
+    insert = f"INSERT INTO {name} SELECT g, {values} FROM generate_series(1, {rows}) AS g"
+    return create, insert
+
+
+def build_warehouse(server: PostgresServer, tables: int) -> str:
+    url = server.create_database("warehouse")
+    with psycopg.connect(server.dsn("warehouse"), autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {SCHEMA}")
+        for index in range(tables):
+            for statement in table_ddl(index):
+                con.execute(statement)
+        con.execute("ANALYZE")
+    return url
+
+
+def change_tables(server: PostgresServer, names: list[str]) -> None:
+    """Update a few rows of each table (row counts stay the same: only change statistics show it)."""
+    with psycopg.connect(server.dsn("warehouse"), autocommit=True) as con:
+        for name in names:
+            con.execute(f"UPDATE {SCHEMA}.{name} SET id = id WHERE id <= 10")
+        con.execute("SELECT pg_stat_force_next_flush()")  # what the server does by itself within ~1 s
+
+
+def sync_config(url: str, work: Path, workers: int | None, include: list[str] | None = None) -> Config:
+    return validate_config(
+        {
+            "warehouses": [{"name": "bench", "url": url, "include": include or [f"{SCHEMA}.*"]}],
+            "store": str(work / "sandbox.duckdb"),
+            "catalog": {"file": str(work / "catalog-synth-mcps.json")},
+            "seed": 7,
+            "executor": {"workers": workers},
+        }
+    )
+
+
+def timed(action: Callable[[], object]) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = action()
+    return time.perf_counter() - started, result
+
+
+def summary(report: SyncReport) -> str:
+    counts = report.as_dict()["counts"]
+    return ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+def datahub_profile(server: PostgresServer, work: Path) -> int:
+    """DataHub's own postgres source, profiling and sample values on, file sink; returns profiles written."""
+    from datahub.ingestion.run.pipeline import Pipeline
+
+    output = work / "datahub-profiles.json"
+    pipeline = Pipeline.create(
+        {
+            "source": {
+                "type": "postgres",
+                "config": {
+                    "host_port": f"{server.host}:{server.port}",
+                    "database": "warehouse",
+                    "username": server.user,
+                    "schema_pattern": {"allow": [f"^{SCHEMA}$"]},
+                    "include_views": False,
+                    "profiling": {"enabled": True, "include_field_sample_values": True},
+                },
+            },
+            "sink": {"type": "file", "config": {"filename": str(output)}},
+        }
+    )
+    pipeline.run()
+    pipeline.raise_from_status()
+    records = json.loads(output.read_text())
+    return sum(1 for r in records if r.get("aspectName") == "datasetProfile")
+
+
+def profile_sync(url: str, work: Path, tables: int) -> str:
+    """cProfile of a one-process sync over the first ``tables`` tables: the top entries by own and total time.
+
+    The synthesis imports are paid before profiling starts, as pool workers do in their warm-up.
+    """
+    warm_up_synthesis()
+    config = sync_config(url, work / "profiled", workers=1, include=[f"{SCHEMA}.t{i:04d}" for i in range(tables)])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run_sync(config, full=True)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("cumulative").print_stats(r"catalog_synth|connectors|sdv|sdmetrics|rdt|copulas|faker|pandas.io.sql", 30)
+    stats.sort_stats("tottime").print_stats(15)
+    return out.getvalue()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tables", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=None, help="sync worker processes (default: cores)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N", help="then profile a sync of N tables")
+    args = parser.parse_args()
+    workers = args.workers or default_workers()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the server on the way out
+
+    server = PostgresServer.start_new()
+    work = Path(tempfile.mkdtemp(prefix="catalog-synth-scale-"))
+    try:
+        seconds, url = timed(lambda: build_warehouse(server, args.tables))
+        print(f"warehouse: {args.tables} tables in schema {SCHEMA} built in {seconds:.1f} s; {workers} sync workers")
+        config = sync_config(url, work, args.workers)
+        times: dict[str, float] = {}
+        for label, full in (("full", True), ("no-change", False)):
+            times[label], report = timed(lambda full=full: run_sync(config, full=full))
+            print(f"{label:>11} sync: {times[label]:7.1f} s  ({summary(report)})")
+        changed = [f"t{i:04d}" for i in range(0, args.tables, 100)][: max(1, math.ceil(args.tables / 100))]
+        change_tables(server, changed)
+        times["1% changed"], report = timed(lambda: run_sync(config))
+        print(f" 1% changed sync: {times['1% changed']:7.1f} s  ({summary(report)}; changed {len(changed)})")
+        times["datahub"], profiles = timed(lambda: datahub_profile(server, work))
+        print(f"DataHub profiling: {times['datahub']:7.1f} s  ({profiles} dataset profiles)")
+        report_ratios(times, args.tables)
+        if args.profile:
+            print(profile_sync(url, work, args.profile))
+    finally:
+        server.stop()
+        for path in sorted(work.rglob("*"), reverse=True):
+            path.unlink() if path.is_file() else path.rmdir()
+        work.rmdir()
+
+
+def report_ratios(times: dict[str, float], tables: int) -> None:
+    ratios = {
+        "full / datahub": times["full"] / times["datahub"],
+        "no-change / full": times["no-change"] / times["full"],
+        "1% changed / full": times["1% changed"] / times["full"],
+    }
+    for name, ratio in ratios.items():
+        verdict = "meets" if ratio <= GOALS[name] else "misses"
+        print(f"{name:>18}: {ratio:6.3f}  ({verdict} the goal of <= {GOALS[name]})")
+    per_1000 = times["full"] / tables * 1000
+    verdict = "meets" if per_1000 <= GOAL_SECONDS_PER_1000 else "misses"
+    print(f"full sync scaled linearly to 1,000 tables: {per_1000:.0f} s ({verdict} the goal of <= 180 s)")
+    print(f"(cores here: {os.cpu_count()})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Referential integrity: synthetic copies that join like the real schema.
+
+graph    relationships from the warehouse's foreign keys and the config's ``relationships``
+plan     per-table key work decided once per run (sampling parent, measured relationships, sizes)
+profile  worker side: samples of whole families, children-per-parent shapes (aggregates)
+link     calling process: synthetic children get synthetic parents before publication
+assign   the drawing functions the linker uses (pure, synthetic data only)
+metrics  per-relationship integrity, cardinality similarity and join check in the store
+suggest  likely relationships from column names, verified by containment in the warehouse
+"""
+
+from catalog_synth.keys.graph import KeyGraph, Relationship, RelationshipError, discover, with_declared
+from catalog_synth.keys.plan import KeyPlan, plan_keys
+
+__all__ = ["KeyGraph", "KeyPlan", "Relationship", "RelationshipError", "discover", "plan_keys", "with_declared"]

@@ -314,6 +314,7 @@ class SQLAlchemyConnector(Connector):
         wanted = min(rows, info.row_count)
         try:
             with self.engine.connect() as con:
+                self._seed_random(con, seed)
                 for statement in self._sample_statements(info, columns, rows):
                     # Block sampling on stale statistics can come back short: then the next, exact one.
                     frame = pd.read_sql(statement, con)
@@ -324,6 +325,11 @@ class SQLAlchemyConnector(Connector):
                 raise TableVanished(f"table {info.ref.qualified} no longer exists") from None
             raise warehouse_error(exc, f"sample {info.ref.qualified}") from None
         return frame.head(rows)
+
+    def _seed_random(self, con: sa.Connection, seed: int | None) -> None:
+        """With a configured seed, ``random()`` draws the same sample each run (where the database allows)."""
+        if seed is not None and self.dialect_name in {"postgresql", "duckdb"}:
+            con.execute(sa.text("SELECT setseed(:seed)"), {"seed": (seed % 10_000) / 10_000})
 
     def _sample_statements(self, info: TableInfo, columns: list[str], rows: int) -> list[str | sa.Executable]:
         if supports(self.dialect_name):

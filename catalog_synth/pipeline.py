@@ -138,8 +138,10 @@ def run_sync(
         linker = KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
         results: dict[TableRef, TableResult] = {}
 
+        catalog_names: dict[str, str] = {}  # URN or table -> logical name, to retry unpublished tables
+
         def publish(outcome: TableOutcome) -> None:
-            results[outcome.result.ref] = _publish(outcome, writer, sinks, config)
+            results[outcome.result.ref] = _publish(outcome, writer, sinks, config, catalog_names)
             if on_table:
                 on_table(results[outcome.result.ref])
 
@@ -151,7 +153,8 @@ def run_sync(
         report.results.extend(results.values())
         _drop_vanished(writer, config, tasks, listing_failures)
         record_relations(writer, graph, linker.profiles, linker.notes)
-    report.sink_reports = [sink.close() for sink in sinks]
+        report.sink_reports = [sink.close() for sink in sinks]
+        _retry_unpublished(writer, report.sink_reports, catalog_names)
     report.results.sort(key=lambda r: r.ref)
     report.seconds = time.monotonic() - started
     return report
@@ -349,23 +352,44 @@ def fingerprint(info: TableInfo, change_marker: str | None = None) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
-def _publish(outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config) -> TableResult:
+def _publish(
+    outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config, catalog_names: dict[str, str]
+) -> TableResult:
     """Commit a synthesized table to the store, then to every catalog sink."""
     table = outcome.table
     if table is None:
         return outcome.result
-    writer.write(table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint)
+    name = writer.write(
+        table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
+    )
     if sinks:
-        from catalog_synth.catalog.urns import DatasetLocation
+        from catalog_synth.catalog.urns import DatasetLocation, UrnError
 
         location = DatasetLocation(
             platform=outcome.platform,
             database=outcome.database,
             warehouse=config.warehouse(table.ref.warehouse),
         )
+        catalog_names[str(table.ref)] = name
+        try:
+            catalog_names[location.dataset_urn(table.ref)] = name
+        except UrnError:  # the sink reports it under the table's name
+            pass
         for sink in sinks:
             sink.publish(table, location)
     return outcome.result
+
+
+def _retry_unpublished(writer: StoreWriter, sink_reports: list, catalog_names: dict[str, str]) -> None:
+    """Tables a sink failed (or skipped as unknown to the catalog) are synthesized again next run.
+
+    Their copy stays in the store, but without a fingerprint an unchanged table is not
+    skipped, so its catalog entry is not lost for good.
+    """
+    for sink_report in sink_reports:
+        for key in [*sink_report.failed, *sink_report.skipped_missing]:
+            if key in catalog_names:
+                writer.forget_fingerprint(catalog_names[key])
 
 
 def _drop_vanished(writer: StoreWriter, config: Config, tasks: list[TableTask], failures: list[TableResult]) -> None:

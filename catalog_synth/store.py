@@ -275,6 +275,10 @@ class StoreWriter:
         self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
         self.con.execute("COMMIT")
 
+    def forget_fingerprint(self, name: str) -> None:
+        """Make the next incremental sync re-synthesize this table (e.g. its catalog push failed)."""
+        self.con.execute(f"UPDATE {META_TABLE} SET fingerprint = NULL WHERE logical_name = ?", [name])
+
     def tables(self) -> list[StoredTable]:
         return read_tables(self.con)
 

@@ -206,3 +206,36 @@ def test_config_errors_are_one_line(tmp_path: Path) -> None:
     bad.write_text("warehouses:\n  - name: w\n    url: sqlite:///x.db\nsample_rows: many\n")
     done = cli("sync", "-c", str(bad))
     assert done.returncode == 1 and done.stderr.strip().splitlines()[-1].startswith("Error: config: sample_rows:")
+
+
+class RefusingSink:
+    """A third-party-style sink whose catalog refuses one table."""
+
+    def __init__(self, refused: str):
+        from catalog_synth.catalog.sinks import SinkReport
+
+        self.refused = refused
+        self.report = SinkReport("refusing")
+
+    def publish(self, table, location) -> None:
+        key = str(table.ref)
+        if table.ref.name == self.refused:
+            self.report.failed[key] = "catalog answered 503"
+        else:
+            self.report.published.append(key)
+
+    def close(self):
+        return self.report
+
+
+def test_a_table_the_catalog_refused_is_synthesized_again_next_run(tmp_path: Path) -> None:
+    url = build_demo_warehouse(tmp_path / "w.sqlite", "sqlite", rows=60)
+    config = make_config(tmp_path, url, warehouse={"include": ["main.people", "main.products"]})
+    first = run_sync(config, sinks=[RefusingSink("products")])
+    assert first.failed and first.count(TableStatus.SYNTHESIZED) == 2
+    second = run_sync(config, sinks=[RefusingSink("nothing")])
+    assert {k: v.status for k, v in by_table(second).items()} == {
+        "main.people": TableStatus.UNCHANGED,
+        "main.products": TableStatus.SYNTHESIZED,
+    }
+    assert run_sync(config, sinks=[]).count(TableStatus.UNCHANGED) == 2

@@ -58,6 +58,8 @@ class SampleTarget:
     columns: tuple[str, ...]
     # The dialect's identifier quoting (``dialect.identifier_preparer.quote``).
     quote: Callable[[str], str]
+    # With a seed, DuckDB's reservoir draws the same rows every run.
+    seed: int | None = None
 
     @property
     def source(self) -> str:
@@ -79,7 +81,8 @@ def sample_statements(target: SampleTarget, rows: int, row_count: int) -> list[s
     if row_count <= rows:
         return [select]
     if target.dialect == "duckdb":  # reservoir sampling is exact, and bounded in memory
-        return [f"{select} USING SAMPLE reservoir({int(rows)} ROWS)"]
+        repeatable = "" if target.seed is None else f" REPEATABLE ({int(target.seed)})"
+        return [f"{select} USING SAMPLE reservoir({int(rows)} ROWS){repeatable}"]
     exact = random_rows(target, rows)
     if target.dialect == "snowflake":  # row sampling returns exactly n rows
         return [f"{select} SAMPLE ({int(rows)} ROWS)", exact]

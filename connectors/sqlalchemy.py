@@ -315,7 +315,7 @@ class SQLAlchemyConnector(Connector):
         try:
             with self.engine.connect() as con:
                 self._seed_random(con, seed)
-                for statement in self._sample_statements(info, columns, rows):
+                for statement in self._sample_statements(info, columns, rows, seed):
                     # Block sampling on stale statistics can come back short: then the next, exact one.
                     frame = pd.read_sql(statement, con)
                     if len(frame) >= wanted:
@@ -331,10 +331,14 @@ class SQLAlchemyConnector(Connector):
         if seed is not None and self.dialect_name in {"postgresql", "duckdb"}:
             con.execute(sa.text("SELECT setseed(:seed)"), {"seed": (seed % 10_000) / 10_000})
 
-    def _sample_statements(self, info: TableInfo, columns: list[str], rows: int) -> list[str | sa.Executable]:
+    def _sample_statements(
+        self, info: TableInfo, columns: list[str], rows: int, seed: int | None = None
+    ) -> list[str | sa.Executable]:
         if supports(self.dialect_name):
             quote = self.engine.dialect.identifier_preparer.quote
-            target = SampleTarget(self.dialect_name, self._schema_arg(info.ref), info.ref.name, tuple(columns), quote)
+            target = SampleTarget(
+                self.dialect_name, self._schema_arg(info.ref), info.ref.name, tuple(columns), quote, seed
+            )
             # Plain strings run as driver SQL; the dialect's quoting already escapes '%' for it.
             return sample_statements(target, rows, info.row_count)
         table = self._table(info.ref, columns)  # another dialect: let SQLAlchemy spell it

@@ -158,6 +158,15 @@ def test_duckdb_describe_and_reservoir_sample(duckdb_connector: DuckDBConnector)
     assert sample["id"].max() > 200  # drawn from the whole table, not its head
 
 
+def test_a_seed_draws_the_same_sample_every_run(duckdb_connector: DuckDBConnector, pg_connector: SQLAlchemyConnector) -> None:
+    for connector, ref in ((duckdb_connector, TableRef("lake", "main", "people")),
+                           (pg_connector, TableRef("shop", "sales", "orders"))):  # fmt: skip
+        info = connector.describe(ref)
+        ids = [list(connector.sample(info, 50, seed=9).iloc[:, 0]) for _ in range(2)]
+        assert ids[0] == ids[1]
+        assert ids[0] != list(connector.sample(info, 50, seed=10).iloc[:, 0])
+
+
 def test_duckdb_source_opens_read_only(duckdb_connector: DuckDBConnector, tmp_path: Path) -> None:
     duckdb_connector.list_tables(["*.*"], [])
     other = open_connector("lake", "sqlalchemy", f"duckdb:///{tmp_path / 'w.duckdb'}")

@@ -181,7 +181,7 @@ def test_sync_cli_summary_preview_and_exit_codes(tmp_path: Path) -> None:
     config_file = tmp_path / "catalog-synth.yml"
     config_file.write_text(
         f"warehouses:\n  - name: w\n    url: sqlite:///{tmp_path / 'w.sqlite'}\n"
-        "    include: ['main.people', 'main.empty_one']\ncopy_rows: 50\nexecutor:\n  workers: 1\n"
+        "    include: ['main.people', 'main.empty_one']\ncopy_rows: 50\nseed: 3\nexecutor:\n  workers: 1\n"
     )
     done = cli("sync", "-c", str(config_file), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -192,10 +192,10 @@ def report(results: dict[tuple[str, int], tuple[Measurement, Measurement]], rows
     header = f"{'query':<10}{'conc':>5}{'direct ms':>11}{'http ms':>10}{'ratio':>8}{'direct q/s':>12}{'http q/s':>10}"
     print(header)
     print("-" * len(header))
-    for (name, concurrency), (direct, http) in results.items():
+    for (name, concurrency), (direct, served) in results.items():
         print(
-            f"{name:<10}{concurrency:>5}{direct.median_ms:>11.2f}{http.median_ms:>10.2f}"
-            f"{http.median_ms / direct.median_ms:>7.2f}x{direct.per_second:>12.0f}{http.per_second:>10.0f}"
+            f"{name:<10}{concurrency:>5}{direct.median_ms:>11.2f}{served.median_ms:>10.2f}"
+            f"{served.median_ms / direct.median_ms:>7.2f}x{direct.per_second:>12.0f}{served.per_second:>10.0f}"
         )
     aggregate_ratio = results[("aggregate", 1)][1].median_ms / results[("aggregate", 1)][0].median_ms
     best_point = max(results[("point", c)][1].per_second for c in CONCURRENCY)

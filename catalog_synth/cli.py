@@ -23,7 +23,6 @@ from catalog_synth.types import TableResult, TableStatus
 
 # Off a terminal (pipes, cron logs) tables keep their natural width instead of being squeezed.
 console = Console(width=None if sys.stdout.isatty() else 1000)
-sync_log = logging.getLogger("catalog_synth.sync")
 
 
 @click.group()
@@ -112,13 +111,6 @@ def with_executor_options(
     return config.model_copy(update={"executor": config.executor.model_copy(update=updates)})
 
 
-def log_table(result: TableResult) -> None:
-    """One log line per finished table (failures as warnings), for cron logs and --log-json."""
-    level = logging.WARNING if result.status is TableStatus.FAILED else logging.INFO
-    reason = f": {result.reason}" if result.reason else ""
-    sync_log.log(level, "%s %s in %.1f s%s", result.ref, result.status.value, result.seconds, reason)
-
-
 def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
     """Run the sync with a progress bar on a terminal (plain log lines elsewhere)."""
     progress = Progress(
@@ -134,7 +126,6 @@ def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
         task = progress.add_task("", total=None)
 
         def on_table(result: TableResult) -> None:
-            log_table(result)
             progress.update(task, advance=1, description=f"{result.ref.qualified}: {result.status.value}")
 
         try:

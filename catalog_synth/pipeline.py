@@ -142,6 +142,7 @@ def run_sync(
 
         def publish(outcome: TableOutcome) -> None:
             results[outcome.result.ref] = _publish(outcome, writer, sinks, config, catalog_names)
+            _log_result(results[outcome.result.ref])
             if on_table:
                 on_table(results[outcome.result.ref])
 
@@ -330,8 +331,6 @@ def _retrying(task: TableTask, action: Callable[[], _T]) -> _T:
 
 def _capped(settings: SynthesisSettings, info: TableInfo) -> SynthesisSettings:
     """Never more synthetic rows than the real table has."""
-    from dataclasses import replace
-
     return replace(settings, copy_rows=max(0, min(settings.copy_rows, info.row_count)))
 
 
@@ -378,6 +377,13 @@ def _publish(
         for sink in sinks:
             sink.publish(table, location)
     return outcome.result
+
+
+def _log_result(result: TableResult) -> None:
+    """One log line per finished table (failures as warnings), for cron logs and --log-json."""
+    level = logging.WARNING if result.status is TableStatus.FAILED else logging.INFO
+    reason = f": {result.reason}" if result.reason else ""
+    log.log(level, "%s %s in %.1f s%s", result.ref, result.status.value, result.seconds, reason)
 
 
 def _retry_unpublished(writer: StoreWriter, sink_reports: list, catalog_names: dict[str, str]) -> None:

@@ -161,6 +161,13 @@ def warehouse_error(exc: sa_exc.SQLAlchemyError, action: str, prefix: str = "") 
     return error_class(f"{prefix}cannot {action} ({safe_error(exc)})")
 
 
+def table_error(exc: sa_exc.SQLAlchemyError, ref: TableRef, action: str) -> ConnectorError:
+    """A failed read of one table: :class:`TableVanished` if it is gone, else a warehouse error."""
+    if _is_missing_table(exc):
+        return TableVanished(f"table {ref.qualified} no longer exists")
+    return warehouse_error(exc, f"{action} {ref.qualified}")
+
+
 def safe_error(exc: BaseException) -> str:
     """The first line of a driver error: no statement, no parameters, no DETAIL with values."""
     original = getattr(exc, "orig", None) or exc
@@ -233,9 +240,7 @@ class SQLAlchemyConnector(Connector):
         except sa_exc.NoSuchTableError:
             raise TableVanished(f"table {ref.qualified} no longer exists") from None
         except sa_exc.SQLAlchemyError as exc:
-            if _is_missing_table(exc):
-                raise TableVanished(f"table {ref.qualified} no longer exists") from None
-            raise warehouse_error(exc, f"describe {ref.qualified}") from None
+            raise table_error(exc, ref, "describe") from None
         if not columns:
             raise TableVanished(f"table {ref.qualified} no longer exists")
         return TableInfo(ref, columns, primary_key, foreign_keys, row_count, estimated)
@@ -321,9 +326,7 @@ class SQLAlchemyConnector(Connector):
                     if len(frame) >= wanted:
                         break
         except sa_exc.SQLAlchemyError as exc:
-            if _is_missing_table(exc):
-                raise TableVanished(f"table {info.ref.qualified} no longer exists") from None
-            raise warehouse_error(exc, f"sample {info.ref.qualified}") from None
+            raise table_error(exc, info.ref, "sample") from None
         return frame.head(rows)
 
     def _seed_random(self, con: sa.Connection, seed: int | None) -> None:
@@ -419,9 +422,7 @@ class SQLAlchemyConnector(Connector):
             with self.engine.connect() as con:
                 return pd.read_sql(statement, con)
         except sa_exc.SQLAlchemyError as exc:
-            if _is_missing_table(exc):
-                raise TableVanished(f"table {ref.qualified} no longer exists") from None
-            raise warehouse_error(exc, f"{action} {ref.qualified}") from None
+            raise table_error(exc, ref, action) from None
 
     # -- change detection ----------------------------------------------------------------
     def change_marker(self, info: TableInfo, watermark: str | None = None) -> str | None:
@@ -434,9 +435,7 @@ class SQLAlchemyConnector(Connector):
                 if watermark:
                     parts.append(f"watermark={self._watermark(con, info, watermark)}")
         except sa_exc.SQLAlchemyError as exc:
-            if _is_missing_table(exc):
-                raise TableVanished(f"table {info.ref.qualified} no longer exists") from None
-            raise warehouse_error(exc, f"read the change markers of {info.ref.qualified}") from None
+            raise table_error(exc, info.ref, "read the change markers of") from None
         return ";".join(parts) or None
 
     @staticmethod

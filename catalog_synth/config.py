@@ -143,7 +143,7 @@ class ExecutorConfig(_Section):
     # Retries of transient warehouse errors per table, waiting backoff * 2^attempt (plus jitter).
     retries: int = Field(default=2, ge=0)
     retry_backoff_seconds: float = Field(default=1.0, ge=0)
-    # Address-space cap per local worker process in MB (RLIMIT_AS); none by default.
+    # Memory a local worker may map beyond its loaded libraries, in MB (RLIMIT_AS); no cap by default.
     worker_memory_mb: int | None = Field(default=None, ge=256)
 
 

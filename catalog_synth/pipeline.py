@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from catalog_synth.config import Config, WarehouseConfig
-from catalog_synth.executors import Executor, open_executor
+from catalog_synth.executors import Executor, OnDemandExecutor
 from catalog_synth.keys import KeyGraph, KeyPlan, discover, plan_keys, with_declared
 from catalog_synth.keys.link import KeyLinker, store_keys
 from catalog_synth.keys.metrics import record_relations
@@ -64,6 +65,14 @@ class TableTask:
     retries: int = 2
     retry_backoff_seconds: float = 1.0
     keys: KeyPlan = KeyPlan()
+    # The description and fingerprint planning read (None when it could not: the worker tries).
+    info: TableInfo | None = None
+    fingerprint: str | None = None
+
+    @property
+    def unchanged(self) -> bool:
+        """Planning already shows the table as it was at the last sync."""
+        return self.fingerprint is not None and self.fingerprint == self.previous_fingerprint
 
     def failed(self, reason: str, seconds: float = 0.0) -> TableOutcome:
         """The outcome when the executor gives up on this table (time limit, dead worker)."""
@@ -134,7 +143,7 @@ def run_sync(
         if on_plan:
             on_plan(len(tasks))
         own_executor = executor is None
-        executor = executor or open_executor(config.executor, len(tasks))
+        executor = executor or OnDemandExecutor(config.executor)
         linker = KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
         results: dict[TableRef, TableResult] = {}
 
@@ -172,7 +181,9 @@ def _run_linked(
     round_tasks = tasks
     for _ in range(MAX_KEY_ROUNDS):
         linker.expect(task.ref for task in round_tasks)
-        for outcome in executor.map(process_table, round_tasks):
+        unchanged = [_unchanged(task) for task in round_tasks if task.unchanged]
+        work = [task for task in round_tasks if not task.unchanged]
+        for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
             for ready in linker.arrive(outcome):
                 publish(ready)
         for ready in linker.finish():
@@ -183,9 +194,19 @@ def _run_linked(
             return
 
 
+def _unchanged(task: TableTask) -> TableOutcome:
+    result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
+    return TableOutcome(result, fingerprint=task.fingerprint)
+
+
 def _plan(
     config: Config, previous: dict[str, str | None], full: bool
 ) -> tuple[list[TableTask], list[TableResult], KeyGraph]:
+    """Every included table's task, with its description and fingerprint where planning could read them.
+
+    Catalog queries are batched per warehouse; a table whose fingerprint matches the last
+    sync's needs no worker at all.
+    """
     tasks: list[TableTask] = []
     failures: list[TableResult] = []
     graph = KeyGraph({})
@@ -194,6 +215,8 @@ def _plan(
             with _connector(warehouse) as connector:
                 refs = connector.list_tables(warehouse.include, warehouse.exclude)
                 warehouse_graph, problems = discover(connector, warehouse, refs)
+                plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows)
+                described = _fingerprinted(connector, warehouse, warehouse_graph, plans)
         except ConnectorError as exc:
             ref = TableRef(warehouse.name, "*", "*")
             failures.append(TableResult(ref, TableStatus.FAILED, f"cannot list tables: {exc}"))
@@ -202,7 +225,6 @@ def _plan(
         failures.extend(
             TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem) for problem in problems
         )
-        plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows)
         for ref in refs:
             name = logical_name(ref, config.multi_warehouse)
             plan = plans.get(ref, KeyPlan())
@@ -217,9 +239,29 @@ def _plan(
                     retries=config.executor.retries,
                     retry_backoff_seconds=config.executor.retry_backoff_seconds,
                     keys=plan,
+                    info=described.get(ref, (None, None))[0],
+                    fingerprint=described.get(ref, (None, None))[1],
                 )
             )
     return tasks, failures, graph
+
+
+def _fingerprinted(
+    connector: Connector, warehouse: WarehouseConfig, graph: KeyGraph, plans: dict[TableRef, KeyPlan]
+) -> dict[TableRef, tuple[TableInfo | None, str]]:
+    """Each described table's fingerprint, and its description (with the config's relationships)
+    for the worker to use.
+
+    An estimated row count (a big table, or one another session had locked) is no count to
+    synthesize by: the worker describes that table again, waiting for the lock if need be.
+    """
+    infos = [with_declared(info, plans.get(ref, KeyPlan()).declared) for ref, info in graph.tables.items()]
+    markers = connector.change_markers(infos, warehouse.watermarks)
+    return {
+        info.ref: (None if info.row_count_estimated else info, fingerprint(info, markers[info.ref]))
+        for info in infos
+        if not isinstance(markers.get(info.ref), ConnectorError)
+    }
 
 
 def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
@@ -256,7 +298,10 @@ def process_table(task: TableTask) -> TableOutcome:
     try:
         connector = _cached_connector(task.warehouse)
         outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
-        info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
+        if task.info is not None:
+            info, outcome.fingerprint = task.info, task.fingerprint
+        else:
+            info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
         if task.previous_fingerprint == outcome.fingerprint:
             outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
             return outcome

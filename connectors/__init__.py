@@ -11,6 +11,7 @@ import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from importlib.metadata import entry_points
+from typing import TypeVar
 
 import pandas as pd
 
@@ -57,6 +58,15 @@ class Connector(ABC):
     def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
         """A random sample of at most ``rows`` rows, drawn inside the warehouse."""
 
+    def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:
+        """``describe`` of many tables, for planning a run: each table maps to its description
+        or to the error describing it raised.
+
+        Implementations batch their catalog queries, and never wait long on a row count of a
+        table another session has locked (the catalog's estimate stands in).
+        """
+        return {ref: or_error(lambda ref=ref: self.describe(ref)) for ref in refs}
+
     def change_marker(self, info: TableInfo, watermark: str | None = None) -> str | None:
         """Something that changes whenever the table's data does, for incremental sync.
 
@@ -66,6 +76,15 @@ class Connector(ABC):
         """
         return None
 
+    def change_markers(
+        self, infos: list[TableInfo], watermarks: dict[str, str]
+    ) -> dict[TableRef, str | None | ConnectorError]:
+        """``change_marker`` of many tables (``watermarks``: ``schema.table`` -> column), or the error."""
+        return {
+            info.ref: or_error(lambda info=info: self.change_marker(info, watermarks.get(info.ref.qualified)))
+            for info in infos
+        }
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -74,6 +93,17 @@ class Connector(ABC):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+_T = TypeVar("_T")
+
+
+def or_error(action: Callable[[], _T]) -> _T | ConnectorError:
+    """The action's result, or the ConnectorError it raised (for per-table results of batch calls)."""
+    try:
+        return action()
+    except ConnectorError as exc:
+        return exc
 
 
 def matches(qualified: str, include: list[str], exclude: list[str]) -> bool:

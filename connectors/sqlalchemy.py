@@ -7,6 +7,7 @@ so at most ``rows`` rows ever reach Python.
 
 from __future__ import annotations
 
+import itertools
 import re
 import warnings
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
 from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches
+from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, or_error, matches
 from connectors.sampling import SampleTarget, sample_statements, supports
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)
@@ -225,25 +226,58 @@ class SQLAlchemyConnector(Connector):
     def describe(self, ref: TableRef, lock_wait_ms: int | None = None) -> TableInfo:
         """Columns, keys and row count. With ``lock_wait_ms`` the row count waits at most that
         long for another session's lock (PostgreSQL), then is the catalog's estimate."""
-        schema = self._schema_arg(ref)
         try:
-            inspector = sa.inspect(self.engine)
-            with warnings.catch_warnings():  # unknown types (point, geometry) become UNSUPPORTED
-                warnings.simplefilter("ignore", sa_exc.SAWarning)
-                columns = [self._column(c) for c in inspector.get_columns(ref.name, schema=schema)]
-            primary_key = tuple(inspector.get_pk_constraint(ref.name, schema=schema).get("constrained_columns") or ())
-            default_schema = inspector.default_schema_name or ref.schema
-            foreign_keys = [
-                self._foreign_key(fk, default_schema) for fk in inspector.get_foreign_keys(ref.name, schema=schema)
-            ]
-            row_count, estimated = self._row_count(ref, lock_wait_ms)
-        except sa_exc.NoSuchTableError:
-            raise TableVanished(f"table {ref.qualified} no longer exists") from None
+            described = self._describe_batch(self._schema_arg(ref), [ref], lock_wait_ms)[ref]
         except sa_exc.SQLAlchemyError as exc:
             raise table_error(exc, ref, "describe") from None
-        if not columns:
-            raise TableVanished(f"table {ref.qualified} no longer exists")
-        return TableInfo(ref, columns, primary_key, foreign_keys, row_count, estimated)
+        if isinstance(described, ConnectorError):
+            raise described
+        return described
+
+    def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:
+        """One batch of catalog queries per schema (SQLAlchemy's multi-table reflection); a
+        schema whose batch fails is described a table at a time, so a bad table fails alone."""
+        described: dict[TableRef, TableInfo | ConnectorError] = {}
+        for _, group in itertools.groupby(sorted(refs), key=lambda ref: ref.schema):
+            tables = list(group)
+            try:
+                described.update(self._describe_batch(self._schema_arg(tables[0]), tables, LOCK_WAIT_MS))
+            except sa_exc.SQLAlchemyError:
+                described.update({ref: or_error(lambda ref=ref: self.describe(ref, LOCK_WAIT_MS)) for ref in tables})
+        return described
+
+    def _describe_batch(
+        self, schema: str | None, refs: list[TableRef], lock_wait_ms: int | None
+    ) -> dict[TableRef, TableInfo | ConnectorError]:
+        names = [ref.name for ref in refs]
+        inspector = sa.inspect(self.engine)
+        with warnings.catch_warnings():  # unknown types (point, geometry) become UNSUPPORTED
+            warnings.simplefilter("ignore", sa_exc.SAWarning)
+            columns = inspector.get_multi_columns(schema=schema, filter_names=names)
+        primary_keys = inspector.get_multi_pk_constraint(schema=schema, filter_names=names)
+        foreign_keys = inspector.get_multi_foreign_keys(schema=schema, filter_names=names)
+        default_schema = inspector.default_schema_name or refs[0].schema
+        estimates = self._estimated_rows(refs)
+        described: dict[TableRef, TableInfo | ConnectorError] = {}
+        for ref in refs:
+            key = (schema, ref.name) if (schema, ref.name) in columns else (None, ref.name)
+            if not columns.get(key):
+                described[ref] = TableVanished(f"table {ref.qualified} no longer exists")
+                continue
+            try:
+                row_count, estimated = self._row_count(ref, lock_wait_ms, estimates.get(ref))
+            except sa_exc.SQLAlchemyError as exc:
+                described[ref] = table_error(exc, ref, "describe")
+                continue
+            described[ref] = TableInfo(
+                ref,
+                [self._column(column) for column in columns[key]],
+                tuple((primary_keys.get(key) or {}).get("constrained_columns") or ()),
+                [self._foreign_key(fk, default_schema) for fk in foreign_keys.get(key, [])],
+                row_count,
+                estimated,
+            )
+        return described
 
     def _schema_arg(self, ref: TableRef) -> str | None:
         return None if self.dialect_name == "sqlite" else ref.schema
@@ -279,12 +313,7 @@ class SQLAlchemyConnector(Connector):
         cols = [sa.column(c) for c in columns] if columns else []
         return sa.table(ref.name, *cols, schema=self._schema_arg(ref))
 
-    def describe_without_waiting(self, ref: TableRef) -> TableInfo:
-        """``describe`` for planning a run across tables: never blocked by a table another session locked."""
-        return self.describe(ref, lock_wait_ms=LOCK_WAIT_MS)
-
-    def _row_count(self, ref: TableRef, lock_wait_ms: int | None = None) -> tuple[int, bool]:
-        estimate = self._estimated_rows(ref)
+    def _row_count(self, ref: TableRef, lock_wait_ms: int | None, estimate: int | None) -> tuple[int, bool]:
         if estimate is not None and estimate > EXACT_COUNT_LIMIT:
             return estimate, True
         bounded = lock_wait_ms is not None and self.dialect_name == "postgresql"
@@ -298,17 +327,21 @@ class SQLAlchemyConnector(Connector):
                 return max(estimate or 0, 0), True
             raise
 
-    def _estimated_rows(self, ref: TableRef) -> int | None:
-        """Row count from catalog statistics, where the warehouse keeps them cheaply."""
-        if self.dialect_name != "postgresql":
-            return None
+    def _estimated_rows(self, refs: list[TableRef]) -> dict[TableRef, int]:
+        """Row counts from catalog statistics, where the warehouse keeps them cheaply (one query)."""
+        if self.dialect_name != "postgresql" or not refs:
+            return {}
         query = sa.text(
-            "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = :schema AND c.relname = :table"
+            "SELECT n.nspname, c.relname, c.reltuples::bigint FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = ANY(:schemas) AND c.relname = ANY(:tables) AND c.reltuples >= 0"
         )
+        wanted = set(refs)
+        params = {"schemas": sorted({ref.schema for ref in refs}), "tables": sorted({ref.name for ref in refs})}
         with self.engine.connect() as con:
-            value = con.execute(query, {"schema": ref.schema, "table": ref.name}).scalar()
-        return int(value) if value is not None and value >= 0 else None
+            rows = con.execute(query, params).all()
+        estimates = {TableRef(self.name, schema, table): int(count) for schema, table, count in rows}
+        return {ref: count for ref, count in estimates.items() if ref in wanted}
 
     # -- sampling ------------------------------------------------------------------------
     def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
@@ -427,30 +460,51 @@ class SQLAlchemyConnector(Connector):
     # -- change detection ----------------------------------------------------------------
     def change_marker(self, info: TableInfo, watermark: str | None = None) -> str | None:
         """PostgreSQL's per-table change counters and/or ``MAX(watermark)``; None where neither exists."""
-        parts = []
+        marker = self.change_markers([info], {info.ref.qualified: watermark} if watermark else {})[info.ref]
+        if isinstance(marker, ConnectorError):
+            raise marker
+        return marker
+
+    def change_markers(
+        self, infos: list[TableInfo], watermarks: dict[str, str]
+    ) -> dict[TableRef, str | None | ConnectorError]:
+        """All tables' change counters in one query; a watermark query per table that has one."""
+        markers: dict[TableRef, str | None | ConnectorError] = {}
         try:
             with self.engine.connect() as con:
-                if self.dialect_name == "postgresql":
-                    parts.append(f"stats={self._postgres_change_counters(con, info.ref)}")
-                if watermark:
-                    parts.append(f"watermark={self._watermark(con, info, watermark)}")
+                counters = self._postgres_change_counters(con, [info.ref for info in infos])
+                for info in infos:
+                    parts = [f"stats={counters.get(info.ref)}"] if counters is not None else []
+                    watermark = watermarks.get(info.ref.qualified)
+                    try:
+                        if watermark:
+                            parts.append(f"watermark={self._watermark(con, info, watermark)}")
+                        markers[info.ref] = ";".join(parts) or None
+                    except ConnectorError as exc:
+                        markers[info.ref] = exc
+                    except sa_exc.SQLAlchemyError as exc:
+                        con.rollback()
+                        markers[info.ref] = table_error(exc, info.ref, "read the change markers of")
         except sa_exc.SQLAlchemyError as exc:
-            raise table_error(exc, info.ref, "read the change markers of") from None
-        return ";".join(parts) or None
+            error = warehouse_error(exc, "read change markers", prefix=f"warehouse {self.name!r}: ")
+            return {info.ref: error for info in infos}
+        return markers
 
-    @staticmethod
-    def _postgres_change_counters(con: sa.Connection, ref: TableRef) -> tuple | None:
-        """Rows inserted, updated and deleted since the statistics were reset, and the table's oid.
+    def _postgres_change_counters(self, con: sa.Connection, refs: list[TableRef]) -> dict[TableRef, tuple] | None:
+        """Rows inserted, updated and deleted since the statistics were reset, and the table's oid,
+        of every table (None where the warehouse is not PostgreSQL).
 
         The server flushes these counters when a writing session goes idle (at most about a
         second late) and at its end; a reset or a re-created table changes them too.
         """
+        if self.dialect_name != "postgresql":
+            return None
         query = sa.text(
-            "SELECT relid, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
-            "WHERE schemaname = :schema AND relname = :table"
+            "SELECT schemaname, relname, relid, n_tup_ins, n_tup_upd, n_tup_del FROM pg_stat_user_tables "
+            "WHERE schemaname = ANY(:schemas) AND relname = ANY(:tables)"
         )
-        row = con.execute(query, {"schema": ref.schema, "table": ref.name}).first()
-        return tuple(row) if row is not None else None
+        params = {"schemas": sorted({ref.schema for ref in refs}), "tables": sorted({ref.name for ref in refs})}
+        return {TableRef(self.name, row[0], row[1]): tuple(row[2:]) for row in con.execute(query, params)}
 
     def _watermark(self, con: sa.Connection, info: TableInfo, column: str) -> str:
         """``MAX(column)`` as text: a real value, so only ever hashed into the fingerprint."""
@@ -543,8 +597,12 @@ class DuckDBConnector(SQLAlchemyConnector):
                 foreign_keys.append(
                     ForeignKey(tuple(names), TableRef(self.name, ref.schema, referred), tuple(referred_names))
                 )
-        row_count, estimated = self._row_count(ref)
+        row_count, estimated = self._row_count(ref, None, None)
         return TableInfo(ref, columns, primary_key, foreign_keys, row_count, estimated)
+
+    def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:
+        """A table at a time: a local file answers catalog queries in microseconds."""
+        return Connector.describe_many(self, refs)
 
     @staticmethod
     def _column_from_text(name: str, type_text: str, nullable: bool) -> ColumnInfo:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from datahub.configuration.common import OperationalError
-from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.ingestion.api.common import PipelineContext, RecordEnvelope
 from datahub.ingestion.api.sink import NoopWriteCallback
 from datahub.ingestion.graph.client import DataHubGraph
@@ -136,30 +135,35 @@ class FileSink(CatalogSink):
         self.report.published.append(urn)
 
     def close(self) -> SinkReport:
-        records = [p for proposals in self.proposals.values() for p in proposals]
-        records.extend(self._kept_from_previous_file())
+        if not self.proposals:
+            return self.report  # nothing new: the file stays as it is
+        kept = self._kept_from_previous_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
         os.close(handle)
+        written = Path(temporary)
         try:
-            _write_datahub_file(Path(temporary), records)
-            os.replace(temporary, self.path)
+            _write_datahub_file(written, [p for proposals in self.proposals.values() for p in proposals])
+            if kept:  # earlier records as they were written: no need to parse them into classes again
+                records = json.loads(written.read_text(encoding="utf-8")) + kept
+                written.write_text(json.dumps(records, indent=4), encoding="utf-8")
+            os.replace(written, self.path)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            written.unlink(missing_ok=True)
             raise
         return self.report
 
-    def _kept_from_previous_file(self) -> list[Proposal]:
+    def _kept_from_previous_file(self) -> list[dict[str, Any]]:
+        """The previous file's records of datasets not published in this run."""
         try:
             previous = json.loads(self.path.read_text(encoding="utf-8"))
-            if not isinstance(previous, list):
-                raise ValueError("not a list")
-            kept = [r for r in previous if r.get("entityUrn") not in self.proposals]
-            return [MetadataChangeProposalWrapper.from_obj(record) for record in kept]
         except FileNotFoundError:
             return []
-        except Exception:  # noqa: BLE001 - anything unreadable is not ours to overwrite
-            raise CatalogError(f"{self.path} exists but is not a DataHub metadata file; move it away") from None
+        except ValueError:
+            previous = None
+        if not isinstance(previous, list) or not all(isinstance(r, dict) and "entityUrn" in r for r in previous):
+            raise CatalogError(f"{self.path} exists but is not a DataHub metadata file; move it away")
+        return [record for record in previous if record["entityUrn"] not in self.proposals]
 
 
 def _write_datahub_file(path: Path, records: list[Proposal]) -> None:

@@ -132,13 +132,11 @@ def discover(connector: Connector, warehouse: WarehouseConfig, refs: list[TableR
     """
     problems: list[str] = []
     tables: dict[TableRef, TableInfo] = {}
-    # A table locked by another session must not stall the whole run (its own task may time out).
-    describe = getattr(connector, "describe_without_waiting", connector.describe)
-    for ref in refs:
-        try:
-            tables[ref] = describe(ref)
-        except ConnectorError as exc:
-            log.debug("%s: not described for keys: %s", ref, exc)
+    for ref, described in connector.describe_many(refs).items():
+        if isinstance(described, ConnectorError):
+            log.debug("%s: not described for keys: %s", ref, described)
+        else:
+            tables[ref] = described
     relationships = [
         Relationship(info.ref, fk.columns, fk.referred, fk.referred_columns, fk.origin)
         for info in tables.values()

@@ -35,6 +35,8 @@ MAX_ROUNDS = 30
 # Fakes must not fill more than this share of their shape's space with likely real values.
 MAX_DENSITY = 0.01
 MAX_DIGITS = 18
+# The least share of fake email user names that get a number, as real ones often do.
+EMAIL_NUMBERED_SHARE = 0.3
 # After this many rounds in the row's own locale, collisions are made again in other locales
 # (a small locale's first names can all be taken by the real sample).
 LOCAL_ROUNDS = 8
@@ -44,6 +46,9 @@ FALLBACK_LOCALES = (
     "lv_LV", "et_EE", "tr_TR", "id_ID",
 )
 _CJK_LOCALES = {"ja_JP", "zh_CN", "zh_TW", "ko_KR"}
+# Faker makes a value in 0.1-0.25 ms, too slow for one call per row: a generator draws its
+# rows from a pool made per locale, at least this big (when there are as many rows).
+POOL_SIZE = 256
 _FIRST_NAME = re.compile(r"(?:^|_)(?:first|given|fore)_?name$|(?:^|_)(?:prenom|vorname|nombre)$")
 _LAST_NAME = re.compile(r"(?:^|_)(?:last|sur|family|maiden)_?name$|(?:^|_)(?:nachname|apellidos?|cognome|nom)$")
 
@@ -143,6 +148,34 @@ def _reject(
         else:
             taken.add(key)
     return rejected
+
+
+def _pooled(make: Callable[[Any], Any], locales: np.ndarray, ctx: FakeContext, distinct: float = 0.0) -> np.ndarray:
+    """One value of ``make(faker)`` per row, from a pool made once per locale.
+
+    A locale's pool holds ``max(POOL_SIZE, distinct * rows)`` values, never more than its
+    rows: a column whose real values are mostly distinct (``distinct`` near 1) gets mostly
+    distinct fakes. Pool values equal to a real identifying value are dropped before drawing.
+    """
+    out = np.empty(len(locales), dtype=object)
+    for locale in pd.unique(locales):
+        rows = np.flatnonzero(locales == locale)
+        size = min(len(rows), max(POOL_SIZE, math.ceil(distinct * len(rows))))
+        faker = ctx.faker(locale)
+        pool = [make(faker) for _ in range(size)]
+        allowed = [value for value in pool if normalize(value) not in ctx.forbidden] or pool
+        out[rows] = _spread(allowed, len(rows), ctx.rng)
+    return out
+
+
+def _spread(pool: list[Any], n_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """``n_rows`` values: each pool value once (as far as they go), then random repeats, shuffled."""
+    values = np.empty(len(pool), dtype=object)
+    values[:] = pool
+    if len(values) >= n_rows:
+        return values[:n_rows]
+    repeats = values[rng.integers(0, len(values), n_rows - len(values))]
+    return rng.permutation(np.concatenate([values, repeats]))
 
 
 def sample_from_pool(
@@ -262,13 +295,13 @@ def looks_like_words(texts: Sequence[str]) -> bool:
 
 def _words(texts: Sequence[str], locales: np.ndarray, ctx: FakeContext) -> list[str]:
     """Faker words in the row's locale, as many as in a real value drawn at random."""
-    counts = [max(1, len(text.split())) for text in texts]
+    counts = np.array([max(1, len(text.split())) for text in texts])
     title = sum(text[:1].isupper() for text in texts) >= len(texts) / 2
-    out = []
-    for locale in locales:
-        words = ctx.faker(locale).words(nb=counts[ctx.rng.integers(len(counts))])
-        out.append(" ".join(word.capitalize() if title else word for word in words))
-    return out
+    per_row = counts[ctx.rng.integers(0, len(counts), len(locales))]
+    words = _pooled(lambda faker: faker.word(), np.repeat(locales, per_row), ctx)
+    if title:
+        words = np.array([word.capitalize() for word in words], dtype=object)
+    return [" ".join(row) for row in np.split(words, np.cumsum(per_row)[:-1])]
 
 
 def expected_distinct(values: pd.Series, ctx: FakeContext) -> int:
@@ -426,40 +459,38 @@ def with_luhn_digit(text: str) -> str:
 
 
 def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    """Faker user names at the real column's common domains (rare ones, like employers', never)."""
+    """Faker user names at the real column's common domains (rare ones, like employers', never).
+
+    As many user names as the real column has distinct addresses get a number (``ann.lee4821``).
+    """
     texts = values.astype(str).str.strip().tolist()
     domains = Counter(text.rsplit("@", 1)[-1].lower() for text in texts if "@" in text)
     common = {domain: count for domain, count in domains.items() if count >= ctx.min_count}
     common_share = sum(common.values()) / max(1, len(texts))
-    names, weights = list(common), np.array(list(common.values()), dtype=float)
-    lower = all(text == text.lower() for text in texts)
-    out = []
-    for locale in locales:
-        faker = ctx.faker(locale)
-        user = faker.user_name() + (str(ctx.rng.integers(10, 100)) if ctx.rng.random() < 0.3 else "")
-        if names and ctx.rng.random() < common_share:
-            domain = names[ctx.rng.choice(len(names), p=weights / weights.sum())]
-        else:
-            domain = faker.free_email_domain()
-        email = f"{user}@{domain}"
-        out.append(email.lower() if lower else email)
-    return out
+    names, weights = np.array(list(common), dtype=object), np.array(list(common.values()), dtype=float)
+    n_rows = len(locales)
+    users = _pooled(lambda faker: faker.user_name(), locales, ctx)
+    numbered = ctx.rng.random(n_rows) < max(EMAIL_NUMBERED_SHARE, distinct_share(values))
+    numbers = ctx.rng.integers(10, 10_000, n_rows).astype(str)
+    domain = _pooled(lambda faker: faker.free_email_domain(), locales, ctx)
+    if len(names):
+        at_common = ctx.rng.random(n_rows) < common_share
+        domain[at_common] = names[ctx.rng.choice(len(names), size=int(at_common.sum()), p=weights / weights.sum())]
+    emails = [f"{user}{number if with_number else ''}@{at}" for user, number, with_number, at in zip(users, numbers, numbered, domain)]
+    return [email.lower() for email in emails] if all(text == text.lower() for text in texts) else emails
 
 
 def _addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     texts = values.astype(str).tolist()
     multiline = sum("\n" in text for text in texts) >= len(texts) / 2
     street_only = sum(("," not in text and "\n" not in text) for text in texts) >= len(texts) / 2
-    out = []
-    for locale in locales:
-        faker = ctx.faker(locale)
-        address = faker.street_address() if street_only else faker.address()
-        out.append(address if multiline else address.replace("\n", ", "))
-    return out
+    make = (lambda faker: faker.street_address()) if street_only else (lambda faker: faker.address())
+    addresses = _pooled(make, locales, ctx, distinct_share(values))
+    return [address if multiline else address.replace("\n", ", ") for address in addresses]
 
 
 def _cities(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    return [ctx.faker(locale).city() for locale in locales]
+    return list(_pooled(lambda faker: faker.city(), locales, ctx, distinct_share(values)))
 
 
 def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
@@ -473,24 +504,28 @@ def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
         part = "first_name" if single_words else None
 
     def person_names(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-        return [_person_name(ctx.faker(locale), locale, part) for locale in locales]
+        if part:
+            return list(_pooled(lambda faker: getattr(faker, part)(), locales, ctx, distinct_share(values)))
+        # First and last names drawn apart: few Faker calls, yet mostly distinct full names.
+        first = _pooled(lambda faker: faker.first_name(), locales, ctx)
+        last = _pooled(lambda faker: faker.last_name(), locales, ctx)
+        names = np.array([f"{given} {family}" for given, family in zip(first, last)], dtype=object)
+        cjk = np.isin(locales, list(_CJK_LOCALES))
+        if cjk.any():  # family name first, no space: Faker's own order
+            names[cjk] = _pooled(lambda faker: faker.name(), locales[cjk], ctx, distinct_share(values))
+        return list(names)
 
     return person_names
 
 
-def _person_name(faker: Any, locale: str, part: str | None) -> str:
-    if part:
-        return getattr(faker, part)()
-    if locale in _CJK_LOCALES:
-        return faker.name()
-    return f"{faker.first_name()} {faker.last_name()}"
-
-
 def _free_text(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     """Faker text in the row's locale, as long as a real text drawn at random."""
-    lengths = values.astype(str).str.len().to_numpy()
-    drawn = lengths[ctx.rng.integers(0, len(lengths), size=len(locales))] if len(lengths) else [60] * len(locales)
-    return [ctx.faker(locale).text(max_nb_chars=max(5, int(length))) for locale, length in zip(locales, drawn)]
+    lengths = values.astype(str).str.len().to_numpy() if len(values) else np.array([60])
+
+    def text(faker: Any) -> str:
+        return faker.text(max_nb_chars=max(5, int(lengths[ctx.rng.integers(len(lengths))])))
+
+    return list(_pooled(text, locales, ctx, distinct_share(values)))
 
 
 def _uuids(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
@@ -499,17 +534,24 @@ def _uuids(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str
 
 def _ip_addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     v6_share = float(values.astype(str).str.contains(":").mean()) if len(values) else 0.0
-    return [ctx.faker(locale).ipv6() if ctx.rng.random() < v6_share else ctx.faker(locale).ipv4_public()
-            for locale in locales]
+
+    def address(faker: Any) -> str:
+        return faker.ipv6() if ctx.rng.random() < v6_share else faker.ipv4_public()
+
+    return list(_pooled(address, locales, ctx, distinct_share(values)))
 
 
 def _urls(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     with_path = float(values.astype(str).str.contains(r"//[^/]+/.", regex=True).mean()) if len(values) else 0.0
-    return [ctx.faker(locale).uri() if ctx.rng.random() < with_path else ctx.faker(locale).url() for locale in locales]
+
+    def url(faker: Any) -> str:
+        return faker.uri() if ctx.rng.random() < with_path else faker.url()
+
+    return list(_pooled(url, locales, ctx, distinct_share(values)))
 
 
 def _companies(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    return [ctx.faker(locale).company() for locale in locales]
+    return list(_pooled(lambda faker: faker.company(), locales, ctx, distinct_share(values)))
 
 
 def _postal_codes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
@@ -517,11 +559,8 @@ def _postal_codes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> l
     texts = values.astype(str).str.strip().tolist()
     real_masks = {mask_of(text) for text in texts}
     shapes = build_shapes(texts, ctx.min_count) or masks_only(texts)
-    out = []
-    for locale in locales:
-        code = ctx.faker(locale).postcode()
-        out.append(code if mask_of(code) in real_masks or not shapes else fill(shapes.pick(ctx.rng), ctx.rng))
-    return out
+    codes = _pooled(lambda faker: faker.postcode(), locales, ctx, distinct_share(values))
+    return [code if mask_of(code) in real_masks or not shapes else fill(shapes.pick(ctx.rng), ctx.rng) for code in codes]
 
 
 _TEXT_GENERATORS: dict[str, FakeMaker] = {

@@ -25,7 +25,7 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 
 from catalog_synth.privacy.classify import is_public
-from catalog_synth.privacy.values import non_null, normalize, normalized_set
+from catalog_synth.privacy.values import non_null, normalized, normalized_set
 from catalog_synth.types import CheckResult, ColumnClass, GateResult
 
 DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
@@ -36,6 +36,8 @@ _BOOTSTRAP_INCLUSION = 1 - np.exp(-1)
 # with a few dozen rows the share of a sound generator swings by +-0.1.
 DCR_NOISE_Z = 1.645
 _ROUND = 9
+# A missing value hashes like an empty text, in number and text columns alike.
+_MISSING_HASH = pd.util.hash_array(np.array([""], dtype=object))[0]
 
 
 @dataclass
@@ -103,12 +105,12 @@ def _check_identifying_values(data: GateInput) -> list[CheckResult]:
 
 
 def _count_in(values: pd.Series, forbidden: set[str]) -> int:
-    return int(sum(normalize(value) in forbidden for value in non_null(values)))
+    return int(normalized(non_null(values)).isin(forbidden).sum()) if forbidden else 0
 
 
 def rare_normalized(values: pd.Series, min_count: int) -> set[str]:
     """Normalised values seen fewer than ``min_count`` times."""
-    counts = non_null(values).map(normalize).value_counts()
+    counts = normalized(non_null(values)).value_counts()
     return set(counts.index[counts < min_count])
 
 
@@ -153,22 +155,25 @@ def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
 
 
 def row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One canonical text per row over ``columns`` (equal rows give equal keys)."""
+    """One 64-bit hash per row of its canonical values over ``columns`` (equal rows give equal keys).
+
+    Two different rows share a key with odds of about one in 2**64 per pair; such a clash can
+    only make a check stricter (a row taken for a copy), never let a copy through.
+    """
     if not columns:
-        return pd.Series([""] * len(frame), index=frame.index)
-    parts = [_canonical(frame[column]) for column in columns]
-    key = parts[0]
-    for part in parts[1:]:
-        key = key + "\x1f" + part
-    return key
+        return pd.Series(np.zeros(len(frame), dtype="uint64"), index=frame.index)
+    hashes = pd.DataFrame({position: _value_hashes(frame[column]) for position, column in enumerate(columns)})
+    return pd.util.hash_pandas_object(hashes, index=False).set_axis(frame.index)
 
 
-def _canonical(values: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype):
-        if not pd.api.types.is_bool_dtype(values.dtype):
-            numbers = pd.Series(np.round(as_numbers(values), _ROUND), index=values.index)
-            return numbers.astype(str).where(values.notna(), "")
-    return values.map(lambda value: normalize(value) or "").astype(str)
+def _value_hashes(values: pd.Series) -> np.ndarray:
+    """A hash per value: numbers and dates rounded, text normalised, missing like empty text."""
+    if _is_numeric(values):
+        hashes = pd.util.hash_array(np.round(as_numbers(values), _ROUND))
+    else:
+        hashes = pd.util.hash_array(normalized(values).fillna("").to_numpy(dtype=object))
+    hashes[values.isna().to_numpy()] = _MISSING_HASH
+    return hashes
 
 
 def _check_row_copies(data: GateInput, min_count: int) -> CheckResult:
@@ -337,4 +342,4 @@ def _is_numeric(values: pd.Series) -> bool:
 
 
 def _category_text(values: pd.Series) -> pd.Series:
-    return values.map(lambda value: normalize(value) or "\x00missing").astype(str)
+    return normalized(values).fillna("\x00missing")

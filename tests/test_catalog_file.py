@@ -83,6 +83,11 @@ def test_datasets_not_published_again_keep_their_earlier_proposals(tmp_path: Pat
     assert carried_tags["aspect"]["contentType"] == (
         "application/json-patch+json"  # carried-over PATCHes keep their content type
     )
+    result = run_datahub_cli("check", "metadata-file", str(config.catalog.file), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr  # new and carried records together
+    written = config.catalog.file.read_bytes(), config.catalog.file.stat().st_mtime_ns
+    assert publish(config) == second  # a run that published nothing new leaves the file as it was
+    assert (config.catalog.file.read_bytes(), config.catalog.file.stat().st_mtime_ns) == written
 
 
 def test_a_foreign_file_is_never_overwritten(tmp_path: Path) -> None:

@@ -197,3 +197,27 @@ def test_unreachable_warehouse_error_hides_password() -> None:
 )
 def test_type_names(text: str, kind: ColumnKind) -> None:
     assert kind_from_type_name(text)[0] is kind
+
+
+def test_describe_many_matches_describe_and_reports_vanished_tables(
+    pg_connector: SQLAlchemyConnector, sqlite_connector: SQLAlchemyConnector, duckdb_connector: DuckDBConnector
+) -> None:
+    """Planning describes every table in a few batched catalog queries; the answers are describe's."""
+    for connector, schemas in ((pg_connector, ["public", "sales"]), (sqlite_connector, ["main"]),
+                               (duckdb_connector, ["main"])):  # fmt: skip
+        refs = connector.list_tables(["*.*"], [])
+        gone = TableRef(connector.name, schemas[0], "no_such_table")
+        described = connector.describe_many([*refs, gone])
+        assert {ref: described[ref] for ref in refs} == {ref: connector.describe(ref) for ref in refs}
+        assert isinstance(described[gone], TableVanished)
+
+
+def test_change_markers_in_one_call_match_each_table_alone(pg_connector: SQLAlchemyConnector) -> None:
+    refs = pg_connector.list_tables(["*.*"], [])
+    infos = [pg_connector.describe(ref) for ref in refs]
+    watermarks = {"public.customers": "born", "sales.orders": "no_such_column"}
+    markers = pg_connector.change_markers(infos, watermarks)
+    assert markers[refs[0]] == pg_connector.change_marker(infos[0], "born")
+    assert "stats=(" in markers[refs[0]] and "watermark=" in markers[refs[0]]
+    assert isinstance(markers[TableRef("shop", "sales", "orders")], ConnectorError)
+    assert markers[TableRef("shop", "public", "tmp_scratch")] == pg_connector.change_marker(infos[1])

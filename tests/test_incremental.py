@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from scale_support import create_tables, execute, statuses, stored_state, sync_config
 
+from catalog_synth.executors import InlineExecutor
 from catalog_synth.pipeline import fingerprint, run_sync
 from catalog_synth.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from connectors import ConnectorError, open_connector
@@ -54,6 +55,19 @@ def test_estimated_row_count_is_left_out_when_a_change_marker_decides() -> None:
     assert fingerprint(estimated[0]) != fingerprint(estimated[1])  # no marker: the count is all there is
 
 
+class RecordingExecutor(InlineExecutor):
+    """The inline executor, remembering which tables it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[str] = []
+
+    def map(self, function, tasks):  # noqa: ANN001, ANN201 - the Executor protocol's signature
+        tasks = list(tasks)
+        self.tables += [task.ref.name for task in tasks]
+        return super().map(function, tasks)
+
+
 def test_postgres_incremental_sync(tmp_path: Path, pg_url: str) -> None:
     create_tables(pg_url, TABLES)
     config = sync_config(tmp_path, pg_url)
@@ -61,8 +75,10 @@ def test_postgres_incremental_sync(tmp_path: Path, pg_url: str) -> None:
     assert set(statuses(first).values()) == {"synthesized"}, first.as_dict()
     state = stored_state(config.store)
 
-    again = run_sync(config, sinks=[])
+    idle = RecordingExecutor()
+    again = run_sync(config, sinks=[], executor=idle)
     assert set(statuses(again).values()) == {"unchanged"}
+    assert idle.tables == []  # settled in planning: no worker is handed an unchanged table
     assert stored_state(config.store) == state  # nothing rewritten
 
     forced = run_sync(config, sinks=[], full=True)
@@ -71,8 +87,10 @@ def test_postgres_incremental_sync(tmp_path: Path, pg_url: str) -> None:
     execute(pg_url, "ALTER TABLE t_schema ADD COLUMN note text", flush_stats=True)
     execute(pg_url, "UPDATE t_data SET amount = amount * 2 WHERE id <= 5", flush_stats=True)  # same row count
     execute(pg_url, "DROP TABLE t_gone")
-    changed = run_sync(config, sinks=[])
+    busy = RecordingExecutor()
+    changed = run_sync(config, sinks=[], executor=busy)
     assert statuses(changed) == {"t_keep": "unchanged", "t_schema": "synthesized", "t_data": "synthesized"}
+    assert sorted(busy.tables) == ["t_data", "t_schema"]
     assert set(stored_state(config.store)) == {"public.t_keep", "public.t_schema", "public.t_data"}
 
 

@@ -7,6 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 from faker import Faker
+from faker.providers.person.ja_JP import Provider as JapanesePersonProvider
 
 from catalog_synth.privacy.classify import is_valid_iban, luhn_valid
 from catalog_synth.privacy.fakes import (
@@ -130,3 +131,31 @@ def test_every_fake_differs_from_real_values_ignoring_case_and_spaces() -> None:
     ctx = _context(real, 300)
     fakes = fake_column("identifier", ColumnInfo("code", "text", ColumnKind.STRING), real, ctx)
     assert all(normalize(value) not in {"ab12", "cd34"} for value in fakes)
+
+
+def test_faker_made_columns_stay_as_distinct_as_the_real_ones() -> None:
+    """Faker values come from pools per locale: mostly distinct real columns still get mostly
+    distinct fakes, repetitive ones repeat, and no pooled value equals a real one."""
+    n_rows = 3000
+    emails = _faker_series("en_US", "email", 2000)
+    names = _faker_series("de_DE", "name", 2000)
+    cities = pd.Series(["Lyon", "Graz", "Porto", "Turku", "Cork", "Gent"] * 300, dtype=object)
+    cases = [
+        ("email", ColumnInfo("email", "text", ColumnKind.STRING), emails, "en_US", 0.9),
+        ("person_name", ColumnInfo("full_name", "text", ColumnKind.STRING), names, "de_DE", 0.9),
+        ("address", ColumnInfo("city", "text", ColumnKind.STRING), cities, "fr_FR", 0.0),
+    ]
+    for semantic, column, real, locale, least_distinct in cases:
+        fakes = fake_column(semantic, column, real, _context(real, n_rows, locale))
+        assert fakes.nunique() / n_rows >= least_distinct, semantic
+        assert not normalized_set(fakes) & normalized_set(real), semantic
+    assert fake_column(*cases[2][:3], _context(cities, n_rows, "fr_FR")).nunique() <= 256  # cities repeat
+
+
+def test_cjk_full_names_keep_fakers_own_order() -> None:
+    real = _faker_series("ja_JP", "name", 200)
+    fakes = fake_column("person_name", ColumnInfo("name", "text", ColumnKind.STRING), real,
+                        _context(real, 300, "ja_JP"))
+    family_names = set(JapanesePersonProvider.last_names)
+    assert fakes.notna().all() and fakes.str.split().str[0].isin(family_names).all()
+    assert not normalized_set(fakes) & normalized_set(real)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import decimal
+
 import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.privacy.gate import GateInput, dcr_share, run_gate
+from catalog_synth.privacy.gate import GateInput, dcr_share, row_keys, run_gate
+from catalog_synth.privacy.values import normalize, normalized
 from catalog_synth.types import ColumnClass
 
 RNG_SEED = 4
@@ -106,3 +109,26 @@ def test_dcr_share_is_near_one_half_for_fresh_rows_and_one_for_copies() -> None:
     assert abs(fresh_result.share - 0.5) < 0.06
     assert dcr_share(train, holdout, copies, rng).share > 0.95
     assert 0 < fresh_result.noise < 0.05
+
+
+def test_row_keys_treat_missing_alike_in_number_and_text_columns() -> None:
+    """A synthetic column left empty (objects) against a real one with NaN: the rows are still equal."""
+    real = pd.DataFrame({"amount": [1.5, np.nan, 3.0], "note": [np.nan, np.nan, np.nan], "kind": ["A b", "c", None]})
+    synthetic = pd.DataFrame({"amount": [1.5, None, 3.0000000000001], "note": [None, None, None],
+                              "kind": ["ab", "C", ""]}).astype({"amount": "float64"})  # fmt: skip
+    columns = ["amount", "note", "kind"]
+    assert row_keys(real, columns).tolist() == row_keys(synthetic, columns).tolist()
+    assert row_keys(real, columns).nunique() == 3
+    assert row_keys(real.assign(kind=["A b", "d", None]), columns)[1] != row_keys(real, columns)[1]
+
+
+def test_normalized_series_agrees_with_normalize_value_by_value() -> None:
+    series = [
+        pd.Series([" Ann  Lee", "ann lee", None, "ÉCOLE", np.nan], dtype=object),
+        pd.Series([True, 1, 1.0, "1", None], dtype=object),  # mixed: never grouped
+        pd.Series([12, 12.0, 12.5, np.nan]),
+        pd.Series(pd.to_datetime(["2024-01-02", None])),
+        pd.Series([decimal.Decimal("1.10"), decimal.Decimal("1.1")], dtype=object),
+    ]
+    for values in series:
+        assert normalized(values).tolist() == [normalize(value) for value in values]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import resource
 import signal
@@ -262,6 +263,13 @@ def _worker_context() -> Any:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(WORKER_PRELOAD)
     return context
+
+
+def start_worker_server(config: ExecutorConfig) -> None:
+    """Have the fork server import the worker libraries now, while the run plans (local pools only)."""
+    workers = config.workers or default_workers()
+    if config.kind == "local" and workers > 1 and _worker_context().get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def _serve(

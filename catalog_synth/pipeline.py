@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from catalog_synth.config import Config, WarehouseConfig
-from catalog_synth.executors import Executor, OnDemandExecutor
+from catalog_synth.executors import Executor, OnDemandExecutor, start_worker_server
 from catalog_synth.keys import KeyGraph, KeyPlan, discover, plan_keys, with_declared
 from catalog_synth.keys.link import KeyLinker, store_keys
 from catalog_synth.keys.metrics import record_relations
@@ -137,6 +137,8 @@ def run_sync(
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
     with _run_lock(store.path), store.writer() as writer:
+        if executor is None:
+            start_worker_server(config.executor)  # its imports overlap the planning
         previous = {t.logical_name: t.fingerprint for t in writer.tables()}
         tasks, listing_failures, graph = _plan(config, previous, full)
         report.results.extend(listing_failures)

@@ -21,6 +21,7 @@ prints where the time goes.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
 import json
@@ -141,7 +142,8 @@ def datahub_profile(server: PostgresServer, work: Path) -> int:
             "sink": {"type": "file", "config": {"filename": str(output)}},
         }
     )
-    pipeline.run()
+    with contextlib.redirect_stdout(io.StringIO()):  # its progress reports, every minute
+        pipeline.run()
     pipeline.raise_from_status()
     records = json.loads(output.read_text())
     return sum(1 for r in records if r.get("aspectName") == "datasetProfile")

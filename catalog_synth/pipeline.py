@@ -47,6 +47,7 @@ log = logging.getLogger("catalog_synth.sync")
 # Rounds of re-synthesizing unchanged tables whose parents got new keys (one is enough unless
 # a table fails in between).
 MAX_KEY_ROUNDS = 3
+UNCHANGED = "unchanged since the last sync"
 
 
 class SyncError(RuntimeError):
@@ -197,8 +198,7 @@ def _run_linked(
 
 
 def _unchanged(task: TableTask) -> TableOutcome:
-    result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
-    return TableOutcome(result, fingerprint=task.fingerprint)
+    return TableOutcome(TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED), fingerprint=task.fingerprint)
 
 
 def _plan(
@@ -305,7 +305,7 @@ def process_table(task: TableTask) -> TableOutcome:
         else:
             info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
         if task.previous_fingerprint == outcome.fingerprint:
-            outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, "unchanged since the last sync")
+            outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED)
             return outcome
         sample, outcome.keys = _retrying(
             task,

@@ -19,7 +19,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
 from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, or_error, matches
+from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches, or_error
 from connectors.sampling import SampleTarget, sample_statements, supports
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)

@@ -25,7 +25,7 @@ import pandas as pd
 from faker import Faker
 
 from catalog_synth.privacy.classify import is_place_name, luhn_valid, name_tokens
-from catalog_synth.privacy.locales import COUNTRY_LOCALES, CALLING_CODES, faker_for, phone_calling_code
+from catalog_synth.privacy.locales import CALLING_CODES, COUNTRY_LOCALES, faker_for, phone_calling_code
 from catalog_synth.privacy.values import distinct_share, non_null, normalize
 from catalog_synth.types import ColumnInfo, ColumnKind
 
@@ -476,7 +476,9 @@ def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[st
     if len(names):
         at_common = ctx.rng.random(n_rows) < common_share
         domain[at_common] = names[ctx.rng.choice(len(names), size=int(at_common.sum()), p=weights / weights.sum())]
-    emails = [f"{user}{number if with_number else ''}@{at}" for user, number, with_number, at in zip(users, numbers, numbered, domain)]
+    emails = [
+        f"{user}{number if with_number else ''}@{at}" for user, number, with_number, at in zip(users, numbers, numbered, domain)
+    ]
     return [email.lower() for email in emails] if all(text == text.lower() for text in texts) else emails
 
 
@@ -511,7 +513,7 @@ def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
         last = _pooled(lambda faker: faker.last_name(), locales, ctx)
         names = np.array([f"{given} {family}" for given, family in zip(first, last)], dtype=object)
         cjk = np.isin(locales, list(_CJK_LOCALES))
-        if cjk.any():  # family name first, no space: Faker's own order
+        if cjk.any():  # family name first: Faker's own order for these locales
             names[cjk] = _pooled(lambda faker: faker.name(), locales[cjk], ctx, distinct_share(values))
         return list(names)
 

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+
 def normalize(value: Any) -> str | None:
     """Canonical text of one value: case-folded, whitespace removed, numbers canonical.
 

@@ -139,15 +139,14 @@ class _Worker:
 
 
 class ProcessExecutor:
-    """A pool of long-lived worker processes (SDV is imported once per worker, not per table).
+    """A pool of long-lived worker processes, forked from a server that imported SDV once.
 
     Unlike ``concurrent.futures``, a worker that overruns the per-table time limit is
     killed and replaced, and a worker that dies (out of memory, a crash) costs only its
     own table: both are reported as failed tables and the run goes on.
 
-    Without ``warm_up`` a worker imports SDV when it first synthesizes a table (an
-    all-unchanged run never pays the ~10 s import; that table's time limit does);
-    with it, each worker runs ``warm_up`` before taking its first task.
+    With ``warm_up``, each worker runs it before taking its first task (for what the fork
+    server did not import), so no table's time limit pays for it.
     """
 
     def __init__(

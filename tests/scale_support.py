@@ -46,19 +46,23 @@ def execute(url: str, *statements: str, flush_stats: bool = False) -> None:
     engine.dispose()
 
 
-def sync_config(tmp_path: Path, url: str, warehouse: dict[str, Any] | None = None, **overrides: Any) -> Config:
-    raw = {
+def config_dict(url: str, store: Path, warehouse: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:
+    """A test config as its YAML file holds it: one warehouse ``w`` (``warehouse`` adds to or renames
+    it), five preview rows, no catalog file, tables synthesized in the test's own process;
+    ``overrides`` replace top-level keys."""
+    return {
         "warehouses": [{"name": "w", "url": url, **(warehouse or {})}],
-        "sample_rows": ROWS,
         "preview_rows": 5,
-        "copy_rows": 100,
-        "store": str(tmp_path / "store" / "sandbox.duckdb"),
+        "store": str(store),
         "catalog": {"file": None},
-        "seed": 1,
-        "executor": {"workers": 1, "retry_backoff_seconds": 0.1},
+        "executor": {"workers": 1},
         **overrides,
     }
-    return validate_config(raw)
+
+
+def sync_config(tmp_path: Path, url: str, warehouse: dict[str, Any] | None = None, **overrides: Any) -> Config:
+    settings = {"sample_rows": ROWS, "copy_rows": 100, "seed": 1, "executor": {"workers": 1, "retry_backoff_seconds": 0.1}}
+    return validate_config(config_dict(url, tmp_path / "store" / "sandbox.duckdb", warehouse, **{**settings, **overrides}))
 
 
 def write_config(path: Path, config: Config) -> Path:

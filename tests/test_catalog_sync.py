@@ -15,6 +15,7 @@ from datahub.metadata.schema_classes import StatusClass
 from datahub_gms import GmsStandIn, running_gms
 from datahub_ingest import aspects, field_paths, ingest_with_cli, postgres_source, recipe, run_pipeline
 from privacy_checks import leaked, rare_text_values
+from scale_support import config_dict
 
 from catalog_synth.config import Config, validate_config
 from catalog_synth.pipeline import SyncReport, run_sync
@@ -24,16 +25,15 @@ TABLES = ("people", "orders")
 
 
 def sync_config(tmp_path: Path, url: str, **catalog: object) -> dict:
-    return {
-        "warehouses": [{"name": "shop", "url": url, "include": [f"public.{t}" for t in TABLES]}],
-        "sample_rows": 200,
-        "preview_rows": 5,
-        "copy_rows": 100,
-        "seed": 5,
-        "store": str(tmp_path / "store.duckdb"),
-        "executor": {"workers": 1},
-        "catalog": {"file": str(tmp_path / "mcps.json"), "sandbox_url": "http://sandbox:8765", **catalog},
-    }
+    return config_dict(
+        url,
+        tmp_path / "store.duckdb",
+        {"name": "shop", "include": [f"public.{t}" for t in TABLES]},
+        sample_rows=200,
+        copy_rows=100,
+        seed=5,
+        catalog={"file": str(tmp_path / "mcps.json"), "sandbox_url": "http://sandbox:8765", **catalog},
+    )
 
 
 def synced(report: SyncReport) -> None:

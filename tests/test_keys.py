@@ -18,6 +18,7 @@ import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
 from keys_fixture import CONFIG_RELATIONSHIP, RELATIONSHIPS, load_shop
+from scale_support import config_dict
 
 from catalog_synth.cli import main
 from catalog_synth.config import Config, validate_config
@@ -49,17 +50,15 @@ PRIMARY_KEYS = {
 
 
 def write_config(tmp_path: Path, url: str, relationships: list[dict] | None = None) -> tuple[Config, Path]:
-    raw = {
-        "warehouses": [{"name": "shop", "url": url, "relationships": relationships or []}],
-        # Smaller than orders and order_items: the sample must hold whole families.
-        "sample_rows": 300,
-        "preview_rows": 5,
-        "copy_rows": 2000,
-        "store": str(tmp_path / "sandbox.duckdb"),
-        "catalog": {"file": str(tmp_path / "mcps.json")},
-        "seed": 5,
-        "executor": {"workers": 1},
-    }
+    raw = config_dict(
+        url,
+        tmp_path / "sandbox.duckdb",
+        {"name": "shop", "relationships": relationships or []},
+        sample_rows=300,  # smaller than orders and order_items: the sample must hold whole families
+        copy_rows=2000,
+        catalog={"file": str(tmp_path / "mcps.json")},
+        seed=5,
+    )
     path = tmp_path / "catalog-synth.yml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     return validate_config(raw), path

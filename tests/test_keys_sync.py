@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scale_support import config_dict
 
 from catalog_synth.config import Config, validate_config
 from catalog_synth.demo_data import build_demo_warehouse
@@ -16,18 +17,10 @@ from catalog_synth.types import TableStatus
 
 
 def make_config(tmp_path: Path, url: str, relationships: list[dict] | None = None) -> Config:
-    return validate_config(
-        {
-            "warehouses": [{"name": "w", "url": url, "relationships": relationships or []}],
-            "sample_rows": 1000,
-            "copy_rows": 5000,
-            "preview_rows": 5,
-            "store": str(tmp_path / "sandbox.duckdb"),
-            "catalog": {"file": None},
-            "seed": 9,
-            "executor": {"workers": 1},
-        }
+    raw = config_dict(
+        url, tmp_path / "sandbox.duckdb", {"relationships": relationships or []}, sample_rows=1000, copy_rows=5000, seed=9
     )
+    return validate_config(raw)
 
 
 def integrity(config: Config) -> dict[str, float]:

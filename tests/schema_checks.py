@@ -1,0 +1,185 @@
+"""What a sync of a public database must show, measured against the real warehouse.
+
+Shared by ``tests/test_public_schemas.py`` and ``bench/real_schemas.py``. The oracle reads
+the whole real tables (not a sample) and is independent of the product's classifier:
+
+* **identifier leaks**: a real value of a direct identifier column (``PublicDatabase.identifiers``)
+  equal (case- and whitespace-insensitively) to a value of the same column in the store, or, if
+  10 characters or longer, found anywhere in the catalog file, a report or the logs;
+* **rare-by-person leaks**: a text value of a table about people held by fewer than ``k``
+  distinct people, found in the same column of the store;
+* **foreign-key integrity**: every non-empty foreign key of the store points at a stored parent row;
+* **analyst queries**: each query, in PostgreSQL dialect, through the sandbox engine, returns rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import sqlalchemy as sa
+from privacy_checks import MIN_CONTAINED_LENGTH, output_strings
+from public_schemas import PublicDatabase
+
+from catalog_synth.config import SandboxConfig
+from catalog_synth.privacy.values import normalize
+from catalog_synth.sandbox.engine import QueryEngine, QueryError
+
+Column = tuple[str, str]  # (table, column)
+
+
+@dataclass
+class RealValues:
+    """Real values the output must not carry, per column (normalised), and in raw form."""
+
+    identifiers: dict[Column, set[str]] = field(default_factory=dict)
+    rare_by_person: dict[Column, set[str]] = field(default_factory=dict)
+    raw_long: set[str] = field(default_factory=set)  # raw identifier values long enough to search in text
+
+
+def real_values(url: str, database: PublicDatabase, k: int = 5) -> RealValues:
+    engine = sa.create_engine(url)
+    found = RealValues()
+    try:
+        with engine.connect() as con:
+            for table, columns in database.identifiers.items():
+                frame = pd.read_sql(f"SELECT {', '.join(columns)} FROM {table}", con)
+                for column in columns:
+                    values = frame[column].dropna().map(_text)
+                    found.identifiers[(table, column)] = {normalize(v) for v in values} - {None, ""}
+                    found.raw_long |= {v.strip() for v in values if len(v.strip()) >= MIN_CONTAINED_LENGTH}
+            for table, person in database.person_of.items():
+                found.rare_by_person.update(_rare_by_person(con, database, table, person, k))
+    finally:
+        engine.dispose()
+    return found
+
+
+def _text(value: Any) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _rare_by_person(con: sa.Connection, database: PublicDatabase, table: str, person: str, k: int) -> dict:
+    source = database.person_from.get(table, f"{table} t")
+    text_columns = [
+        row[0]
+        for row in con.exec_driver_sql(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %(t)s "
+            "AND data_type IN ('text', 'character varying', 'character')",
+            {"t": table},
+        )
+    ]
+    rare = {}
+    for column in text_columns:
+        rows = con.exec_driver_sql(
+            f"SELECT t.{column} FROM {source} WHERE t.{column} IS NOT NULL "
+            f"GROUP BY t.{column} HAVING count(DISTINCT {person}) < {k}"
+        )
+        rare[(table, column)] = {normalize(row[0]) for row in rows} - {None, ""}
+    return rare
+
+
+def store_leaks(store: Path, real: RealValues) -> dict[str, int]:
+    """Per ``table.column``: stored values equal to a real value the oracle forbids there."""
+    leaks: dict[str, int] = {}
+    with duckdb.connect(str(store), read_only=True) as con:
+        stored = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables "
+                                                "WHERE table_schema = 'public'").fetchall()}
+        for (table, column), forbidden in [*real.identifiers.items(), *real.rare_by_person.items()]:
+            if table not in stored or not forbidden:
+                continue
+            values = con.execute(f'SELECT DISTINCT "{column}" FROM public."{table}" WHERE "{column}" IS NOT NULL').fetchall()
+            hits = sum(normalize(_text(row[0])) in forbidden for row in values)
+            if hits:
+                key = f"{table}.{column}"
+                leaks[key] = leaks.get(key, 0) + hits
+    return leaks
+
+
+def text_leaks(real: RealValues, outputs: Iterable[Any]) -> set[str]:
+    """Long real identifier values found anywhere in the outputs (JSON decoded)."""
+    text = "\n".join(string for output in outputs for string in output_strings(output))
+    return {value for value in real.raw_long if value in text}
+
+
+def sample_value_leaks(catalog_file: Path, real: RealValues) -> dict[str, int]:
+    """Per ``table.column``: DataHub ``sampleValues`` equal to a forbidden real value of that column."""
+    forbidden_by_column: dict[Column, set[str]] = {}
+    for key, values in [*real.identifiers.items(), *real.rare_by_person.items()]:
+        forbidden_by_column.setdefault(key, set()).update(values)
+    leaks: dict[str, int] = {}
+    for record in json.loads(catalog_file.read_text()):
+        aspect = record.get("aspect", {})
+        if record.get("aspectName") != "datasetProfile":
+            continue
+        profile = json.loads(aspect["value"]) if "value" in aspect else aspect.get("json", aspect)
+        table = record["entityUrn"].split(",")[1].split(".")[-1]
+        for field_profile in profile.get("fieldProfiles", []):
+            forbidden = forbidden_by_column.get((table, field_profile["fieldPath"]), set())
+            hits = sum(normalize(v) in forbidden for v in field_profile.get("sampleValues") or [])
+            if hits:
+                leaks[f"{table}.{field_profile['fieldPath']}"] = hits
+    return leaks
+
+
+@dataclass(frozen=True)
+class ForeignKeyCheck:
+    child: str
+    parent: str
+    checked: int  # stored child rows with a non-empty key
+    dangling: int  # of those, keys with no stored parent row
+
+    @property
+    def resolves(self) -> bool:
+        return self.checked > 0 and self.dangling == 0
+
+
+def foreign_keys(url: str) -> list[tuple[str, tuple[str, ...], str, tuple[str, ...]]]:
+    """Every declared foreign key of the real database: (child, columns, parent, parent columns)."""
+    inspector_engine = sa.create_engine(url)
+    try:
+        inspector = sa.inspect(inspector_engine)
+        return [
+            (table, tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+            for table in inspector.get_table_names()
+            for fk in inspector.get_foreign_keys(table)
+        ]
+    finally:
+        inspector_engine.dispose()
+
+
+def foreign_key_integrity(store: Path, url: str) -> list[ForeignKeyCheck]:
+    checks = []
+    with duckdb.connect(str(store), read_only=True) as con:
+        for child, columns, parent, parent_columns in foreign_keys(url):
+            not_null = " AND ".join(f'c."{c}" IS NOT NULL' for c in columns)
+            join = " AND ".join(f'p."{pc}" = c."{c}"' for c, pc in zip(columns, parent_columns))
+            try:
+                checked, dangling = con.execute(
+                    f'SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM public."{parent}" p '
+                    f'WHERE {join})) FROM public."{child}" c WHERE {not_null}'
+                ).fetchone()
+            except duckdb.CatalogException:  # child or parent not in the store
+                checked, dangling = 0, 0
+            checks.append(ForeignKeyCheck(f"{child}({', '.join(columns)})", parent, checked, dangling))
+    return checks
+
+
+def query_rows(store: Path, queries: dict[str, str]) -> dict[str, int | str]:
+    """Rows each analyst query returns through the sandbox engine (or its error)."""
+    engine = QueryEngine(store, SandboxConfig())
+    results: dict[str, int | str] = {}
+    try:
+        for name, sql in queries.items():
+            try:
+                results[name] = engine.run(sql, dialect="postgres").row_count
+            except QueryError as exc:
+                results[name] = f"error: {exc}"
+    finally:
+        engine.close()
+    return results

@@ -8,9 +8,12 @@ so at most ``rows`` rows ever reach Python.
 from __future__ import annotations
 
 import itertools
+import os
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -140,6 +143,36 @@ def _unsupported_reason(sql_type: sa_types.TypeEngine, type_name: str) -> str | 
     return None
 
 
+# SQLAlchemy backend -> the catalog-synth extra that installs its driver.
+DRIVER_EXTRAS = {
+    "mysql": "mysql", "mariadb": "mysql", "snowflake": "snowflake", "bigquery": "bigquery", "redshift": "redshift",
+}  # fmt: skip
+# Backends whose database is a local file (or ":memory:").
+_FILE_BACKENDS = {"sqlite", "duckdb"}
+
+
+def missing_driver(backend: str, exc: BaseException) -> str:
+    """What to install when the driver (or the SQLAlchemy dialect) of ``backend`` is missing."""
+    extra = DRIVER_EXTRAS.get(backend)
+    how = f"pip install 'catalog-synth[{extra}]'" if extra else f"install the SQLAlchemy driver for {backend}"
+    return f"the {backend} driver is not installed ({safe_error(exc)}); {how}"
+
+
+def database_file_missing(backend: str, database: str | None) -> str | None:
+    """Why a SQLite or DuckDB file cannot be opened (None when it can): a mistyped path must not
+    be taken for an empty warehouse (SQLite would even create the file)."""
+    if backend not in _FILE_BACKENDS or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database).expanduser()
+    if not path.exists():
+        return f"{backend} database file {path} does not exist"
+    if not path.is_file():
+        return f"{backend} database path {path} is not a file"
+    if not os.access(path, os.R_OK):
+        return f"{backend} database file {path} cannot be read (permission denied)"
+    return None
+
+
 def is_transient(exc: sa_exc.SQLAlchemyError) -> bool:
     """Whether a warehouse error is worth retrying (connection lost, server restarting, deadlock)."""
     if getattr(exc, "connection_invalidated", False) or isinstance(
@@ -189,11 +222,21 @@ class SQLAlchemyConnector(Connector):
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            try:
-                self._engine = sa.create_engine(self.url, pool_pre_ping=True)
-            except Exception as exc:  # bad driver, bad URL: never echo the URL
-                raise ConnectorError(f"warehouse {self.name!r}: cannot create engine ({safe_error(exc)})") from None
+            self._engine = self._create_engine(pool_pre_ping=True)
         return self._engine
+
+    def _create_engine(self, **options: Any) -> Engine:
+        """The engine, or a ConnectorError that says what to do: install the driver's extra,
+        fix the path of a database file that is not there (it is never created)."""
+        missing_file = database_file_missing(self.dialect_name, self.database)
+        if missing_file:
+            raise ConnectorError(f"warehouse {self.name!r}: {missing_file}")
+        try:
+            return sa.create_engine(self.url, **options)
+        except (ImportError, sa_exc.NoSuchModuleError) as exc:
+            raise ConnectorError(f"warehouse {self.name!r}: {missing_driver(self.dialect_name, exc)}") from None
+        except Exception as exc:  # bad URL: never echo the URL
+            raise ConnectorError(f"warehouse {self.name!r}: cannot create engine ({safe_error(exc)})") from None
 
     def close(self) -> None:
         if self._engine is not None:
@@ -290,6 +333,7 @@ class SQLAlchemyConnector(Connector):
             type_text = str(sql_type)
         except Exception:  # some dialect types cannot render without a dialect
             type_text = type(sql_type).__name__
+        text = kind is ColumnKind.STRING
         return ColumnInfo(
             name=reflected["name"],
             sql_type=type_text,
@@ -298,6 +342,9 @@ class SQLAlchemyConnector(Connector):
             precision=getattr(sql_type, "precision", None) if kind is ColumnKind.DECIMAL else None,
             scale=getattr(sql_type, "scale", None) if kind is ColumnKind.DECIMAL else None,
             unsupported_reason=reason,
+            length=getattr(sql_type, "length", None) if text else None,
+            padded=text and isinstance(sql_type, sa_types.CHAR) and not isinstance(sql_type, sa_types.Enum),
+            labels=tuple(sql_type.enums) if isinstance(sql_type, sa_types.Enum) else (),
         )
 
     def _foreign_key(self, fk: dict, default_schema: str) -> ForeignKey:
@@ -360,7 +407,7 @@ class SQLAlchemyConnector(Connector):
                         break
         except sa_exc.SQLAlchemyError as exc:
             raise table_error(exc, info.ref, "sample") from None
-        return frame.head(rows)
+        return unpadded(frame.head(rows), info)
 
     def _seed_random(self, con: sa.Connection, seed: int | None) -> None:
         """With a configured seed, ``random()`` draws the same sample each run (where the database allows)."""
@@ -417,7 +464,7 @@ class SQLAlchemyConnector(Connector):
                 self._key_condition(table, columns, chunk)
             )
             parts.append(self._read(statement.limit(remaining), info.ref, "sample"))
-        return _concat(parts, readable).head(rows)
+        return unpadded(_concat(parts, readable).head(rows), info)
 
     def existing_keys(self, ref: TableRef, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
         """The distinct rows of ``keys`` that also occur as values of ``columns`` in the table."""
@@ -431,6 +478,37 @@ class SQLAlchemyConnector(Connector):
             for chunk in self._key_chunks(keys, columns)
         ]
         return _concat(parts, list(columns))
+
+    def lookup(
+        self, ref: TableRef, key_columns: tuple[str, ...], value_columns: tuple[str, ...], keys: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The ``value_columns`` of the rows whose ``key_columns`` equal a row of ``keys``: the key
+        columns first, then the values (``invoice.customerid`` of sampled invoices)."""
+        table = self._table(ref, sorted({*key_columns, *value_columns}))
+        selected = [table.c[c].label(f"key{i}") for i, c in enumerate(key_columns)] + [
+            table.c[c].label(f"value{i}") for i, c in enumerate(value_columns)
+        ]
+        parts = [
+            self._read(sa.select(*selected).where(self._key_condition(table, key_columns, chunk)), ref, "look up keys in")
+            for chunk in self._key_chunks(keys, key_columns)
+        ]
+        return _concat(parts, [label.name for label in selected])
+
+    def count_values(self, ref: TableRef, column: ColumnInfo, values: Sequence[object]) -> dict[object, int]:
+        """Rows of the whole column holding each of ``values``; values no row holds are absent.
+
+        Text is compared as a reader would, ignoring case and spaces (``' Ann  Lee '`` holds
+        ``ann lee``), and keyed in that form."""
+        table = self._table(ref, [column.name])
+        textual = column.kind is ColumnKind.STRING
+        target = sa.func.lower(sa.func.replace(table.c[column.name], " ", "")) if textual else table.c[column.name]
+        wanted = list(dict.fromkeys(str(v).replace(" ", "").lower() if textual else _native(v) for v in values))
+        counts: dict[object, int] = {}
+        for start in range(0, len(wanted), self.KEY_CHUNK):
+            chunk = wanted[start : start + self.KEY_CHUNK]
+            statement = sa.select(target, sa.func.count()).where(target.in_(chunk)).group_by(target)
+            counts.update(self._read(statement, ref, "look up values in").itertuples(index=False))
+        return counts
 
     def count_missing(self, info: TableInfo, columns: tuple[str, ...]) -> int:
         """Rows of ``info`` where any of ``columns`` is NULL (a foreign key that points nowhere)."""
@@ -514,6 +592,15 @@ class SQLAlchemyConnector(Connector):
         return str(con.execute(query).scalar())
 
 
+def unpadded(frame: pd.DataFrame, info: TableInfo) -> pd.DataFrame:
+    """``CHAR(n)`` values without the warehouse's trailing padding: compared as the warehouse
+    compares them (``'BUILDING  ' = 'BUILDING'``), they are stored and served unpadded."""
+    for column in info.columns:
+        if column.padded and column.name in frame.columns:
+            frame[column.name] = frame[column.name].map(lambda value: value.rstrip(" "), na_action="ignore")
+    return frame
+
+
 def _native(value: object) -> object:
     """A driver-friendly Python value (numpy scalars and pandas timestamps unwrapped)."""
     if isinstance(value, pd.Timestamp):
@@ -531,12 +618,17 @@ def _sqlstate(exc: sa_exc.SQLAlchemyError) -> str | None:
     return getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)
 
 
+_UNDEFINED_TABLE = "42P01"
+_MISSING_TABLE = re.compile(r"relation .* does not exist|no such table|table .* doesn't exist|table .* not found"
+                            r"|undefinedtable|object .* does not exist")
+
+
 def _is_missing_table(exc: BaseException) -> bool:
-    text = str(getattr(exc, "orig", exc)).lower()
-    return any(
-        marker in text
-        for marker in ("does not exist", "no such table", "doesn't exist", "not found", "undefinedtable")
-    )
+    """The table is gone (not a missing function or column, which name a bug or a type)."""
+    original = getattr(exc, "orig", exc)
+    if (getattr(original, "sqlstate", None) or getattr(original, "pgcode", None)) == _UNDEFINED_TABLE:
+        return True
+    return bool(_MISSING_TABLE.search(str(original).lower()))
 
 
 class DuckDBConnector(SQLAlchemyConnector):
@@ -553,7 +645,7 @@ class DuckDBConnector(SQLAlchemyConnector):
     def engine(self) -> Engine:
         # Read-only, so parallel workers (and the sandbox) can open the same file at once.
         if self._engine is None:
-            self._engine = sa.create_engine(self.url, connect_args={"read_only": True})
+            self._engine = self._create_engine(connect_args={"read_only": True})
         return self._engine
 
     def list_tables(self, include: list[str], exclude: list[str]) -> list[TableRef]:

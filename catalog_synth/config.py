@@ -100,8 +100,12 @@ class PrivacyConfig(_Section):
     holdout_share: float = Field(default=0.2, gt=0.0, lt=0.9)
     # Columns whose distinct share in the sample reaches this are identifier-like.
     unique_share: float = Field(default=0.9, gt=0.0, le=1.0)
-    # Fewest sample rows a table needs before it can be synthesized safely.
+    # Fewest sample rows a table needs to be learnt by the model; smaller tables are generated
+    # column by column (fakes, replaced categories, numbers and dates over the real range).
     min_rows: int = Field(default=10, ge=1)
+    # Small lookup tables that other tables reference and that describe no one keep their labels.
+    reference_tables: bool = True
+    reference_max_rows: int = Field(default=1000, ge=1)
 
 
 class SandboxConfig(_Section):
@@ -156,8 +160,8 @@ class Config(_Section):
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     synthesizer: Literal["gaussian_copula", "ctgan", "tvae"] = "gaussian_copula"
     seed: int | None = None
-    # Per-column privacy overrides: {"crm.customer.notes": "sensitive", "crm.customer.country": "public"}
-    # Keys are schema.table.column, optionally prefixed by the warehouse name.
+    # Per-column privacy overrides: {"crm.customer.notes": "sensitive", "crm.genre.*": "public"}
+    # Keys are schema.table.column globs, optionally prefixed by the warehouse name.
     columns: dict[str, Literal["sensitive", "public"]] = Field(default_factory=dict)
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)

@@ -9,6 +9,7 @@ table is published exactly when its copy is committed to the store.
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import hashlib
 import itertools
 import json
@@ -21,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from catalog_synth.config import Config, WarehouseConfig
 from catalog_synth.executors import Executor, OnDemandExecutor, start_worker_server
@@ -42,6 +43,11 @@ from catalog_synth.types import (
     TableStatus,
 )
 from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, open_connector
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from catalog_synth.privacy.evidence import Evidence
 
 log = logging.getLogger("catalog_synth.sync")
 # Rounds of re-synthesizing unchanged tables whose parents got new keys (one is enough unless
@@ -216,12 +222,14 @@ def _plan(
         try:
             with _connector(warehouse) as connector:
                 refs = connector.list_tables(warehouse.include, warehouse.exclude)
+                if not refs:
+                    failures.append(_nothing_listed(warehouse))
+                    continue
                 warehouse_graph, problems = discover(connector, warehouse, refs)
-                plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows)
+                plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows, _reference_rows(config))
                 described = _fingerprinted(connector, warehouse, warehouse_graph, plans)
-        except ConnectorError as exc:
-            ref = TableRef(warehouse.name, "*", "*")
-            failures.append(TableResult(ref, TableStatus.FAILED, f"cannot list tables: {exc}"))
+        except ConnectorError as exc:  # its message names the warehouse and what failed
+            failures.append(TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, str(exc)))
             continue
         graph.merge(warehouse_graph)
         failures.extend(
@@ -246,6 +254,22 @@ def _plan(
                 )
             )
     return tasks, failures, graph
+
+
+def _reference_rows(config: Config) -> int | None:
+    return config.privacy.reference_max_rows if config.privacy.reference_tables else None
+
+
+def _nothing_listed(warehouse: WarehouseConfig) -> TableResult:
+    """A listing that matched no table fails the run and keeps the store as it is: an empty
+    listing is far likelier a mistyped glob or path than a warehouse whose tables all left."""
+    reason = (
+        f"warehouse {warehouse.name!r}: no table matches include {warehouse.include}"
+        + (f" and exclude {warehouse.exclude}" if warehouse.exclude else "")
+        + "; the store keeps its copies of this warehouse"
+    )
+    log.warning("%s", reason)
+    return TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, reason)
 
 
 def _fingerprinted(
@@ -283,13 +307,18 @@ def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
 
 
 def column_overrides(config: Config, ref: TableRef) -> dict[str, str]:
-    """The config's ``columns`` entries for this table, keyed by column name."""
-    prefixes = (f"{ref.qualified}.", f"{ref.warehouse}.{ref.qualified}.")
+    """The config's ``columns`` entries for this table, keyed by column name or column glob.
+
+    Keys of ``columns`` are ``schema.table.column`` globs (``shop.genre.*``), optionally
+    prefixed by the warehouse name; the table part is matched here, the column part when the
+    columns are classified (:meth:`SynthesisSettings.override_for`)."""
     overrides = {}
-    for key, value in config.columns.items():
-        for prefix in prefixes:
-            if key.startswith(prefix):
-                overrides[key[len(prefix) :]] = value
+    for pattern, value in config.columns.items():
+        table_part, _, column_part = pattern.rpartition(".")
+        if fnmatch.fnmatchcase(ref.qualified, table_part) or fnmatch.fnmatchcase(
+            f"{ref.warehouse}.{ref.qualified}", table_part
+        ):
+            overrides[column_part] = value
     return overrides
 
 
@@ -317,8 +346,9 @@ def process_table(task: TableTask) -> TableOutcome:
         settings = _capped(task.settings, info)
         from catalog_synth.synthesis import synthesize_table
 
-        table = synthesize_table(info, sample, settings)
-        del sample  # real rows stop here
+        evidence = _retrying(task, lambda: _evidence(connector, info, task.keys, sample))
+        table = synthesize_table(info, sample, settings, evidence)
+        del sample, evidence  # real rows stop here
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
         outcome.table = table
         outcome.result = TableResult(
@@ -328,7 +358,8 @@ def process_table(task: TableTask) -> TableOutcome:
             rows_written=len(table.data),
             quality=table.quality,
             gate=table.gate,
-            notes=[f"column {c!r} left out: {why}" for c, why in table.dropped_columns.items()]
+            notes=table.notes
+            + [f"column {c!r} {why}" for c, why in table.dropped_columns.items()]
             + ([f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []),
         )
     except (TableVanished, TableSkipped) as exc:
@@ -345,6 +376,20 @@ def process_table(task: TableTask) -> TableOutcome:
     finally:
         outcome.result.seconds = time.monotonic() - started
     return outcome
+
+
+def _evidence(connector: Connector, info: TableInfo, plan: KeyPlan, sample: pd.DataFrame) -> Evidence:
+    """What the privacy stage needs to know beyond the sample, read from the warehouse in the worker."""
+    from catalog_synth.keys.people import copied_from_probe, read_subjects, real_counts_probe
+    from catalog_synth.privacy.evidence import Evidence
+
+    return Evidence(
+        subjects=read_subjects(connector, info, plan.subject, sample),
+        people=plan.people,
+        reference=plan.reference,
+        copied_from=copied_from_probe(connector, plan.sources),
+        real_counts=real_counts_probe(connector, info.ref),
+    )
 
 
 def _describe(connector: Connector, task: TableTask) -> tuple[TableInfo, str]:

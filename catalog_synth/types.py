@@ -10,6 +10,7 @@ sample frames never leave the synthesis/gate stage.
 from __future__ import annotations
 
 import enum
+import fnmatch
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,6 +61,12 @@ class ColumnInfo:
     scale: int | None = None
     # Why an UNSUPPORTED column is unsupported ("json", "array", "binary" ...).
     unsupported_reason: str | None = None
+    # Most characters a text column holds (VARCHAR(n), CHAR(n)); None when unbounded.
+    length: int | None = None
+    # CHAR(n): the warehouse pads values with spaces and ignores the padding when comparing.
+    padded: bool = False
+    # The labels of an enum type (schema metadata, not data).
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,6 +199,7 @@ class SyntheticTable:
     quality: QualityScore | None = None
     gate: GateResult | None = None
     synced_at: datetime | None = None
+    notes: list[str] = field(default_factory=list)  # how the copy was made, for the summary and report
 
     @property
     def preview(self) -> pd.DataFrame:
@@ -236,7 +244,7 @@ class SynthesisSettings:
     preview_rows: int
     synthesizer: str = "gaussian_copula"
     seed: int | None = None
-    # column name -> "sensitive" | "public", from the config's ``columns`` overrides.
+    # column name or glob -> "sensitive" | "public", from the config's ``columns`` overrides.
     overrides: dict[str, str] = field(default_factory=dict)
     min_category_count: int = 5
     dcr_threshold: float = 0.55
@@ -247,6 +255,14 @@ class SynthesisSettings:
     # and the counters numbering each parent's children. A primary key that includes one is
     # made unique (and checked) after linking, not here.
     relinked: tuple[str, ...] = ()
+
+
+    def override_for(self, column: str) -> str | None:
+        """The override of a column: its own entry, else the last glob that matches it."""
+        if column in self.overrides:
+            return self.overrides[column]
+        matching = [value for pattern, value in self.overrides.items() if fnmatch.fnmatchcase(column, pattern)]
+        return matching[-1] if matching else None
 
 
 class TableSkipped(Exception):

@@ -12,8 +12,10 @@ store), then re-draws the child's foreign keys from them and releases it for pub
   composite primary key stays unique.
 
 A parent's pool is known when it arrives, unless its referenced columns are themselves
-foreign keys still to be linked; so key cycles between tables (departments <-> employees)
-need no ordering. Everything handled here is synthetic or aggregate.
+foreign keys still to be linked, or it may still fail its own linking (then its children wait:
+no child is published pointing at a parent that never reaches the store); so key cycles
+between tables (departments <-> employees) need no ordering. Everything handled here is
+synthetic or aggregate.
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ class KeyLinker:
         if parent in self.linked:
             frame = self.linked[parent]
         elif parent in self.held:
-            if self._keys_still_change(parent, columns):
+            if self._keys_still_change(parent, columns) or not self._will_publish(parent):
                 return None
             frame = self.held[parent].table.data
         elif parent in self.expected:
@@ -160,6 +162,25 @@ class KeyLinker:
         if parent in self.graph.tables:
             return Unlinked(f"parent {parent.qualified} has no synthetic keys", keep_fakes=False)
         return Unlinked(f"parent {parent.qualified} is not synchronized", keep_fakes=True)
+
+    def _will_publish(self, ref: TableRef, visiting: frozenset[TableRef] = frozenset()) -> bool:
+        """A held table hands out its keys only when its own linking cannot fail: every parent it
+        needs is published, stored, or held and sure to be published itself (a key cycle counts
+        as sure). Otherwise a child could point at keys of a parent that never reaches the store."""
+        for relationship in self._relationships(ref):
+            parent = relationship.parent
+            if parent in visiting or parent in self.linked:
+                continue
+            if parent in self.held:
+                if not self._will_publish(parent, visiting | {ref}):
+                    return False
+                continue
+            if parent in self.expected:
+                return False
+            pool = self._pool(relationship)
+            if isinstance(pool, Unlinked) and not pool.keep_fakes and not self.graph.nullable(relationship):
+                return False
+        return True
 
     def _keys_still_change(self, ref: TableRef, columns: tuple[str, ...]) -> bool:
         """Referenced columns that are foreign keys themselves change when ``ref`` is linked."""

@@ -21,6 +21,7 @@ import math
 from dataclasses import dataclass, replace
 
 from catalog_synth.keys.graph import KeyGraph, Relationship
+from catalog_synth.keys.people import SourceColumn, SubjectPath, describes_people, identifying_sources, subject_path
 from catalog_synth.types import ForeignKey, TableInfo, TableRef
 
 # A consistent sample must hold at least this many families (parents with their children).
@@ -50,15 +51,45 @@ class KeyPlan:
     checked_key: tuple[str, ...] = ()
     # Foreign-key columns the calling process re-draws from synthetic parents.
     relinked: tuple[str, ...] = ()
+    # Who the table's rows are about (None: each row is its own subject).
+    subject: SubjectPath | None = None
+    # Identifying columns of nearby and people tables, whose values copied here identify too.
+    sources: tuple[SourceColumn, ...] = ()
+    # The table describes people; it is a reference table (a lookup of labels, labels kept).
+    people: bool = False
+    reference: bool = False
 
 
-def plan_keys(graph: KeyGraph, sample_rows: int, copy_rows: int) -> tuple[dict[TableRef, KeyPlan], dict[TableRef, int]]:
+def plan_keys(
+    graph: KeyGraph, sample_rows: int, copy_rows: int, reference_max_rows: int | None = None
+) -> tuple[dict[TableRef, KeyPlan], dict[TableRef, int]]:
     """Each described table's :class:`KeyPlan`, and the synthetic row count of every table in a
-    tree of sampling parents (the others keep ``min(copy_rows, rows)``)."""
+    tree of sampling parents (the others keep ``min(copy_rows, rows)``).
+
+    Tables of at most ``reference_max_rows`` rows that others reference and that are about no
+    one are reference tables (None: no table is)."""
     sampling_parent = {ref: _sampling_relationship(graph, info, sample_rows) for ref, info in graph.tables.items()}
     _break_loops(sampling_parent)
-    plans = {ref: _plan(graph, info, sampling_parent[ref]) for ref, info in graph.tables.items()}
+    plans = {
+        ref: _with_people(graph, info, _plan(graph, info, sampling_parent[ref]), reference_max_rows)
+        for ref, info in graph.tables.items()
+    }
     return plans, _tree_sizes(graph, sampling_parent, copy_rows)
+
+
+def _with_people(graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_rows: int | None) -> KeyPlan:
+    subject = subject_path(graph, info.ref)
+    people = describes_people(info)
+    referenced = any(not r.self_reference for r in graph.children_of(info.ref))
+    reference = (
+        reference_max_rows is not None
+        and referenced
+        and info.row_count <= reference_max_rows
+        and not people
+        and subject is None
+    )
+    return replace(plan, subject=subject, sources=identifying_sources(graph, info.ref), people=people,
+                   reference=reference)
 
 
 def _plan(graph: KeyGraph, info: TableInfo, sampled_with: Relationship | None) -> KeyPlan:

@@ -191,7 +191,7 @@ def histogram(counts: np.ndarray, min_count: int, rng: np.random.Generator) -> d
     from catalog_synth.synthesis import avoid_extremes
 
     numbers = counts.astype("float64")
-    moved = avoid_extremes(numbers, numbers, min_count, 1.0, rng).astype("int64")
+    moved = avoid_extremes(numbers, pd.Series(numbers), min_count, 1.0, rng).astype("int64")
     values, parents = np.unique(moved, return_counts=True)
     return {int(n): int(p) for n, p in zip(values, parents)}
 

@@ -17,15 +17,17 @@ import string
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from faker import Faker
 
-from catalog_synth.privacy.classify import is_place_name, luhn_valid, name_tokens
+from catalog_synth.privacy.classify import is_place_name, name_tokens
+from catalog_synth.privacy.evidence import RealCounts
 from catalog_synth.privacy.locales import CALLING_CODES, COUNTRY_LOCALES, faker_for, phone_calling_code
+from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import distinct_share, non_null, normalize
 from catalog_synth.types import ColumnInfo, ColumnKind
 
@@ -59,11 +61,15 @@ class FakeContext:
 
     rng: np.random.Generator
     locales: np.ndarray  # one Faker locale per synthetic row
-    forbidden: set[str]  # normalised real values no fake may equal
-    min_count: int  # shapes and domains seen fewer times are never reused
+    forbidden: set[str]  # normalised real values no fake may equal (grows with what the warehouse holds)
+    min_count: int  # shapes and domains held by fewer people are never reused
     seed: int = 0
     population: int = 0  # rows in the real table (the sample may hold only some of them)
+    subjects: Subjects | None = None  # who each real sample row is about
+    # Counts of candidate fakes among the whole real column, in the warehouse (None: sample only).
+    real_counts: RealCounts | None = None
     _seeded: set[str] = field(default_factory=set)
+    _checked: dict[str, set[str]] = field(default_factory=dict)  # per column: fakes the warehouse does not hold
 
     def faker(self, locale: str) -> Faker:
         """The process's Faker for ``locale``, seeded from this context on first use."""
@@ -72,6 +78,27 @@ class FakeContext:
             faker.seed_instance(self.seed)
             self._seeded.add(locale)
         return faker
+
+    def people(self, values: pd.Series) -> pd.Series:
+        """Distinct people holding each value of ``values`` (a part of a real sample column)."""
+        return (self.subjects or Subjects.of_rows(int(values.index.max() + 1) if len(values) else 0)).counts(values)
+
+    def held_in_warehouse(self, column: ColumnInfo, values: Sequence[Any], common_allowed: bool) -> list[int]:
+        """Positions of ``values`` that a real row of the whole column holds (the sample shows only
+        some of them); those values join ``forbidden``, so the gate checks them too. With
+        ``common_allowed``, a value that at least ``min_count`` real rows hold describes no one
+        (a first name) and stays."""
+        if self.real_counts is None or column.kind is ColumnKind.UUID:  # random UUIDs collide with nothing
+            return []
+        checked = self._checked.setdefault(column.name, set())
+        keys = [normalize(value) for value in values]
+        unchecked = {key: value for key, value in zip(keys, values) if key is not None and key not in checked}
+        if unchecked:
+            counts = self.real_counts(column, list(unchecked.values()))
+            held = {key for key, rows in counts.items() if not (common_allowed and rows >= self.min_count)}
+            self.forbidden |= held
+            checked.update(set(unchecked) - held)
+        return [position for position, key in enumerate(keys) if key in self.forbidden]
 
 
 # A fake maker makes one fake per row locale: (real non-missing values, row locales, context) -> values.
@@ -91,11 +118,36 @@ def fake_column(
     mask = ctx.rng.random(n_rows) >= null_share
     out = pd.Series([None] * n_rows, dtype=object)
     if unique and column.kind is ColumnKind.INTEGER:
-        out[:] = _unique_integers(present, n_rows, ctx)
+        out[:] = _unique_integers_not_held(column, present, n_rows, ctx)
     elif mask.any():
-        generator = generator_for(semantic, column, present)
-        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique)
+        generator = fitted(generator_for(semantic, column, present), column)
+        common_allowed = semantic == "person_name" and single_words(present)
+        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique, column, common_allowed)
     return out
+
+
+def fitted(generator: FakeMaker, column: ColumnInfo) -> FakeMaker:
+    """``generator`` whose texts fit ``VARCHAR(n)``/``CHAR(n)`` (cut at the last whole word that fits)."""
+    if not column.length or column.kind is not ColumnKind.STRING:
+        return generator
+
+    def fitting(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[Any]:
+        return [fit_text(value, column.length) for value in generator(values, locales, ctx)]
+
+    return fitting
+
+
+def fit_text(value: Any, length: int | None) -> Any:
+    if not isinstance(value, str) or not length or len(value) <= length:
+        return value
+    cut = value[:length]
+    words = cut.rsplit(" ", 1)[0] if " " in cut and not value[length].isspace() else cut
+    return words.rstrip(" ,;-") or cut
+
+
+def single_words(present: pd.Series) -> bool:
+    """Values of one word (first names, last names): common ones describe no one."""
+    return not present.empty and present.astype(str).str.split().str.len().mean() < 1.3
 
 
 def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> FakeMaker:
@@ -113,15 +165,25 @@ def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> Fake
 
 
 def _without_collisions(
-    generator: FakeMaker, present: pd.Series, locales: np.ndarray, ctx: FakeContext, unique: bool
+    generator: FakeMaker,
+    present: pd.Series,
+    locales: np.ndarray,
+    ctx: FakeContext,
+    unique: bool,
+    column: ColumnInfo,
+    common_allowed: bool,
 ) -> list[Any]:
-    """Fakes, made again where they equal a real value (or, for keys, each other); after
-    ``LOCAL_ROUNDS`` rounds the remaining ones are made in other locales. What still collides
-    after ``MAX_ROUNDS`` is left for the gate to catch."""
+    """Fakes, made again where they equal a real value of the sample (or, for keys, each other),
+    then where the whole real column in the warehouse holds them; after ``LOCAL_ROUNDS`` rounds
+    the remaining ones are made in other locales. What still collides after ``MAX_ROUNDS`` is
+    left for the gate to catch (values the warehouse holds join the values it checks)."""
     values = list(generator(present, locales, ctx))
     taken: set[str | None] = set()
     pending = _reject(values, range(len(values)), taken, ctx.forbidden, unique)
     for round_number in range(MAX_ROUNDS):
+        if not pending:
+            pending = ctx.held_in_warehouse(column, values, common_allowed)
+            taken.difference_update(normalize(values[position]) for position in pending)
         if not pending:
             break
         if round_number < LOCAL_ROUNDS:
@@ -133,6 +195,7 @@ def _without_collisions(
         for position, value in zip(pending, generator(present, retry_locales, ctx)):
             values[position] = value
         pending = _reject(values, pending, taken, ctx.forbidden, unique)
+    ctx.held_in_warehouse(column, values, common_allowed)  # the last ones made: known to the gate too
     return values
 
 
@@ -197,9 +260,7 @@ def fake_foreign_key(column: ColumnInfo, real: pd.Series, ctx: FakeContext) -> p
     present = non_null(real)
     n_rows = len(ctx.locales)
     pool_size = max(1, min(expected_distinct(present, ctx), n_rows))
-    pool_ctx = FakeContext(
-        ctx.rng, ctx.locales[:pool_size], ctx.forbidden, ctx.min_count, ctx.seed, ctx.population, ctx._seeded
-    )
+    pool_ctx = replace(ctx, locales=ctx.locales[:pool_size])
     pool = fake_column("identifier", column, present, pool_ctx, unique=True)
     null_share = 0.0 if len(real) == 0 else 1 - len(present) / len(real)
     return sample_from_pool(list(pool), n_rows, ctx.rng, null_share)
@@ -344,19 +405,32 @@ def _number_text(value: Any) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
-def _unique_integers(present: pd.Series, n_rows: int, ctx: FakeContext) -> list[float]:
+def _unique_integers(present: pd.Series, n_rows: int, ctx: FakeContext, taken: set[int] | None = None) -> list[float]:
     """Distinct whole numbers with as many digits as the real ones (more when those run out,
-    or when the real ids would fill more than ``MAX_DENSITY`` of the range)."""
+    or when the real ids would fill more than ``MAX_DENSITY`` of the range), none in ``taken``."""
+    taken = taken or set()
     digits = max((len(str(abs(int(value)))) for value in present), default=6)
-    needed = max(2 * (n_rows + len(ctx.forbidden)), expected_distinct(present, ctx) / MAX_DENSITY)
+    needed = max(2 * (n_rows + len(ctx.forbidden) + len(taken)), expected_distinct(present, ctx) / MAX_DENSITY)
     while 9 * 10 ** (digits - 1) < needed and digits < MAX_DIGITS:
         digits += 1
     chosen: dict[int, None] = {}
     while len(chosen) < n_rows:
         for number in ctx.rng.integers(10 ** (digits - 1), 10**digits, size=n_rows - len(chosen)).tolist():
-            if str(number) not in ctx.forbidden:
+            if str(number) not in ctx.forbidden and number not in taken:
                 chosen.setdefault(number)
     return [float(number) for number in chosen]
+
+
+def _unique_integers_not_held(column: ColumnInfo, present: pd.Series, n_rows: int, ctx: FakeContext) -> list[float]:
+    """:func:`_unique_integers`, drawn again where the whole real column holds one of them."""
+    values = _unique_integers(present, n_rows, ctx)
+    for _ in range(MAX_ROUNDS):
+        held = ctx.held_in_warehouse(column, values, common_allowed=False)
+        if not held:
+            break
+        for position, number in zip(held, _unique_integers(present, len(held), ctx, {int(v) for v in values})):
+            values[position] = number
+    return values
 
 
 def _datetimes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[pd.Timestamp]:
@@ -427,12 +501,13 @@ def _calling_code_length(text: str) -> int:
 
 def with_iban_checksum(text: str) -> str:
     """``text`` with its two IBAN check digits recomputed (separators kept in place)."""
+    from stdnum import iban
+
     positions = [index for index, char in enumerate(text) if char.isalnum()]
     compact = "".join(text[index] for index in positions).upper()
-    rearranged = compact[4:] + compact[:2] + "00"
-    check = 98 - int("".join(str(int(char, 36)) for char in rearranged)) % 97
+    check = iban.calc_check_digits(compact)
     chars = list(text)
-    chars[positions[2]], chars[positions[3]] = f"{check:02d}"
+    chars[positions[2]], chars[positions[3]] = check
     return "".join(chars)
 
 
@@ -449,12 +524,12 @@ def _cards(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str
 
 def with_luhn_digit(text: str) -> str:
     """``text`` with its last digit set so that its digits pass the Luhn check."""
+    from stdnum import luhn
+
     positions = [index for index, char in enumerate(text) if char.isdigit()]
+    digits = "".join(text[index] for index in positions)
     chars = list(text)
-    for digit in string.digits:
-        chars[positions[-1]] = digit
-        if luhn_valid("".join(chars[index] for index in positions)):
-            break
+    chars[positions[-1]] = luhn.calc_check_digit(digits[:-1])
     return "".join(chars)
 
 
@@ -464,8 +539,8 @@ def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[st
     As many user names as the real column has distinct addresses get a number (``ann.lee4821``).
     """
     texts = values.astype(str).str.strip().tolist()
-    domains = Counter(text.rsplit("@", 1)[-1].lower() for text in texts if "@" in text)
-    common = {domain: count for domain, count in domains.items() if count >= ctx.min_count}
+    domains = values.astype(str).str.strip().str.rsplit("@", n=1).str[-1].str.lower()[values.astype(str).str.contains("@")]
+    common = {domain: int(count) for domain, count in ctx.people(domains).items() if count >= ctx.min_count}
     common_share = sum(common.values()) / max(1, len(texts))
     names, weights = np.array(list(common), dtype=object), np.array(list(common.values()), dtype=float)
     n_rows = len(locales)

@@ -3,16 +3,18 @@
 Checks (each reports counts and shares only, never a value):
 - ``identifying_values``: no value of an identifying or free-text column equals a real
   identifying value of the table (case- and whitespace-insensitive);
-- ``rare_categories``: no category seen fewer than ``k`` times in the sample is emitted;
+- ``rare_categories``: no category held by fewer than ``k`` people in the sample is emitted;
 - ``extremes``: the exact real minimum and maximum of a numeric or date column are not
-  emitted (unless ``k`` or more real rows share that value: then it describes no one);
+  emitted (unless ``k`` or more people share that value: then it describes no one);
 - ``row_copies``: no synthetic row equals a real row whose combination of modelled values
-  is seen fewer than ``k`` times in the sample;
+  is held by fewer than ``k`` people in the sample;
 - ``distance_to_closest_record``: the share of synthetic rows closer to training rows than
   to held-out rows (ties count for the holdout; scaled to equal-size sides) stays at or
   below ``dcr_threshold`` plus 1.645 times its own bootstrap noise;
 - ``primary_key``: key columns are unique and never missing.
-Columns marked public in the config are exempt from the value checks.
+People, not rows, are counted (:class:`~catalog_synth.privacy.subjects.Subjects`): a value on
+seven invoices of one customer is held by one person. Columns whose real values may be emitted
+(marked public, a reference table's labels, an enum's labels) are exempt from the value checks.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import pandas as pd
 from scipy.spatial.distance import cdist
 
 from catalog_synth.privacy.classify import is_public
+from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import non_null, normalized, normalized_set
 from catalog_synth.types import CheckResult, ColumnClass, GateResult
 
@@ -51,14 +54,23 @@ class GateInput:
     primary_key: tuple[str, ...] = ()
     # Normalised real identifying values, when the caller has them already.
     forbidden: set[str] | None = None
+    # Who each real row is about: rare means held by few people, not seen on few rows.
+    subjects: Subjects | None = None
+    # False when no model learnt from the rows (tiny tables are generated column by column).
+    modelled_rows: bool = True
+
+    def __post_init__(self) -> None:
+        if self.subjects is None:
+            self.subjects = Subjects.of_rows(len(self.real))
 
     def columns(self, predicate: Callable[[ColumnClass], bool]) -> list[str]:
         return [name for name, cls in self.classes.items() if name in self.synthetic.columns and predicate(cls)]
 
     @property
     def modelled(self) -> list[str]:
-        """Columns whose synthetic values come from the model (compared row by row)."""
-        return self.columns(lambda cls: not cls.identifying and cls.semantic != "unsupported")
+        """Columns whose synthetic values come from the model (compared row by row); a reference
+        table's labels are copied on purpose and are not compared."""
+        return self.columns(lambda cls: not cls.identifying and cls.semantic != "unsupported" and cls.source != "reference")
 
 
 def run_gate(data: GateInput, min_count: int, dcr_threshold: float, rng: np.random.Generator) -> GateResult:
@@ -108,32 +120,29 @@ def _count_in(values: pd.Series, forbidden: set[str]) -> int:
     return int(normalized(non_null(values)).isin(forbidden).sum()) if forbidden else 0
 
 
-def rare_normalized(values: pd.Series, min_count: int) -> set[str]:
-    """Normalised values seen fewer than ``min_count`` times."""
-    counts = normalized(non_null(values)).value_counts()
-    return set(counts.index[counts < min_count])
-
-
 def _check_rare_categories(data: GateInput, min_count: int) -> list[CheckResult]:
     columns = data.columns(lambda cls: cls.semantic == "categorical" and not is_public(cls))
     results = (
         (
             column,
-            _count_in(data.synthetic[column], rare_normalized(data.real[column], min_count)),
+            _count_in(data.synthetic[column], data.subjects.rare(data.real[column], min_count)),
             int(data.synthetic[column].notna().sum()),
         )
         for column in columns
     )
-    return _per_column("rare_categories", results, f"are categories seen fewer than {min_count} times")
+    return _per_column("rare_categories", results, f"are categories held by fewer than {min_count} people")
 
 
-def rare_extremes(values: pd.Series, min_count: int) -> list[float]:
-    """The real minimum and maximum (as numbers) that fewer than ``min_count`` rows share."""
-    numbers = as_numbers(non_null(values))
-    if numbers.size == 0:
+def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None = None) -> list[float]:
+    """The real minimum and maximum (as numbers) that fewer than ``min_count`` people share.
+
+    ``values`` is indexed by sample row positions when ``subjects`` is given."""
+    present = non_null(values)
+    numbers = pd.Series(as_numbers(present), index=present.index)
+    if numbers.empty:
         return []
-    extremes = {numbers.min(), numbers.max()}
-    return [value for value in extremes if int((numbers == value).sum()) < min_count]
+    counts = (subjects or Subjects.of_rows(len(values))).counts(numbers)
+    return [value for value in {numbers.min(), numbers.max()} if int(counts.get(value, 0)) < min_count]
 
 
 def as_numbers(values: pd.Series) -> np.ndarray:
@@ -149,7 +158,7 @@ def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
     results = []
     for column in columns:
         synthetic = as_numbers(non_null(data.synthetic[column]))
-        extremes = rare_extremes(data.real[column], min_count)
+        extremes = rare_extremes(data.real[column], min_count, data.subjects)
         results.append((column, int(np.isin(synthetic, extremes).sum()), synthetic.size))
     return _per_column("extremes", results, "equal the real minimum or maximum")
 
@@ -180,15 +189,14 @@ def _check_row_copies(data: GateInput, min_count: int) -> CheckResult:
     columns = data.modelled
     if not columns:
         return CheckResult("row_copies", True, None, "no modelled columns: every row holds fakes")
-    real_keys = row_keys(data.real, columns)
-    counts = real_keys.value_counts()
+    counts = data.subjects.counts(row_keys(data.real, columns))
     rare = set(counts.index[counts < min_count])
     synthetic_keys = row_keys(data.synthetic, columns)
     copies = int(synthetic_keys.isin(rare).sum())
     common = int(synthetic_keys.isin(set(counts.index)).sum()) - copies
     detail = (
-        f"{copies} of {len(synthetic_keys)} synthetic rows copy a real row seen fewer than {min_count} times"
-        f" ({common} equal a combination shared by {min_count} or more real rows)"
+        f"{copies} of {len(synthetic_keys)} synthetic rows copy a real row held by fewer than {min_count} people"
+        f" ({common} equal a combination shared by {min_count} or more people)"
     )
     return CheckResult("row_copies", copies == 0, None, detail)
 
@@ -211,6 +219,8 @@ def _check_dcr(data: GateInput, threshold: float, rng: np.random.Generator) -> C
     columns = data.modelled
     holdout = data.real.loc[data.real.index.isin(data.holdout)]
     train = data.real.loc[~data.real.index.isin(data.holdout)]
+    if not data.modelled_rows:
+        return CheckResult("distance_to_closest_record", True, None, "not applicable: no model learnt from the rows")
     if not columns or holdout.empty or train.empty:
         return CheckResult("distance_to_closest_record", True, None, "not applicable: no modelled columns")
     result = dcr_share(train[columns], holdout[columns], data.synthetic[columns], rng)

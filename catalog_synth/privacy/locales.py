@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -19,6 +18,7 @@ import pandas as pd
 from faker import Faker
 
 from catalog_synth.privacy.classify import name_tokens
+from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import non_null
 from catalog_synth.types import ColumnClass
 
@@ -109,41 +109,51 @@ def _mostly_countries(values: pd.Series) -> bool:
 
 
 def infer_locale_weights(
-    sample: pd.DataFrame, classes: dict[str, ColumnClass], min_count: int
+    sample: pd.DataFrame, classes: dict[str, ColumnClass], min_count: int, subjects: Subjects | None = None
 ) -> dict[str, float]:
-    """Locale -> share of rows, from the strongest evidence the table has."""
-    counts = _country_counts(sample, classes)
-    common = {code: count for code, count in counts.items() if count >= min_count and code in COUNTRY_LOCALES}
+    """Locale -> share of rows, from the strongest evidence the table has; only countries at
+    least ``min_count`` people are from count (one customer abroad must not show in the fakes)."""
+    codes = _row_countries(sample, classes)
+    people = (subjects or Subjects.of_rows(len(sample))).counts(codes) if not codes.empty else pd.Series(dtype=int)
+    common = {code: int(count) for code, count in people.items() if count >= min_count and code in COUNTRY_LOCALES}
     if not common:
         return {DEFAULT_LOCALE: 1.0}
+    rows = codes.value_counts()
     locales: Counter[str] = Counter()
-    for code, count in common.items():
-        locales[COUNTRY_LOCALES[code]] += count
+    for code in common:
+        locales[COUNTRY_LOCALES[code]] += int(rows[code])
     total = sum(locales.values())
     return {locale: count / total for locale, count in sorted(locales.items())}
 
 
-def _country_counts(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> Counter[str]:
-    counts: Counter[str] = Counter()
+def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.Series:
+    """The countries each sample row shows (phones, IBANs, a country column, else the script of
+    names), one entry per row and country, indexed by the row's position."""
+    found: list[pd.Series] = []
     for name, column_class in classes.items():
         if name in sample.columns:
-            counts.update(_countries_in(column_class.semantic, non_null(sample[name]).astype(str)))
+            found.append(_countries_in(column_class.semantic, non_null(sample[name]).astype(str)))
     country_name = country_column(sample, classes)
     if country_name:
-        counts.update(filter(None, map(country_of_value, non_null(sample[country_name]))))
-    if not counts:
-        for name, column_class in classes.items():
-            if column_class.semantic in _TEXT_SEMANTICS and name in sample.columns:
-                counts.update(filter(None, map(_script_country, non_null(sample[name]).astype(str))))
-    return counts
+        found.append(non_null(sample[country_name]).map(country_of_value))
+    if not any(part.notna().any() for part in found):
+        found = [
+            non_null(sample[name]).astype(str).map(_script_country)
+            for name, column_class in classes.items()
+            if column_class.semantic in _TEXT_SEMANTICS and name in sample.columns
+        ]
+    codes = pd.concat(found) if found else pd.Series(dtype=object)
+    codes = codes.dropna()
+    pairs = pd.DataFrame({"row": codes.index, "code": codes.to_numpy()}).drop_duplicates()
+    return pd.Series(pairs["code"].to_numpy(), index=pairs["row"].to_numpy(), dtype=object)
 
 
-def _countries_in(semantic: str, values: pd.Series) -> Iterable[str]:
+def _countries_in(semantic: str, values: pd.Series) -> pd.Series:
     if semantic == "phone":
-        return (CALLING_CODES[code] for code in map(phone_calling_code, values) if code)
+        return values.map(lambda text: CALLING_CODES.get(phone_calling_code(text) or ""))
     if semantic == "iban":
-        return (text.strip()[:2].upper() for text in values if text.strip()[:2].upper() in COUNTRY_LOCALES)
-    return ()
+        return values.map(lambda text: text.strip()[:2].upper() if text.strip()[:2].upper() in COUNTRY_LOCALES else None)
+    return pd.Series(dtype=object)
 
 
 def _script_country(text: str) -> str | None:

@@ -14,8 +14,8 @@ import pandas as pd
 import sqlalchemy as sa
 
 # Values this long (e-mails, phones, IBANs, street addresses, notes) must not appear even
-# inside another string; shorter ones (a first name inside "Michelle", a name inside a
-# made-up street) must only never be a whole output value.
+# inside another string; shorter ones and single words (a first name inside "Michelle", a
+# surname inside a made-up company or street) must only never be a whole output value.
 MIN_CONTAINED_LENGTH = 10
 
 
@@ -71,5 +71,5 @@ def leaked(real_values: Iterable[str], records: Any) -> set[str]:
     return {
         value
         for value in real_values
-        if value in strings or (len(value) >= MIN_CONTAINED_LENGTH and value in text)
+        if value in strings or (len(value) >= MIN_CONTAINED_LENGTH and not value.isalpha() and value in text)
     }

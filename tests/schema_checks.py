@@ -76,11 +76,11 @@ def _rare_by_person(con: sa.Connection, database: PublicDatabase, table: str, pe
     ]
     rare = {}
     for column in text_columns:
-        rows = con.exec_driver_sql(
-            f"SELECT t.{column} FROM {source} WHERE t.{column} IS NOT NULL "
-            f"GROUP BY t.{column} HAVING count(DISTINCT {person}) < {k}"
-        )
-        rare[(table, column)] = {normalize(row[0]) for row in rows} - {None, ""}
+        held = pd.read_sql(f"SELECT DISTINCT t.{column} AS value, {person} AS person FROM {source} "
+                           f"WHERE t.{column} IS NOT NULL", con)
+        held["value"] = held["value"].map(normalize)  # ' Lakeview' and 'lakeview' are one value to a reader
+        people = held.drop_duplicates().groupby("value")["person"].nunique()
+        rare[(table, column)] = set(people.index[people < k]) - {None, ""}
     return rare
 
 

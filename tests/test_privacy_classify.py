@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from faker import Faker
 
-from catalog_synth.privacy.classify import classify_columns, is_valid_iban, luhn_valid, semantic_from_content
+from catalog_synth.privacy.classify import classify_columns, semantic_from_content
+from catalog_synth.privacy.recognizers import is_valid_iban, luhn_valid
 from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, SynthesisSettings, TableInfo, TableRef
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "es_ES"]

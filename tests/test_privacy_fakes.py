@@ -9,7 +9,7 @@ import pandas as pd
 from faker import Faker
 from faker.providers.person.ja_JP import Provider as JapanesePersonProvider
 
-from catalog_synth.privacy.classify import is_valid_iban, luhn_valid
+from catalog_synth.privacy.recognizers import is_valid_iban, luhn_valid
 from catalog_synth.privacy.fakes import (
     FakeContext,
     build_shapes,

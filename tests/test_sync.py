@@ -135,10 +135,10 @@ def test_bad_input_never_stops_the_run(tmp_path: Path, pg_url: str) -> None:
     report = pipeline.run_sync(config, on_plan=drop_soon_gone)
     engine.dispose()
     results = by_table(report)
-    assert results["public.empty_table"].status is TableStatus.SKIPPED
-    assert "empty" in results["public.empty_table"].reason
-    assert results["public.one_row"].status in {TableStatus.SKIPPED, TableStatus.FAILED}
-    assert results["public.one_row"].reason
+    assert results["public.empty_table"].status is TableStatus.SYNTHESIZED
+    assert results["public.empty_table"].rows_written == 0 and "empty copy" in " ".join(results["public.empty_table"].notes)
+    assert results["public.one_row"].status is TableStatus.SYNTHESIZED
+    assert "generated column by column" in " ".join(results["public.one_row"].notes)
     assert results["public.soon_gone"].status is TableStatus.SKIPPED
     assert "no longer exists" in results["public.soon_gone"].reason
     assert results["public.secret_stuff"].status is TableStatus.FAILED
@@ -177,7 +177,7 @@ def test_sync_cli_summary_preview_and_exit_codes(tmp_path: Path) -> None:
     )
     done = cli("sync", "-c", str(config_file), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "synthesized" in done.stdout and "skipped" in done.stdout and "empty" in done.stdout
+    assert "synthesized" in done.stdout and "empty copy" in done.stdout
     shown = cli("preview", "-c", str(config_file), "main.people")
     assert shown.returncode == 0 and "email" in shown.stdout
     missing = cli("preview", "-c", str(config_file), "main.nope")

@@ -13,6 +13,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from sandbox_support import (
+    client_from,
     orders_frame,
     people_frame,
     running_server,
@@ -185,7 +186,7 @@ def test_sixteen_concurrent_clients_get_correct_answers(store: Path) -> None:
     answered = []
 
     def client_session(number: int, base_url: str) -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as session:
+        with client_from(f"127.0.0.{10 + number}", base_url) as session:  # 16 clients, 16 addresses
             for step in range(12):
                 template = list(queries)[(number + step) % len(queries)]
                 i = 1 + (number * 12 + step) % len(PEOPLE)

@@ -6,7 +6,7 @@ fresh server (uvicorn, one process, 8 query slots):
   1. alone: client B runs ``--queries`` aggregates one after another;
   2. flood, shares on: client A (its own token) keeps ``--flood`` threads sending queries
      that only the time limit stops, retrying at once when refused; B runs the same aggregates;
-  3. flood, shares off (``max_queries_per_client`` = all slots, as before per-client shares):
+  3. flood, shares off (``max_queries_per_client`` = all 8 slots: A may take every slot):
      the same flood, B runs at most ``--queries-unfair`` aggregates.
 
 Prints B's p50/p99 latency and answers per phase, the ratio to phase 1, and what A got.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -248,7 +249,11 @@ def test_tables_list_and_detail(client: httpx.Client) -> None:
 
 
 def test_openapi_docs_describe_the_query_endpoint(client: httpx.Client) -> None:
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r'(?:href|src)="([^"]+)"', docs.text)
+    assert len(assets) == 3 and all(asset.startswith("/docs-assets/") for asset in assets), assets
+    assert all(client.get(asset).status_code == 200 for asset in assets)  # served here, not from a CDN
     schema = client.get("/openapi.json").json()
     assert {"/api/query", "/api/tables", "/api/tables/{name}", "/healthz", "/metrics"} <= set(schema["paths"])
     assert schema["paths"]["/api/query"]["post"]["responses"]["408"]

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+import fastapi_offline
 import pyarrow as pa
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -54,6 +55,8 @@ from catalog_synth.sandbox.validator import MAX_SQL_CHARS
 from catalog_synth.store import StoredTable
 
 PACKAGE_DIR = Path(__file__).parent
+# Swagger UI's files, as fastapi-offline vendors them: /docs works with no network.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "mysql", "tsql", "redshift", "trino", "sqlite", "oracle")
 _CSV_CHUNK_ROWS = 1000
 MAX_REQUEST_BYTES = 1_000_000
@@ -212,7 +215,17 @@ def openapi_schema(request: Request) -> JSONResponse:
 
 @pages.get("/docs", include_in_schema=False)
 def api_docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=request.url_for("openapi_schema").path, title="catalog-synth sandbox API")
+    def asset(name: str) -> str:
+        return request.url_for("docs_assets", path=name).path
+
+    return get_swagger_ui_html(
+        openapi_url=request.url_for("openapi_schema").path,
+        title="catalog-synth sandbox API",
+        swagger_js_url=asset("swagger-ui-bundle.js"),
+        swagger_css_url=asset("swagger-ui.css"),
+        swagger_favicon_url=asset("favicon.png"),
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
 
 
 @public.get("/healthz", summary="Liveness and store availability (no auth)")
@@ -420,6 +433,7 @@ def create_app(config: Config) -> FastAPI:
     app.state.catalog_origin = config.sandbox.catalog_origin
     app.state.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs_assets")
     for router in (public, api, pages):
         app.include_router(router)
     app.add_exception_handler(QueryError, _query_error_response)

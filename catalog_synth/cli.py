@@ -1,39 +1,52 @@
-"""The ``catalog-synth`` command line: a thin layer over the library API."""
+"""The ``catalog-synth`` command line: a thin layer over the library API.
+
+Start-up is cheap on purpose: ``--help`` and the light commands import only click and
+rich here; each command imports what it needs when it runs (see ``cli_common``).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
+import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-import pandas as pd
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 
 from catalog_synth import __version__
-from catalog_synth.cli_common import config_option, load_or_exit
-from catalog_synth.config import Config, config_path
-from catalog_synth.executors import ExecutorError
-from catalog_synth.pipeline import SyncError, SyncReport, run_sync
-from catalog_synth.store import Store, StoreError
-from catalog_synth.types import TableResult, TableStatus
+from catalog_synth.cli_common import config_option, configure_logging_from, load_or_exit, logging_options
 
-# Off a terminal (pipes, cron logs) tables keep their natural width instead of being squeezed.
-console = Console(width=None if sys.stdout.isatty() else 1000)
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from catalog_synth.config import Config
+    from catalog_synth.pipeline import SyncReport
+
+# On a terminal (or with $COLUMNS) tables fit its width; elsewhere (pipes, cron logs) they
+# keep their natural width instead of being squeezed.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 1000)
 
 
-@click.group()
+class CommandGroup(click.Group):
+    """A group whose every command, wherever it is defined, also takes the logging options."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(logging_options())
+        super().add_command(cmd, name)
+
+
+@click.group(cls=CommandGroup, params=logging_options())
 @click.version_option(__version__, prog_name="catalog-synth")
-@click.option("--log-json", is_flag=True, help="Write logs to stderr as JSON lines.")
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
-def main(log_json: bool, verbose: bool) -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Synthetic sample data for data catalogs: previews and sandbox copies that describe nobody."""
-    from catalog_synth.logs import configure_logging
-
-    configure_logging(json_lines=log_json, verbose=verbose)
+    configure_logging_from(context)
 
 
 @main.command()
@@ -41,6 +54,7 @@ def main(log_json: bool, verbose: bool) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str | None, force: bool) -> None:
     """Write a commented starter catalog-synth.yml."""
+    from catalog_synth.config import config_path
     from catalog_synth.starter import STARTER_CONFIG
 
     target = Path(path) if path else config_path()
@@ -63,7 +77,6 @@ def init(path: str | None, force: bool) -> None:
 )
 @click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")
 @click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all cores).")
-@click.option("--log-json", is_flag=True, help="Write logs to stderr as JSON lines.")
 @click.option(
     "--create-missing", is_flag=True, help="Also publish to datasets DataHub does not know yet (creates them)."
 )
@@ -74,16 +87,11 @@ def sync(
     executor_kind: str | None,
     scheduler: str | None,
     workers: int | None,
-    log_json: bool,
     create_missing: bool,
 ) -> None:
     """Synthesize every included table into the store and publish it to the catalog."""
     if scheduler and executor_kind == "local":
         raise click.UsageError("--scheduler is for --executor dask")
-    if log_json:
-        from catalog_synth.logs import configure_logging
-
-        configure_logging(json_lines=True, verbose=logging.getLogger().level <= logging.INFO)
     config = with_executor_options(load_or_exit(config_path), executor_kind, scheduler, workers)
     if create_missing:
         from catalog_synth.catalog.commands import with_create_missing
@@ -113,6 +121,11 @@ def with_executor_options(
 
 def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
     """Run the sync with a progress bar on a terminal (plain log lines elsewhere)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from catalog_synth.executors import ExecutorError
+    from catalog_synth.pipeline import SyncError, run_sync
+
     progress = Progress(
         TextColumn("[bold]sync"),
         BarColumn(),
@@ -136,22 +149,19 @@ def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
             raise click.ClickException(str(exc)) from None
 
 
-_STATUS_STYLE = {
-    TableStatus.SYNTHESIZED: "green",
-    TableStatus.UNCHANGED: "cyan",
-    TableStatus.SKIPPED: "yellow",
-    TableStatus.FAILED: "red",
-}
+_STATUS_STYLE = {"synthesized": "green", "unchanged": "cyan", "skipped": "yellow", "failed": "red"}
 
 
 def print_summary(report: SyncReport) -> None:
+    from catalog_synth.types import TableStatus
+
     table = Table(title="catalog-synth sync", show_lines=False)
     for header in ("warehouse", "table", "status", "rows", "quality", "reason / notes"):
         table.add_column(header)
     for result in report.results:
         quality = f"{result.quality.overall:.2f}" if result.quality else ""
         detail = "; ".join(filter(None, [result.reason, *result.notes]))
-        style = _STATUS_STYLE[result.status]
+        style = _STATUS_STYLE[result.status.value]
         table.add_row(
             result.ref.warehouse,
             result.ref.qualified,
@@ -173,12 +183,14 @@ def print_summary(report: SyncReport) -> None:
 @click.option("--rows", "-n", type=int, default=None, help="How many rows (default: preview_rows).")
 def preview(config_path: str | None, table: str, rows: int | None) -> None:
     """Print the synthetic preview rows of SCHEMA.TABLE."""
+    from catalog_synth.store import Store, StoreError
+
     config = load_or_exit(config_path)
     try:
         frame = Store(config.store).preview(table, rows)
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    console.print(frame_table(frame, title=f"{table} (synthetic)"))
+    console.print(frame_table(frame, title=f"{table} (synthetic)", width=console.width))
 
 
 @main.command()
@@ -187,6 +199,9 @@ def preview(config_path: str | None, table: str, rows: int | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def report(config_path: str | None, table: str, as_json: bool) -> None:
     """Quality score, column classification and privacy-gate results of SCHEMA.TABLE."""
+    from catalog_synth.reporting import render_table_report
+    from catalog_synth.store import Store, StoreError
+
     config = load_or_exit(config_path)
     try:
         stored = Store(config.store).table(table)
@@ -195,18 +210,50 @@ def report(config_path: str | None, table: str, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(stored.as_dict(), indent=2, default=str))
         return
-    from catalog_synth.reporting import render_table_report
-
     render_table_report(console, stored)
 
 
-def frame_table(frame: pd.DataFrame, title: str = "") -> Table:
+def frame_table(frame: pd.DataFrame, title: str = "", width: int | None = None) -> Table:
+    """The rows as a table; one wider than ``width`` is turned: a line per column, as many
+    rows side by side as fit."""
+    table = _rows_table(frame, title)
+    if width is None or _natural_width(table) <= width:
+        return table
+    for rows in range(len(frame), 0, -1):
+        turned = _columns_table(frame.head(rows), f"{title}: {rows} of {len(frame)} rows, a line per column")
+        if rows == 1 or _natural_width(turned) <= width:
+            return turned
+    return table  # no rows: nothing to turn
+
+
+def _rows_table(frame: pd.DataFrame, title: str) -> Table:
     table = Table(title=title)
     for column in frame.columns:
         table.add_column(str(column))
     for row in frame.itertuples(index=False):
-        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+        table.add_row(*_cells(row))
     return table
+
+
+def _columns_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("column", style="bold")
+    for number in range(1, len(frame) + 1):
+        table.add_column(f"row {number}")
+    for column in frame.columns:
+        table.add_row(str(column), *_cells(frame[column]))
+    return table
+
+
+def _cells(values: Iterable[object]) -> list[str]:
+    import pandas as pd
+
+    return ["" if pd.isna(value) else escape(str(value)) for value in values]
+
+
+def _natural_width(table: Table) -> int:
+    """The width ``table`` takes when nothing squeezes it."""
+    return Measurement.get(console, console.options.update(max_width=1_000_000), table).maximum
 
 
 @main.command()

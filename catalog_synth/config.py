@@ -6,8 +6,10 @@ tokens) are ``SecretStr`` and never printed.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -109,19 +111,40 @@ class PrivacyConfig(_Section):
 
 
 class SandboxConfig(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8765, ge=1, le=65535)
-    row_limit: int = Field(default=10_000, ge=1)
-    max_response_bytes: int = Field(default=20_000_000, ge=1024)
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    max_concurrent_queries: int = Field(default=8, ge=1)
-    memory_limit: str = "1GB"
-    threads: int = Field(default=2, ge=1)
-    max_temp_directory_size: str = "1GB"
-    # SHA-256 hex digests of accepted bearer tokens; empty = no auth.
-    token_hashes: list[str] = Field(default_factory=list)
-    # Origin allowed to frame the preview pages (DataHub's frontend).
-    catalog_origin: str | None = None
+    # The descriptions are what `catalog-synth serve --help` lists.
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8765, ge=1, le=65535, description="Port to listen on.")
+    row_limit: int = Field(default=10_000, ge=1, description="Most rows a query returns.")
+    max_response_bytes: int = Field(
+        default=20_000_000, ge=1024, description="Largest result a query returns, in bytes."
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of a query, and the longest it waits for a free slot."
+    )
+    max_concurrent_queries: int = Field(default=8, ge=1, description="Queries running at once, all clients together.")
+    max_queries_per_client: int | None = Field(
+        default=None,
+        ge=1,
+        description="Queries one client (bearer token, or IP address without tokens) runs or waits for at once; "
+        "more get HTTP 429. Default: half of max_concurrent_queries, at least 1.",
+    )
+    memory_limit: str = Field(default="1GB", description="DuckDB's memory limit.")
+    threads: int = Field(default=2, ge=1, description="DuckDB's threads.")
+    max_temp_directory_size: str = Field(default="1GB", description="Most disk DuckDB spills to.")
+    token_hashes: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of the accepted bearer tokens (printf %s TOKEN | sha256sum); "
+        "empty: no token needed.",
+    )
+    catalog_origin: str | None = Field(
+        default=None, description="Origin allowed to frame the preview pages (DataHub's frontend)."
+    )
+
+    @property
+    def queries_per_client(self) -> int:
+        """Slots one client may hold: ``max_queries_per_client``, or half of all (at least 1)."""
+        share = self.max_queries_per_client or max(1, self.max_concurrent_queries // 2)
+        return min(share, self.max_concurrent_queries)
 
     @field_validator("token_hashes")
     @classmethod
@@ -237,11 +260,29 @@ def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
     key = ".".join(str(part) for part in error["loc"]) or "(top level)"
     if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key"
+        return f"{key}: unknown key{_did_you_mean(error['loc'])}"
     if error["type"] == "missing":
         return f"{key}: required key is missing"
     # Do not echo the input: it may be a secret.
     return f"{key}: {error['msg']}"
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean `sample_rows`?)`` for the valid key nearest an unknown one, if any is near."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if isinstance(part, str) and model is not None:
+            field = model.model_fields.get(part)
+            model = _section_model(field.annotation) if field else None
+    nearest = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
+    return f" (did you mean `{nearest[0]}`?)" if nearest else ""
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The section model inside ``Section``, ``Section | None`` or ``list[Section]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_section_model, typing.get_args(annotation))), None)
 
 
 def config_path(explicit: str | Path | None = None) -> Path:

@@ -264,10 +264,11 @@ def _worker_context() -> Any:
     return context
 
 
-def start_worker_server(config: ExecutorConfig) -> None:
-    """Have the fork server import the worker libraries now, while the run plans (local pools only)."""
-    workers = config.workers or default_workers()
-    if config.kind == "local" and workers > 1 and _worker_context().get_start_method() == "forkserver":
+def start_worker_server(config: ExecutorConfig, task_count: int) -> None:
+    """Have the fork server import the worker libraries now, while the run sets up, when
+    ``task_count`` tables will run in a local pool (no server for one table or none)."""
+    pooled = config.kind == "local" and _local_workers(config, task_count) > 1
+    if pooled and _worker_context().get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()
 
 
@@ -378,7 +379,12 @@ def open_executor(config: ExecutorConfig, task_count: int) -> Executor:
         from catalog_synth.dask_executor import DaskExecutor
 
         return DaskExecutor(config)
-    workers = min(config.workers or default_workers(), max(task_count, 1))
+    workers = _local_workers(config, task_count)
     if workers <= 1:
         return InlineExecutor(config.table_timeout_seconds)
     return ProcessExecutor(workers, config.table_timeout_seconds, config.worker_memory_mb)
+
+
+def _local_workers(config: ExecutorConfig, task_count: int) -> int:
+    """Worker processes for ``task_count`` tables: no more than the tables, nor than configured."""
+    return min(config.workers or default_workers(), max(task_count, 1))

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, TypeVar
 
 from catalog_synth.config import Config, WarehouseConfig
 from catalog_synth.executors import Executor, OnDemandExecutor, start_worker_server
-from catalog_synth.keys import KeyGraph, KeyPlan, discover, plan_keys, with_declared
+from catalog_synth.keys.graph import KeyGraph, discover, with_declared
 from catalog_synth.keys.link import KeyLinker, store_keys
-from catalog_synth.keys.metrics import record_relations
+from catalog_synth.keys.plan import KeyPlan, plan_keys
 from catalog_synth.keys.profile import KeyProfile, drop_real_keys, read_sample
 from catalog_synth.store import Store, StoreWriter, logical_name
 from catalog_synth.types import (
@@ -139,15 +139,15 @@ def run_sync(
     started = time.monotonic()
     store = Store(config.store)
     if sinks is None:
-        from catalog_synth.catalog import open_sinks
+        from catalog_synth.catalog.sinks import open_sinks
 
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
     with _run_lock(store.path), store.writer() as writer:
-        if executor is None:
-            start_worker_server(config.executor)  # its imports overlap the planning
         previous = {t.logical_name: t.fingerprint for t in writer.tables()}
         tasks, listing_failures, graph = _plan(config, previous, full)
+        if executor is None:  # workers only for tables that need synthesis
+            start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
         report.results.extend(listing_failures)
         if on_plan:
             on_plan(len(tasks))
@@ -170,8 +170,11 @@ def run_sync(
             if own_executor:
                 executor.close()
         report.results.extend(results.values())
-        _drop_vanished(writer, config, tasks, listing_failures)
-        record_relations(writer, graph, linker.profiles, linker.notes)
+        removed = _drop_vanished(writer, config, tasks, listing_failures)
+        if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
+            from catalog_synth.keys.metrics import record_relations  # scipy, only when the store changed
+
+            record_relations(writer, graph, linker.profiles, linker.notes)
         report.sink_reports = [sink.close() for sink in sinks]
         _retry_unpublished(writer, report.sink_reports, catalog_names)
     report.results.sort(key=lambda r: r.ref)
@@ -490,14 +493,21 @@ def _retry_unpublished(writer: StoreWriter, sink_reports: list, catalog_names: d
                 writer.forget_fingerprint(catalog_names[key])
 
 
-def _drop_vanished(writer: StoreWriter, config: Config, tasks: list[TableTask], failures: list[TableResult]) -> None:
+def _drop_vanished(
+    writer: StoreWriter, config: Config, tasks: list[TableTask], failures: list[TableResult]
+) -> list[str]:
     """Remove copies of tables that left the warehouse (or the include list), for warehouses listed fine."""
     listed_ok = {w.name for w in config.warehouses} - {f.ref.warehouse for f in failures}
     current = {logical_name(t.ref, config.multi_warehouse) for t in tasks}
-    for stored in writer.tables():
-        if stored.warehouse in listed_ok and stored.logical_name not in current:
-            log.info("removing %s: no longer in the warehouse listing", stored.logical_name)
-            writer.remove(stored.logical_name)
+    removed = [
+        stored.logical_name
+        for stored in writer.tables()
+        if stored.warehouse in listed_ok and stored.logical_name not in current
+    ]
+    for name in removed:
+        log.info("removing %s: no longer in the warehouse listing", name)
+        writer.remove(name)
+    return removed
 
 
 # -- connectors, cached per process -----------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pandas as pd
 import uvicorn
@@ -106,3 +107,10 @@ def running_server(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def client_from(address: str, base_url: str, **headers: str) -> httpx.Client:
+    """An HTTP client whose connections come from ``address`` (any of 127.0.0.0/8): without
+    tokens, the sandbox tells clients apart by address."""
+    transport = httpx.HTTPTransport(local_address=address)
+    return httpx.Client(base_url=base_url, transport=transport, headers=headers, timeout=60)

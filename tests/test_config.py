@@ -56,8 +56,9 @@ def test_default_value_syntax() -> None:
     ("change", "message"),
     [
         (("sample_rows: 2000", "sample_rows: lots"), r"^sample_rows: "),
-        (("preview_rows: 20", "preview_rows: 20\npreveiw_rows: 5"), r"^preveiw_rows: unknown key$"),
-        (("    exclude:", "    excluded:"), r"^warehouses\.0\.excluded: unknown key$"),
+        (("preview_rows: 20", "preview_rows: 20\npreveiw_rows: 5"),
+         r"^preveiw_rows: unknown key \(did you mean `preview_rows`\?\)$"),
+        (("    exclude:", "    excluded:"), r"^warehouses\.0\.excluded: unknown key \(did you mean `exclude`\?\)$"),
         (("  - name: shop", "  - name: 'bad name'"), r"^warehouses\.0\.name: "),
         (("copy_rows: 10000", "copy_rows: 0"), r"^copy_rows: "),
     ],
@@ -66,6 +67,28 @@ def test_errors_are_one_line_naming_the_key(change: tuple[str, str], message: st
     with pytest.raises(ConfigError, match=message) as caught:
         parse_config(CONTRACT.replace(*change), {"SHOP_DB_PASSWORD": "x"})
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("addition", "message"),
+    [
+        ("sample_row: 500", r"^sample_row: unknown key \(did you mean `sample_rows`\?\)$"),
+        ("sandbox:\n  max_queries_per_clien: 2",
+         r"^sandbox\.max_queries_per_clien: unknown key \(did you mean `max_queries_per_client`\?\)$"),
+        ("executor:\n  worker: 3", r"^executor\.worker: unknown key \(did you mean `workers`\?\)$"),
+        ("wibble: 1", r"^wibble: unknown key$"),  # nothing near: no guess
+    ],
+)
+def test_unknown_keys_suggest_the_nearest_valid_key(addition: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_config(CONTRACT + addition + "\n", {"SHOP_DB_PASSWORD": "x"})
+
+
+def test_a_suggestion_never_echoes_the_value() -> None:
+    text = CONTRACT.replace("catalog:\n", "catalog:\n  datahub:\n    tokn: s3cret-token\n")
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, {"SHOP_DB_PASSWORD": "x"})
+    assert str(caught.value) == "catalog.datahub.tokn: unknown key (did you mean `token`?)"
 
 
 def test_bad_url_error_does_not_echo_the_url() -> None:

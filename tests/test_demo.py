@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 
+WIDTH = 100  # a terminal 100 columns wide
+ENV = {"COLUMNS": str(WIDTH), "PATH": "/usr/bin:/bin"}  # the venv is not on PATH: not activated
 DISTINCTIVE = ("email", "phone", "street_address", "iban", "credit_card_number")
 IDENTIFYING = ("first_name", "last_name", "email", "phone", "street_address", "iban", "credit_card_number", "company")
 
@@ -15,10 +19,10 @@ IDENTIFYING = ("first_name", "last_name", "email", "phone", "street_address", "i
 def test_demo_runs_end_to_end_without_leaking(tmp_path: Path) -> None:
     target = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "catalog_synth", "demo", "--dir", str(target), "--rows", "150"],
+        [sys.executable, "-m", "catalog_synth", "demo", "--dir", str(target)],
         capture_output=True,
         text=True,
-        env={"COLUMNS": "250", "PATH": "/usr/bin:/bin"},
+        env=ENV,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
@@ -26,6 +30,7 @@ def test_demo_runs_end_to_end_without_leaking(tmp_path: Path) -> None:
     assert "avg_amount" in out and "delivered" in out  # the sample query's result
     assert str(target / "datahub-mcps.json") in out and str(target / "sandbox.duckdb") in out
     assert (target / "datahub-mcps.json").stat().st_size > 0
+    check_messages(out)
 
     real = column_values(target / "warehouse.duckdb", "people")
     synthetic = column_values(target / "sandbox.duckdb", "people")
@@ -35,6 +40,23 @@ def test_demo_runs_end_to_end_without_leaking(tmp_path: Path) -> None:
     printed = out + done.stderr + (target / "datahub-mcps.json").read_text()
     distinctive = [v for c in DISTINCTIVE for v in real[c] if len(v) >= 8]
     assert distinctive and not [v for v in distinctive if v in printed]
+
+
+def check_messages(out: str) -> None:
+    """It says why there are fewer synthetic people than real ones, its preview fits the
+    terminal, and its closing hint runs as printed."""
+    words = " ".join(out.split())
+    assert "300 people" in words
+    people = re.search(r"main\.people (\d+) of (\d+)", words)
+    assert people and int(people.group(1)) < int(people.group(2)) == 300, words
+    assert "copy_rows (1,000)" in words and "shrink together" in words
+    preview = out[out.index("main.people (synthetic preview)") : out.index("Query on the synthetic copy")]
+    assert "email" in preview and "loyalty_tier" in preview  # every column, turned to fit
+    assert max(len(line) for line in preview.splitlines()) <= WIDTH
+    (hint,) = [line.removeprefix("Try: ") for line in out.splitlines() if line.startswith("Try: ")]
+    done = subprocess.run(shlex.split(hint), capture_output=True, text=True, env=ENV)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "main.orders (synthetic)" in done.stdout
 
 
 def column_values(path: Path, table: str) -> dict[str, list[str]]:

@@ -13,11 +13,16 @@ import json
 import math
 import re
 import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import kubernetes_validate
@@ -31,6 +36,10 @@ DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 K8S = DEPLOY / "k8s"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 COMPOSE_CONFIG = DEPLOY / "config" / "catalog-synth.yml"
+SYSTEMD = DEPLOY / "systemd"
+SYSTEMD_SERVICES = ("catalog-synth-sync.service", "catalog-synth-sandbox.service")
+INSTALLED_PROGRAM = "/opt/catalog-synth/bin/catalog-synth"  # where the units expect the venv
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 PROGRAM = "catalog-synth"
 IMAGE = "catalog-synth"
 SHELLS = {"sh", "bash"}
@@ -223,7 +232,7 @@ def crontab_entries() -> list[tuple[list[str], str]]:
 def systemd_unit(name: str) -> configparser.ConfigParser:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     parser.optionxform = str  # systemd keys are case-sensitive
-    parser.read(DEPLOY / "systemd" / name)
+    parser.read(SYSTEMD / name)
     return parser
 
 
@@ -247,10 +256,11 @@ def collect_invocations() -> list[Invocation]:
         found += [(f"k8s/{container.file}", container.spec["name"], call) for call in argv_invocations(container.argv)]
     for _, command in crontab_entries():
         found += [("crontab.example", "entry", call) for call in shell_invocations(command)]
-    for key, value in systemd_unit("catalog-synth-sync.service")["Service"].items():
-        if key.startswith("Exec"):
-            argv = shlex.split(value.lstrip("-@:+!"))
-            found += [("systemd/catalog-synth-sync.service", key, call) for call in argv_invocations(argv)]
+    for unit in SYSTEMD_SERVICES:
+        for key, value in systemd_unit(unit)["Service"].items():
+            if key.startswith("Exec"):
+                argv = shlex.split(value.lstrip("-@:+!"))
+                found += [(f"systemd/{unit}", key, call) for call in argv_invocations(argv)]
     for block in readme_shell_blocks():
         found += [("README.md", "code block", call) for call in shell_invocations(block)]
     return [Invocation(file, where, tuple(argv)) for file, where, argv in found]
@@ -367,6 +377,7 @@ def test_each_manifest_runs_the_expected_commands() -> None:
         "k8s/deployment-sandbox.yaml": {"serve"},
         "crontab.example": {"sync"},
         "systemd/catalog-synth-sync.service": {"sync"},
+        "systemd/catalog-synth-sandbox.service": {"serve"},
     }
     for file, subcommands in expected.items():
         found = {invocation.subcommand for invocation in INVOCATIONS if invocation.file == file}
@@ -392,7 +403,30 @@ def test_dockerfile_runs_as_a_numeric_non_root_user() -> None:
     uid = users[-1].split(":")[0]
     assert uid.isdigit() and int(uid) != 0, "USER must be a numeric non-zero uid (runAsNonRoot checks it)"
     assert any(keyword == "FROM" and rest.startswith("python:3.11-slim") for keyword, rest in dockerfile_instructions())
-    assert "index-url" not in (DEPLOY / "Dockerfile").read_text(), "install from the ordinary package index only"
+
+
+
+def dockerfile_pip_installs() -> list[list[str]]:
+    """The arguments of every ``pip install`` the Dockerfile's RUN lines make, in order."""
+    installs = []
+    for keyword, rest in dockerfile_instructions():
+        if keyword == "RUN":
+            lexer = shlex.shlex(rest, posix=True, punctuation_chars=True)
+            lexer.whitespace_split = True
+            installs += [words[2:] for words in simple_commands(list(lexer))
+                         if PurePosixPath(words[0]).name == "pip" and words[1:2] == ["install"]]
+    return installs
+
+
+def test_dockerfile_takes_only_torch_from_pytorchs_cpu_index() -> None:
+    """PyPI's Linux torch is a CUDA build of several GB: the image takes the CPU build (the
+    version CI installs), and nothing else from that index (never --extra-index-url)."""
+    torch, project = dockerfile_pip_installs()
+    assert torch == ["--index-url", TORCH_CPU_INDEX, "torch==${TORCH_VERSION}"]
+    assert not any("index-url" in word for word in project), project
+    (version,) = [rest.partition("=")[2] for key, rest in dockerfile_instructions() if key == "ARG"
+                  and rest.startswith("TORCH_VERSION=")]
+    assert f"torch=={version}" in (DEPLOY.parent / ".ci" / "install").read_text()
 
 
 @pytest.mark.parametrize("container", k8s_containers(), ids=lambda c: f"{c.file}:{c.spec['name']}")
@@ -612,3 +646,85 @@ def test_systemd_timer_starts_the_sync_service_as_a_non_root_oneshot() -> None:
     assert timer["Timer"]["Unit"] == "catalog-synth-sync.service"
     assert timer["Timer"]["OnCalendar"]
     assert timer["Install"]["WantedBy"] == "timers.target"
+
+
+def test_systemd_sandbox_unit_serves_the_store_read_only_without_credentials() -> None:
+    sync, sandbox = systemd_unit("catalog-synth-sync.service"), systemd_unit("catalog-synth-sandbox.service")
+    service = sandbox["Service"]
+    assert service["User"] not in {"root", "0"} and service.get("NoNewPrivileges") == "true"
+    assert service["ProtectSystem"] == "strict" and service["Restart"] == "on-failure"
+    store_dir = f"/var/lib/{sync['Service']['StateDirectory']}"
+    assert store_dir in service["ReadOnlyPaths"].split()
+    assert "StateDirectory" not in service and "ReadWritePaths" not in service
+    assert sync["Service"]["EnvironmentFile"] not in service.get("EnvironmentFile", "")  # no sync secrets
+    assert sandbox["Install"]["WantedBy"] == "multi-user.target"
+
+
+def systemd_units() -> list[Path]:
+    return sorted(SYSTEMD.glob("*.service")) + sorted(SYSTEMD.glob("*.timer"))
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze on this machine")
+def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    """systemd's own checker, with the installed command pointed at this venv's (verify wants it to exist)."""
+    program = str(Path(sys.executable).with_name(PROGRAM))
+    for unit in systemd_units():
+        (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALLED_PROGRAM, program))
+    done = subprocess.run(
+        ["systemd-analyze", "verify", *(str(tmp_path / unit.name) for unit in systemd_units())],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stdout + done.stderr
+
+
+def test_k8s_ingress_serves_the_sandbox_url_over_tls() -> None:
+    sandbox_url = urlsplit(parse_config(configmap_config_text(), example_environ()).catalog.sandbox_url or "")
+    assert sandbox_url.scheme == "https"
+    (ingress,) = [document for _, document in k8s_objects() if document["kind"] == "Ingress"]
+    assert any(sandbox_url.hostname in tls["hosts"] and tls["secretName"] for tls in ingress["spec"]["tls"])
+    (rule,) = [rule for rule in ingress["spec"]["rules"] if rule["host"] == sandbox_url.hostname]
+    (path,) = rule["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/", "Prefix")
+    backend = path["backend"]["service"]
+    services = {d["metadata"]["name"]: d for _, d in k8s_objects() if d["kind"] == "Service"}
+    service_port = next(p for p in services[backend["name"]]["spec"]["ports"] if p["name"] == backend["port"]["name"])
+    (deployment,) = [document for _, document in k8s_objects() if document["kind"] == "Deployment"]
+    assert services[backend["name"]]["spec"]["selector"].items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert service_port["targetPort"] in {port["name"] for port in k8s_container_running("serve").spec["ports"]}
+
+
+def image_tags() -> dict[str, set[str]]:
+    """Every tag of our image, by the file that names it: built, run or deployed."""
+    tags: dict[str, set[str]] = {}
+
+    def add(source: str, image: str) -> None:
+        name, colon, tag = image.partition(":")
+        if name == IMAGE and colon:
+            tags.setdefault(source, set()).add(tag)
+
+    for line in (DEPLOY / "Dockerfile").read_text().splitlines():  # the build command in its header
+        for word in shlex.split(line.lstrip("# ")) if line.startswith("#") and "docker" in line else []:
+            add("Dockerfile", word)
+    for readme in (DEPLOY / "README.md", DEPLOY.parent / "README.md"):
+        for block in re.findall(r"```(?:sh|bash|shell|console)\n(.*?)```", readme.read_text(), flags=re.DOTALL):
+            for word in shlex.split(block.replace("\\\n", " "), comments=True):
+                add(readme.relative_to(DEPLOY.parent).as_posix(), word)
+        for word in re.findall(r"`docker [^`]*`", readme.read_text()):  # inline commands
+            for part in shlex.split(word.strip("`")):
+                add(readme.relative_to(DEPLOY.parent).as_posix(), part)
+    for service in compose_services().values():
+        add("docker-compose.yml", service.get("image", ""))
+    for container in k8s_containers():
+        add(f"k8s/{container.file}", container.spec["image"])
+    for image in yaml_documents(K8S / "kustomization.yaml")[0].get("images", []):
+        add("k8s/kustomization.yaml", f"{image['newName']}:{image['newTag']}")
+    return tags
+
+
+def test_one_image_tag_everywhere_and_it_is_the_package_version() -> None:
+    tags = image_tags()
+    expected_sources = {"Dockerfile", "deploy/README.md", "docker-compose.yml", "k8s/cronjob-sync.yaml",
+                        "k8s/deployment-sandbox.yaml", "k8s/kustomization.yaml"}
+    assert expected_sources <= set(tags), tags
+    version = tomllib.loads((DEPLOY.parent / "pyproject.toml").read_text())["project"]["version"]
+    assert {source: found for source, found in tags.items() if found != {version}} == {}

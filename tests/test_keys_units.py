@@ -8,12 +8,11 @@ import pytest
 
 from catalog_synth.config import RelationshipConfig, validate_config
 from catalog_synth.demo_data import build_demo_warehouse
-from catalog_synth.keys import KeyGraph, Relationship, RelationshipError, discover, plan_keys
 from catalog_synth.keys.assign import draw_parents, draw_self_parents, scale_to, unique_key
-from catalog_synth.keys.graph import config_relationship
+from catalog_synth.keys.graph import KeyGraph, Relationship, RelationshipError, config_relationship, discover
 from catalog_synth.keys.link import KeyLinker
 from catalog_synth.keys.metrics import cardinality_similarity
-from catalog_synth.keys.plan import KeyPlan
+from catalog_synth.keys.plan import KeyPlan, plan_keys
 from catalog_synth.keys.profile import KeyProfile, RelationProfile, drop_real_keys, histogram
 from catalog_synth.types import (
     ColumnClass,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pyarrow as pa
 import pytest
 from sandbox_support import (
+    client_from,
     orders_frame,
     people_frame,
     running_server,
@@ -185,7 +187,7 @@ def test_sixteen_concurrent_clients_get_correct_answers(store: Path) -> None:
     answered = []
 
     def client_session(number: int, base_url: str) -> None:
-        with httpx.Client(base_url=base_url, timeout=60) as session:
+        with client_from(f"127.0.0.{10 + number}", base_url) as session:  # 16 clients, 16 addresses
             for step in range(12):
                 template = list(queries)[(number + step) % len(queries)]
                 i = 1 + (number * 12 + step) % len(PEOPLE)
@@ -247,7 +249,11 @@ def test_tables_list_and_detail(client: httpx.Client) -> None:
 
 
 def test_openapi_docs_describe_the_query_endpoint(client: httpx.Client) -> None:
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assets = re.findall(r'(?:href|src)="([^"]+)"', docs.text)
+    assert len(assets) == 3 and all(asset.startswith("/docs-assets/") for asset in assets), assets
+    assert all(client.get(asset).status_code == 200 for asset in assets)  # served here, not from a CDN
     schema = client.get("/openapi.json").json()
     assert {"/api/query", "/api/tables", "/api/tables/{name}", "/healthz", "/metrics"} <= set(schema["paths"])
     assert schema["paths"]["/api/query"]["post"]["responses"]["408"]

@@ -99,6 +99,40 @@ def test_values_are_shown_as_text_never_as_markup(page: Page) -> None:
     assert page.locator("#results img").count() == 0
 
 
+def test_choosing_another_table_clears_the_last_error(page: Page) -> None:
+    page.goto("/")
+    run(page, "SELECT * FROM read_csv('/etc/passwd')")
+    expect(page.locator("#error")).to_be_visible()
+    page.click("button.table-name[data-table='public.orders']")
+    expect(page.locator("#error")).to_be_hidden()
+    expect(page.locator("#status")).to_have_text("")
+    expect(page.locator("#sql")).to_have_value("SELECT * FROM public.orders LIMIT 100")
+    page.click("#run")
+    expect(page.locator("#results tbody tr")).to_have_count(90)
+
+
+def test_at_420_pixels_wide_run_is_on_screen_and_works(browser: Browser, base_url: str) -> None:
+    page = browser.new_page(base_url=base_url, viewport={"width": 420, "height": 800})
+    try:
+        page.goto("/")
+        box = page.locator("#run").bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 420, box
+        run(page, "SELECT * FROM people ORDER BY id LIMIT 5")
+        expect(page.locator("#results tbody tr")).to_have_count(5)
+        # Wide results scroll inside their box; the page itself never scrolls sideways.
+        assert page.evaluate("document.documentElement.scrollWidth") <= 420
+    finally:
+        page.close()
+
+
+def test_api_docs_render_with_no_network(page: Page, base_url: str) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto("/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/api/query")).to_be_visible()
+    assert requested and all(url.startswith(base_url) for url in requested), requested
+
+
 def test_preview_page_shows_the_preview_rows(page: Page) -> None:
     page.goto("/tables/public.people")
     expect(page.locator("h1")).to_have_text("public.people")

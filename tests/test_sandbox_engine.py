@@ -207,7 +207,7 @@ def test_errors_name_the_rule_and_never_echo_table_values(engine: QueryEngine) -
 def test_concurrency_cap_refuses_when_every_slot_stays_busy(store: Path) -> None:
     engine = QueryEngine(store, settings(max_concurrent_queries=1, timeout_seconds=0.2))
     try:
-        with engine._slot():  # one query holds the only slot
+        with engine.slots.hold("another client"):  # its query holds the only slot
             with pytest.raises(SandboxBusy, match="1 query slots stayed busy"):
                 engine.run("SELECT 1")
         assert engine.run("SELECT 1 AS one").rows == [(1,)]

@@ -2,10 +2,7 @@
 
 The pipeline opens the configured sinks with :func:`open_sinks`, calls
 ``sink.publish(table, location)`` for each synthesized table and ``sink.close()``
-at the end for a :class:`SinkReport`.
+at the end for a :class:`SinkReport` (all in :mod:`.sinks`).
+
+Import from the modules: this package imports nothing, so the CLI can list its commands cheaply.
 """
-
-from catalog_synth.catalog.sinks import CatalogError, CatalogSink, SinkReport, open_sinks
-from catalog_synth.catalog.urns import DatasetLocation
-
-__all__ = ["CatalogError", "CatalogSink", "DatasetLocation", "SinkReport", "open_sinks"]

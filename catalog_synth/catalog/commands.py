@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from catalog_synth.catalog.gms import CatalogConnectionError
-from catalog_synth.catalog.purge import PurgeReport, purge_real_samples
-from catalog_synth.catalog.sinks import CatalogError
-from catalog_synth.catalog.urns import UrnError
 from catalog_synth.cli_common import config_option, load_or_exit
-from catalog_synth.config import Config, ConfigError
-from catalog_synth.store import StoreError
-from connectors import ConnectorError
+
+if TYPE_CHECKING:  # imported when the command runs: `catalog-synth --help` stays fast
+    from catalog_synth.catalog.purge import PurgeReport
+    from catalog_synth.config import Config
 
 
 @click.command("purge-real-samples")
@@ -20,6 +19,14 @@ from connectors import ConnectorError
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), help="Profiles read per dataset.")
 def purge_real_samples_command(config_path: str | None, delete: bool, limit: int) -> None:
     """Delete earlier DataHub profiles of synced datasets that still hold real sample values."""
+    from catalog_synth.catalog.gms import CatalogConnectionError
+    from catalog_synth.catalog.purge import purge_real_samples
+    from catalog_synth.catalog.sinks import CatalogError
+    from catalog_synth.catalog.urns import UrnError
+    from catalog_synth.config import ConfigError
+    from catalog_synth.store import StoreError
+    from connectors import ConnectorError
+
     config = load_or_exit(config_path)
     try:
         report = purge_real_samples(config, dry_run=not delete, limit=limit)

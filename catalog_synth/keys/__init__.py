@@ -7,9 +7,6 @@ link     calling process: synthetic children get synthetic parents before public
 assign   the drawing functions the linker uses (pure, synthetic data only)
 metrics  per-relationship integrity, cardinality similarity and join check in the store
 suggest  likely relationships from column names, verified by containment in the warehouse
+
+Import from the modules: this package imports nothing, so the CLI can list ``keys`` cheaply.
 """
-
-from catalog_synth.keys.graph import KeyGraph, Relationship, RelationshipError, discover, with_declared
-from catalog_synth.keys.plan import KeyPlan, plan_keys
-
-__all__ = ["KeyGraph", "KeyPlan", "Relationship", "RelationshipError", "discover", "plan_keys", "with_declared"]

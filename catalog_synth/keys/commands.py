@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from catalog_synth.cli_common import config_option, load_or_exit
-from catalog_synth.config import Config, ConfigError, WarehouseConfig
-from catalog_synth.keys.graph import KeyGraph, Relationship, discover
-from catalog_synth.keys.plan import plan_keys
-from catalog_synth.keys.suggest import Suggestion, suggest_relationships, suggestions_yaml
-from connectors import ConnectorError, open_connector
+
+if TYPE_CHECKING:  # imported when the command runs: `catalog-synth --help` stays fast
+    from catalog_synth.config import Config, WarehouseConfig
+    from catalog_synth.keys.graph import KeyGraph, Relationship
+    from catalog_synth.keys.suggest import Suggestion
 
 console = Console()
 
@@ -25,6 +26,10 @@ console = Console()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (listing only).")
 def keys_command(config_path: str | None, suggest: bool, warehouse_name: str | None, as_json: bool) -> None:
     """List the relationships a sync keeps (declared foreign keys and the config's), or --suggest more."""
+    from catalog_synth.config import ConfigError
+    from catalog_synth.keys.suggest import suggestions_yaml
+    from connectors import ConnectorError
+
     config = load_or_exit(config_path)
     try:
         warehouses = [config.warehouse(warehouse_name)] if warehouse_name else config.warehouses
@@ -38,11 +43,18 @@ def keys_command(config_path: str | None, suggest: bool, warehouse_name: str | N
 
 
 def _suggestions(config: Config, warehouse: WarehouseConfig) -> list[Suggestion]:
+    from catalog_synth.keys.suggest import suggest_relationships
+    from connectors import open_connector
+
     with open_connector(warehouse.name, warehouse.connector, warehouse.url.get_secret_value()) as connector:
         return suggest_relationships(connector, warehouse, config.sample_rows, config.seed)
 
 
 def _print_relationships(config: Config, warehouses: list[WarehouseConfig], as_json: bool) -> None:
+    from catalog_synth.keys.graph import discover
+    from catalog_synth.keys.plan import plan_keys
+    from connectors import open_connector
+
     listings = []
     for warehouse in warehouses:
         with open_connector(warehouse.name, warehouse.connector, warehouse.url.get_secret_value()) as connector:

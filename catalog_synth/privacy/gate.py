@@ -24,7 +24,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.spatial.distance import cdist
 
 from catalog_synth.privacy.classify import is_public
 from catalog_synth.privacy.subjects import Subjects
@@ -304,6 +303,8 @@ class _Encoded:
 
     def distances_to(self, reference: _Encoded) -> np.ndarray:
         """Manhattan distance on numbers plus one per differing category (Gower-like)."""
+        from scipy.spatial.distance import cdist  # scipy only where the gate runs (workers)
+
         total = np.zeros((len(self.numbers), len(reference.numbers)))
         if self.numbers.shape[1]:
             total += cdist(self.numbers, reference.numbers, metric="cityblock")

@@ -1,21 +1,21 @@
 """The sandbox's HTTP face: a JSON API for programs and a web page for people.
 
 Every route but ``/healthz`` (and the login page and the static assets, which
-hold no data) needs a bearer token when ``sandbox.token_hashes`` is set; browsers
-send it as a cookie set by ``/login``. Pages carry a strict Content Security
-Policy; only ``/tables/{name}`` may be framed, and only by ``sandbox.catalog_origin``.
+hold no data) needs a bearer token when ``sandbox.token_hashes`` is set
+(:mod:`.auth`); browsers send it as a cookie set by ``/login``. Queries run in
+their client's share of the slots (:mod:`.limits`). Pages carry a strict Content
+Security Policy; only ``/tables/{name}`` may be framed, and only by
+``sandbox.catalog_origin``.
 """
 
 from __future__ import annotations
 
 import base64
 import csv
-import hashlib
-import hmac
 import io
 import json
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -23,18 +23,20 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
+import fastapi_offline
 import pyarrow as pa
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel, Field
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from catalog_synth import __version__
 from catalog_synth.config import Config
+from catalog_synth.sandbox.auth import TOKEN_COOKIE, AuthRequired, TokenAuth, token_check
 from catalog_synth.sandbox.engine import QueryEngine, QueryResult, arrow_rows
 from catalog_synth.sandbox.errors import (
     QueryError,
@@ -45,12 +47,16 @@ from catalog_synth.sandbox.errors import (
     SandboxBusy,
     StoreUnavailable,
     TableNotFound,
+    TooManyQueries,
+    TryLater,
 )
+from catalog_synth.sandbox.limits import QuerySlots
 from catalog_synth.sandbox.validator import MAX_SQL_CHARS
 from catalog_synth.store import StoredTable
 
 PACKAGE_DIR = Path(__file__).parent
-TOKEN_COOKIE = "catalog_synth_token"
+# Swagger UI's files, as fastapi-offline vendors them: /docs works with no network.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "mysql", "tsql", "redshift", "trino", "sqlite", "oracle")
 _CSV_CHUNK_ROWS = 1000
 MAX_REQUEST_BYTES = 1_000_000
@@ -65,6 +71,7 @@ _ERROR_STATUS: dict[type[QueryError], tuple[int, str]] = {
     TableNotFound: (404, "not_found"),
     QueryTimeout: (408, "timeout"),
     ResultTooLarge: (413, "too_large"),
+    TooManyQueries: (429, "too_many"),
     SandboxBusy: (503, "busy"),
     StoreUnavailable: (503, "unavailable"),
 }
@@ -98,18 +105,15 @@ class ErrorResponse(BaseModel):
     error: ErrorOut
 
 
-class AuthRequired(Exception):
-    """No valid token: API callers get 401, browsers are sent to /login."""
-
-    def __init__(self, page: bool):
-        self.page = page
-
-
 class SandboxMetrics:
     """Prometheus metrics in a registry of their own (one per app)."""
 
-    def __init__(self) -> None:
+    def __init__(self, slots: QuerySlots) -> None:
         self.registry = CollectorRegistry()
+        running = Gauge("catalog_synth_sandbox_queries_running", "Queries in a slot now.", registry=self.registry)
+        running.set_function(lambda: slots.running)
+        waiting = Gauge("catalog_synth_sandbox_queries_waiting", "Queries waiting for a slot.", registry=self.registry)
+        waiting.set_function(lambda: slots.waiting)
         self.queries = Counter(
             "catalog_synth_sandbox_queries", "Queries received.", ["format"], registry=self.registry
         )
@@ -132,32 +136,6 @@ class SandboxMetrics:
             self.errors.labels(error_status(exc)[1]).inc()
 
 
-class TokenAuth:
-    """Bearer tokens checked against their SHA-256 digests (constant-time)."""
-
-    def __init__(self, token_hashes: list[str]):
-        self.digests = [digest.lower() for digest in token_hashes]
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.digests)
-
-    def accepts(self, token: str | None) -> bool:
-        if not self.enabled:
-            return True
-        if not token:
-            return False
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        return any(hmac.compare_digest(digest, known) for known in self.digests)
-
-    def token_of(self, request: Request) -> str | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, credentials = header.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-        return request.cookies.get(TOKEN_COOKIE)
-
-
 def error_status(exc: QueryError) -> tuple[int, str]:
     for cls in type(exc).__mro__:
         if cls in _ERROR_STATUS:
@@ -169,23 +147,13 @@ def _engine(request: Request) -> QueryEngine:
     return request.app.state.engine
 
 
-def _token_check(page: bool) -> Callable[[Request], Awaitable[None]]:
-    """The auth dependency for API routes (401) or pages (redirect to /login).
-
-    It is async on purpose: it never blocks, so it runs on the event loop instead
-    of costing a hop to a worker thread on every request.
-    """
-
-    async def require_token(request: Request) -> None:
-        auth: TokenAuth = request.app.state.auth
-        if not auth.accepts(auth.token_of(request)):
-            raise AuthRequired(page=page)
-
-    return require_token
+def _client(request: Request) -> str:
+    auth: TokenAuth = request.app.state.auth
+    return auth.client_of(request)
 
 
-api = APIRouter(dependencies=[Depends(_token_check(page=False))])
-pages = APIRouter(dependencies=[Depends(_token_check(page=True))])
+api = APIRouter(dependencies=[Depends(token_check(page=False))])
+pages = APIRouter(dependencies=[Depends(token_check(page=True))])
 public = APIRouter()
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorResponse} for status, _ in _ERROR_STATUS.values()
@@ -213,7 +181,7 @@ def run_query(
     metrics.queries.labels(output).inc()
     with metrics.latency.time():
         try:
-            result = _engine(request).run(body.sql, dialect=body.dialect, limit=body.limit)
+            result = _engine(request).run(body.sql, dialect=body.dialect, limit=body.limit, client=_client(request))
         except QueryError as exc:
             metrics.record_error(exc)
             raise
@@ -231,7 +199,7 @@ def list_tables(request: Request) -> dict[str, Any]:
 
 @api.get("/api/tables/{name}", summary="One synthetic table with its preview rows", responses=_ERROR_RESPONSES)
 def table_detail(name: str, request: Request) -> dict[str, Any]:
-    table, preview = _engine(request).preview(name)
+    table, preview = _engine(request).preview(name, client=_client(request))
     return {**table.as_dict(), "dialect": table.dialect, "preview": _json_payload(preview)}
 
 
@@ -247,7 +215,17 @@ def openapi_schema(request: Request) -> JSONResponse:
 
 @pages.get("/docs", include_in_schema=False)
 def api_docs(request: Request) -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url=request.url_for("openapi_schema").path, title="catalog-synth sandbox API")
+    def asset(name: str) -> str:
+        return request.url_for("docs_assets", path=name).path
+
+    return get_swagger_ui_html(
+        openapi_url=request.url_for("openapi_schema").path,
+        title="catalog-synth sandbox API",
+        swagger_js_url=asset("swagger-ui-bundle.js"),
+        swagger_css_url=asset("swagger-ui.css"),
+        swagger_favicon_url=asset("favicon.png"),
+        swagger_ui_parameters={"validatorUrl": None},  # no badge fetched from swagger.io
+    )
 
 
 @public.get("/healthz", summary="Liveness and store availability (no auth)")
@@ -284,7 +262,7 @@ def table_page(name: str, request: Request) -> Response:
     origin = request.app.state.catalog_origin
     ancestors = origin or "'none'"
     try:
-        table, preview = _engine(request).preview(name)
+        table, preview = _engine(request).preview(name, client=_client(request))
     except (TableNotFound, StoreUnavailable) as exc:
         return _page(request, "missing.html", {"message": str(exc)}, ancestors, status_code=404)
     context = {"table": table, "columns": preview.columns, "rows": [_cells(row) for row in preview.rows]}
@@ -450,11 +428,12 @@ def create_app(config: Config) -> FastAPI:
         openapi_url=None,
     )
     app.state.engine = engine
-    app.state.metrics = SandboxMetrics()
+    app.state.metrics = SandboxMetrics(engine.slots)
     app.state.auth = TokenAuth(config.sandbox.token_hashes)
     app.state.catalog_origin = config.sandbox.catalog_origin
     app.state.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs_assets")
     for router in (public, api, pages):
         app.include_router(router)
     app.add_exception_handler(QueryError, _query_error_response)
@@ -466,7 +445,7 @@ def create_app(config: Config) -> FastAPI:
 async def _query_error_response(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, QueryError)
     status, kind = error_status(exc)
-    headers = {"Retry-After": "1"} if isinstance(exc, SandboxBusy) else None
+    headers = {"Retry-After": "1"} if isinstance(exc, TryLater) else None
     return JSONResponse({"error": {"kind": kind, "message": str(exc)}}, status_code=status, headers=headers)
 
 

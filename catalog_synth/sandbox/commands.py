@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -10,13 +11,32 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog_synth.cli_common import config_option, load_or_exit
-from catalog_synth.config import Config
-from catalog_synth.sandbox.engine import QueryEngine, QueryError, QueryResult
+
+if TYPE_CHECKING:
+    from pydantic.fields import FieldInfo
+
+    from catalog_synth.config import Config
+    from catalog_synth.sandbox.engine import QueryResult
 
 console = Console()
 
 
-@click.command("serve")
+class ServeCommand(click.Command):
+    """``serve --help`` ends with every ``sandbox.*`` setting, read off the config model."""
+
+    def format_epilog(self, context: click.Context, formatter: click.HelpFormatter) -> None:
+        from catalog_synth.config import SandboxConfig
+
+        with formatter.section("Settings (sandbox.* in the config file)"):
+            formatter.write_dl([(f"sandbox.{name}", _setting_help(field)) for name, field in SandboxConfig.model_fields.items()])
+
+
+def _setting_help(field: FieldInfo) -> str:
+    default = field.get_default(call_default_factory=True)
+    return field.description if default is None else f"{field.description} Default: {default}."
+
+
+@click.command("serve", cls=ServeCommand)
 @config_option
 @click.option("--host", default=None, help="Interface to listen on (default: sandbox.host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: sandbox.port, 8765).")
@@ -47,6 +67,8 @@ def serve_command(config_path: str | None, host: str | None, port: int | None) -
 @click.option("--limit", "-n", type=click.IntRange(min=1), default=None, help="Most rows to show.")
 def query_command(config_path: str | None, sql: str, dialect: str | None, limit: int | None) -> None:
     """Run one read-only query on the synthetic store, with the sandbox's checks and limits."""
+    from catalog_synth.sandbox.errors import QueryError
+
     config = load_or_exit(config_path)
     try:
         result = run_query(config, sql, dialect=dialect, limit=limit)
@@ -59,6 +81,8 @@ def query_command(config_path: str | None, sql: str, dialect: str | None, limit:
 
 def run_query(config: Config, sql: str, dialect: str | None = None, limit: int | None = None) -> QueryResult:
     """One query through the sandbox's validator, hardening and limits (``query`` and ``demo``)."""
+    from catalog_synth.sandbox.engine import QueryEngine
+
     engine = QueryEngine(config.store, config.sandbox)
     try:
         return engine.run(sql, dialect=dialect, limit=limit)

@@ -14,6 +14,9 @@ second ``connect(path)`` would hand back the old, still-open one.
 Refresh: every query stats the store path; when ``sync`` has swapped a new
 file in (another inode, size or mtime), new queries open a new generation while
 queries in flight finish on the old one, which closes when its last query ends.
+
+Slots: a query is validated and run inside one of its client's slots
+(:class:`~catalog_synth.sandbox.limits.QuerySlots`: a share per client, handed out fairly).
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ from catalog_synth.sandbox.errors import (
     SandboxBusy,
     StoreUnavailable,
     TableNotFound,
+    TooManyQueries,
 )
+from catalog_synth.sandbox.limits import LOCAL_CLIENT, QuerySlots
 from catalog_synth.sandbox.validator import DUCKDB, TableCatalog, ValidatedQuery, validate
 from catalog_synth.store import StoredTable, read_tables
 
@@ -60,6 +65,7 @@ __all__ = [
     "SandboxBusy",
     "StoreUnavailable",
     "TableNotFound",
+    "TooManyQueries",
     "arrow_rows",
     "connect_hardened",
 ]
@@ -195,16 +201,22 @@ class QueryEngine:
         self.settings = settings
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
-        self._slots = threading.BoundedSemaphore(settings.max_concurrent_queries)
+        self.slots = QuerySlots(
+            settings.max_concurrent_queries, settings.queries_per_client, wait_seconds=settings.timeout_seconds
+        )
 
-    def run(self, sql: str, dialect: str | None = None, limit: int | None = None) -> QueryResult:
-        """Validate ``sql`` (written in ``dialect``, default: the warehouse's) and run it.
+    def run(
+        self, sql: str, dialect: str | None = None, limit: int | None = None, client: str = LOCAL_CLIENT
+    ) -> QueryResult:
+        """Validate ``sql`` (written in ``dialect``, default: the warehouse's) and run it in one of
+        ``client``'s slots.
 
         Raises :class:`QueryRefused`, :class:`QueryFailed`, :class:`QueryTimeout`,
-        :class:`ResultTooLarge`, :class:`SandboxBusy` or :class:`StoreUnavailable`.
+        :class:`ResultTooLarge`, :class:`TooManyQueries`, :class:`SandboxBusy` or
+        :class:`StoreUnavailable`.
         """
         started = time.perf_counter()
-        with self._current() as generation:
+        with self.slots.hold(client), self._current() as generation:
             validated = generation.validate(sql, dialect or generation.default_dialect)
             return self._execute(generation, validated.sql, self._row_limit(limit), started)
 
@@ -221,10 +233,10 @@ class QueryEngine:
         with self._current() as generation:
             return generation.catalog.named(name)
 
-    def preview(self, name: str) -> tuple[StoredTable, QueryResult]:
+    def preview(self, name: str, client: str = LOCAL_CLIENT) -> tuple[StoredTable, QueryResult]:
         """The table's metadata and its preview rows (its first ``preview_rows`` rows)."""
         started = time.perf_counter()
-        with self._current() as generation:
+        with self.slots.hold(client), self._current() as generation:
             table = generation.catalog.named(name)
             sql = f"SELECT * FROM {table.physical_sql} LIMIT {int(table.preview_rows)}"
             return table, self._execute(generation, sql, self._row_limit(table.preview_rows), started)
@@ -284,30 +296,17 @@ class QueryEngine:
             if generation.retired and generation.users == 0:
                 generation.close()
 
-    @contextmanager
-    def _slot(self) -> Iterator[None]:
-        wait = self.settings.timeout_seconds
-        if not self._slots.acquire(timeout=wait):
-            raise SandboxBusy(
-                f"all {self.settings.max_concurrent_queries} query slots stayed busy for {wait:g} s: try again"
-            )
-        try:
-            yield
-        finally:
-            self._slots.release()
-
     def _execute(self, generation: _Generation, sql: str, limit: int, started: float) -> QueryResult:
         """Run trusted or validated DuckDB text on a fresh cursor of ``generation``."""
-        with self._slot():
-            cursor = generation.connection.cursor()
-            try:
-                relation = cursor.sql(sql)
-                columns = [ResultColumn(name, str(kind)) for name, kind in zip(relation.columns, relation.types)]
-                data, truncated = self._collect(relation.to_arrow_reader(_BATCH_ROWS), limit)
-            except duckdb.Error as exc:
-                raise self._translate(exc) from None
-            finally:
-                cursor.close()
+        cursor = generation.connection.cursor()
+        try:
+            relation = cursor.sql(sql)
+            columns = [ResultColumn(name, str(kind)) for name, kind in zip(relation.columns, relation.types)]
+            data, truncated = self._collect(relation.to_arrow_reader(_BATCH_ROWS), limit)
+        except duckdb.Error as exc:
+            raise self._translate(exc) from None
+        finally:
+            cursor.close()
         elapsed_ms = (time.perf_counter() - started) * 1000
         return QueryResult(columns=columns, data=data, truncated=truncated, elapsed_ms=elapsed_ms)
 

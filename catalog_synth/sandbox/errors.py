@@ -26,8 +26,16 @@ class ResultTooLarge(QueryError):
     """The result is bigger than the response size limit."""
 
 
-class SandboxBusy(QueryError):
+class TryLater(QueryError):
+    """The query did not run for want of a slot; the same query may run shortly."""
+
+
+class SandboxBusy(TryLater):
     """Every query slot stayed taken for the whole wait: try again shortly."""
+
+
+class TooManyQueries(TryLater):
+    """This client already runs or waits for its share of the slots: try again when one ends."""
 
 
 class StoreUnavailable(QueryError):

@@ -14,6 +14,14 @@ function showError(message) {
   errorBox.hidden = false;
 }
 
+// Before another query: no error, rows or status left over from the last one.
+function clearResult() {
+  errorBox.hidden = true;
+  errorBox.textContent = "";
+  grid.replaceChildren();
+  statusLine.textContent = "";
+}
+
 function cellText(value) {
   if (value === null) return "NULL";
   if (typeof value === "object") return JSON.stringify(value);
@@ -50,8 +58,7 @@ function errorMessage(response, payload) {
 }
 
 async function runQuery() {
-  errorBox.hidden = true;
-  grid.replaceChildren();
+  clearResult();
   statusLine.textContent = "Running…";
   runButton.disabled = true;
   try {
@@ -91,6 +98,7 @@ for (const button of document.querySelectorAll("button.table-name")) {
   button.addEventListener("click", (event) => {
     event.preventDefault();
     editor.value = `SELECT * FROM ${button.dataset.table} LIMIT 100`;
+    clearResult();
     editor.focus();
   });
 }

@@ -1,0 +1,92 @@
+"""A command pays only for what it uses: the light commands and a no-change sync never
+import SDV, SDMetrics, torch or scipy, and a no-change sync starts no worker process.
+
+Each check runs the real CLI in a fresh interpreter and reads its ``sys.modules``
+(timings live in ``bench/cli_startup.py``, not here).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from catalog_synth.cli import with_executor_options
+from catalog_synth.config import load_config
+from catalog_synth.demo_data import build_demo_warehouse
+from catalog_synth.pipeline import run_sync
+from catalog_synth.types import TableStatus
+
+HEAVY = ("sdv", "sdmetrics", "torch", "scipy")
+# Runs each command line (a JSON list of argv lists) in turn in this interpreter and prints,
+# after each, the heavy packages imported so far and the processes it left running.
+PROBE = """
+import json, sys
+import psutil
+from catalog_synth.cli import main
+
+heavy, seen = set(sys.argv[1].split(",")), {}
+for argv in json.loads(sys.argv[2]):
+    try:
+        main(argv, standalone_mode=False)
+    except SystemExit as exit:
+        assert not exit.code, (argv, exit.code)
+    seen[" ".join(argv)] = {
+        "heavy": sorted({name.split(".")[0] for name in sys.modules} & heavy),
+        "children": [child.name() for child in psutil.Process().children(recursive=True)],
+    }
+print(json.dumps(seen))
+"""
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config over a small SQLite warehouse, synced once (in this process)."""
+    folder = tmp_path_factory.mktemp("cli-imports")
+    url = build_demo_warehouse(folder / "warehouse.sqlite", "sqlite", rows=40)
+    config_file = folder / "catalog-synth.yml"
+    config_file.write_text(
+        f"warehouses:\n  - name: wh\n    url: {url}\nsample_rows: 200\ncopy_rows: 60\nseed: 5\n"
+        "store: store.duckdb\ncatalog:\n  file: mcps.json\n",
+        encoding="utf-8",
+    )
+    report = run_sync(with_executor_options(load_config(config_file), None, None, 1))
+    assert report.count(TableStatus.SYNTHESIZED) == 4, [(r.ref, r.reason) for r in report.results]
+    return config_file
+
+
+def probe(argvs: list[list[str]], cwd: Path) -> dict[str, dict[str, list[str]]]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(HEAVY), json.dumps(argvs)],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_light_commands_import_no_synthesis_library(synced: Path) -> None:
+    config = str(synced)
+    commands = [
+        ["--help"],
+        ["serve", "--help"],
+        ["init", "--path", str(synced.parent / "starter.yml")],
+        ["preview", "-c", config, "main.people"],
+        ["query", "-c", config, "SELECT count(*) FROM people"],
+        ["report", "-c", config, "main.people"],
+        ["keys", "-c", config],
+    ]
+    seen = probe(commands, synced.parent)
+    assert list(seen) == [" ".join(argv) for argv in commands]
+    assert {command: after["heavy"] for command, after in seen.items() if after["heavy"]} == {}
+
+
+def test_a_no_change_sync_imports_no_synthesis_library_and_starts_no_worker(synced: Path) -> None:
+    seen = probe([["sync", "-c", str(synced), "--report", str(synced.parent / "run.json")]], synced.parent)
+    run = json.loads((synced.parent / "run.json").read_text())
+    assert run["counts"]["unchanged"] == 4 and run["counts"]["synthesized"] == 0
+    (after,) = seen.values()
+    assert after["heavy"] == []
+    assert after["children"] == []  # not even the fork server that preloads SDV for workers

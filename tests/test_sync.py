@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -190,7 +191,9 @@ def test_sync_cli_summary_preview_and_exit_codes(tmp_path: Path) -> None:
     )
     failed = cli("sync", "-c", str(broken))
     assert failed.returncode == 1
-    assert "cannot list tables" in failed.stdout and "hunter2" not in failed.stdout + failed.stderr
+    summary = re.sub(r"[\s│]+", " ", failed.stdout)  # the summary table may wrap the reason
+    assert summary.count("cannot list tables") == 1  # said once, with the warehouse's name
+    assert "warehouse 'down': cannot list tables" in summary and "hunter2" not in failed.stdout + failed.stderr
 
 
 def test_config_errors_are_one_line(tmp_path: Path) -> None:

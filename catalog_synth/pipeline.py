@@ -388,10 +388,9 @@ def _evidence(connector: Connector, info: TableInfo, plan: KeyPlan, sample: pd.D
 
     return Evidence(
         subjects=read_subjects(connector, info, plan.subject, sample),
-        people=plan.people,
         reference=plan.reference,
         copied_from=copied_from_probe(connector, plan.sources),
-        real_counts=real_counts_probe(connector, info.ref),
+        real_counts=real_counts_probe(connector, info.ref, plan.sources),
     )
 
 

@@ -16,6 +16,8 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
             f"Quality (SDMetrics): overall {q['overall']:.3f} · column shapes {q['column_shapes']:.3f}"
             f" · column pair trends {q['column_pair_trends']:.3f}"
         )
+    for note in stored.notes or ():
+        console.print(f"[cyan]note[/] {note}")
     classes = Table(title="Column classification")
     for header in ("column", "class", "identifying", "how", "why"):
         classes.add_column(header)

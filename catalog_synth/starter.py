@@ -32,14 +32,16 @@ catalog:
   #   token: ${DATAHUB_TOKEN}
   # sandbox_url: https://sandbox.example.com   # links and the Preview tab embed
 
-# Per-column privacy overrides (schema.table.column): sensitive | public
+# Per-column privacy overrides (schema.table.column, globs allowed): sensitive | public
 # columns:
 #   public.customers.notes: sensitive
 #   public.customers.country: public
+#   public.genres.*: public
 
 privacy:
-  min_category_count: 5    # rarer categories are never emitted verbatim
+  min_category_count: 5    # values held by fewer people are never emitted verbatim
   dcr_threshold: 0.55      # largest share of synthetic rows closer to training than to holdout
+  # reference_tables: true # small lookup tables others reference keep their labels
 
 # executor:
 #   kind: local            # or dask (with scheduler: tcp://host:8786)

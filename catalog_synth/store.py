@@ -55,6 +55,8 @@ CREATE TABLE IF NOT EXISTS {META_TABLE} (
 );
 -- Per-relationship integrity and cardinality (catalog_synth.keys); added after the first release.
 ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS relations JSON;
+-- How the copy was made ("reference table: labels kept", "generated column by column").
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS notes JSON;
 """
 
 _DUCKDB_TYPES = {
@@ -111,6 +113,7 @@ class StoredTable:
     synced_at: datetime
     # One entry per foreign key of the table: integrity, cardinality, join check (aggregates).
     relations: list[dict[str, Any]] | None = None
+    notes: list[str] | None = None
 
     @property
     def physical_sql(self) -> str:
@@ -130,6 +133,7 @@ class StoredTable:
             "gate": self.gate,
             "synced_at": self.synced_at.isoformat(),
             "relations": self.relations or [],
+            "notes": self.notes or [],
         }
 
 
@@ -236,7 +240,7 @@ class StoreWriter:
             self.con.unregister("_incoming")
             self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
             self.con.execute(
-                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     name,
                     table.ref.warehouse,
@@ -255,6 +259,7 @@ class StoreWriter:
                     fingerprint,
                     table.synced_at or datetime.now(timezone.utc),
                     None,  # relations: measured once every table of the run is in place
+                    json.dumps(table.notes),
                 ],
             )
             self.con.execute("COMMIT")
@@ -305,7 +310,7 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> list[StoredTable]:
     tables = []
     for row in rows:
         record = dict(zip(names, row))
-        for key in ("columns", "classes", "dropped_columns", "quality", "gate", "relations"):
+        for key in ("columns", "classes", "dropped_columns", "quality", "gate", "relations", "notes"):
             record[key] = json.loads(record[key]) if record[key] is not None else None
         record["classes"] = record["classes"] or {}
         record["dropped_columns"] = record["dropped_columns"] or {}

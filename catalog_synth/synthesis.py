@@ -478,7 +478,7 @@ def avoid_extremes(
         inner = ordered[depth] if direction > 0 else ordered[-1 - depth]
         moved = round_to_step(extreme + rng.random(int(hits.sum())) * (inner - extreme), step)
         moved[moved == extreme] = extreme + direction * (step or abs(inner - extreme) / 2 or 1.0)
-        out[hits] = moved
+        out[hits] = round_to_step(moved, step)
     return out
 
 

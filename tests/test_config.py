@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_synth.config import ConfigError, load_config, parse_config
+from catalog_synth.config import ConfigError, load_config, parse_config, validate_config
 from catalog_synth.starter import STARTER_CONFIG
 
 CONTRACT = """
@@ -128,3 +128,17 @@ def test_missing_file_says_how_to_create_one(tmp_path) -> None:
 def test_starter_config_is_valid_once_its_variable_is_set() -> None:
     config = parse_config(STARTER_CONFIG, {"SHOP_DB_PASSWORD": "x"})
     assert config.warehouses[0].exclude == ["public.tmp_*"]
+
+
+def test_column_overrides_accept_table_and_column_globs() -> None:
+    from catalog_synth.pipeline import synthesis_settings
+    from catalog_synth.types import TableRef
+
+    config = validate_config({
+        "warehouses": [{"name": "shop", "url": "sqlite:///x.db"}],
+        "columns": {"shop.main.genre.*": "public", "main.genre.secret": "sensitive", "main.cust*.notes": "sensitive"},
+    })  # fmt: skip
+    genre = synthesis_settings(config, TableRef("shop", "main", "genre"))
+    assert genre.override_for("name") == "public" and genre.override_for("secret") == "sensitive"
+    assert synthesis_settings(config, TableRef("shop", "main", "customers")).override_for("notes") == "sensitive"
+    assert synthesis_settings(config, TableRef("shop", "main", "orders")).override_for("notes") is None

@@ -277,3 +277,18 @@ def test_profile_of_a_relationship_round_trips() -> None:
     profile = RelationProfile(relationship, {0: 3, 2: 5}, 0.1, None, 1, True)
     assert RelationProfile.from_dict(relationship, profile.as_dict()) == profile
     assert profile.counts().tolist() == [0, 0, 0, 2, 2, 2, 2, 2]
+
+
+def test_a_parent_waiting_on_its_own_parent_hands_out_no_keys_until_it_is_sure_to_be_published() -> None:
+    region = synthetic("region", "r_id", pd.DataFrame({"r_id": [1, 2]}), {})
+    nation = synthetic("nation", "n_id", pd.DataFrame({"n_id": [10, 11], "r_id": [1, 2]}), {"r_id": ("region", "r_id")})
+    customer = synthetic("customer", "c_id", pd.DataFrame({"c_id": [7, 8], "n_id": [10, 11]}), {"n_id": ("nation", "n_id")})
+    linker = KeyLinker(graph_of(region, nation, customer), lambda ref, columns: None, seed=4)
+    linker.expect([region.ref, nation.ref, customer.ref])
+    assert linker.arrive(Outcome(nation)) == []
+    assert linker.arrive(Outcome(customer)) == []  # nation's keys are not handed out while region may fail
+    failed = Outcome(None, TableStatus.FAILED, "privacy gate failed")
+    failed.result.ref = region.ref
+    released = {o.result.ref.name: o for o in linker.arrive(failed)}
+    assert released["nation"].table is None and released["customer"].table is None
+    assert "parent main.nation was not published" in released["customer"].result.reason

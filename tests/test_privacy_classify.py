@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,3 +153,54 @@ def test_reasons_never_quote_a_value() -> None:
 def test_checksums() -> None:
     assert is_valid_iban("DE89 3704 0044 0532 0130 00") and not is_valid_iban("DE88 3704 0044 0532 0130 00")
     assert luhn_valid("4111111111111111") and not luhn_valid("4111111111111112")
+
+
+def test_concatenated_and_abbreviated_names_are_read_like_separated_ones() -> None:
+    from catalog_synth.privacy.classify import semantic_from_name
+
+    expected = {
+        "billingaddress": "address", "BillingAddress": "address", "shipaddr": "address",
+        "billingpostalcode": "postal_code", "contactname": "person_name", "homephone": "phone",
+        "account_to": "identifier", "acct_no": "identifier", "birth_number": "national_id",
+        "megaphone": None, "velocity": None, "filename": None, "tablename": None,
+    }  # fmt: skip
+    assert {name: semantic_from_name(name) for name in expected} == expected
+
+
+@pytest.mark.parametrize("locale", ["pt_BR", "it_IT", "de_DE", "fr_FR", "es_ES", "nl_NL", "en_CA"])
+def test_street_addresses_of_each_locale_are_recognised_by_their_street_words(locale: str) -> None:
+    from catalog_synth.privacy.recognizers import is_street_address
+
+    fake = Faker(locale)
+    fake.seed_instance(4)
+    streets = [fake.street_address() for _ in range(100)]
+    assert sum(map(is_street_address, streets)) >= 80, streets[:5]
+    assert semantic_from_content(pd.Series(streets)) == "address"
+
+
+def test_national_ids_of_several_countries_are_recognised_by_their_checksums() -> None:
+    for locale, method in (("fr_FR", "ssn"), ("es_ES", "nif"), ("it_IT", "ssn"), ("pt_BR", "cpf"), ("nl_NL", "ssn")):
+        fake = Faker(locale)
+        fake.seed_instance(5)
+        assert semantic_from_content(pd.Series([str(getattr(fake, method)()) for _ in range(100)])) == "national_id"
+    random_digits = pd.Series([str(n) for n in np.random.default_rng(5).integers(10**9, 10**10, 200)])
+    assert semantic_from_content(random_digits) != "national_id"  # no checksum: not an id
+
+
+def test_international_phones_are_checked_with_phonenumbers() -> None:
+    from catalog_synth.privacy.recognizers import is_phone
+
+    assert is_phone("+44 20 7946 0958") and is_phone("+55 (12) 3923-5555") and is_phone("0049 30 901820")
+    assert not is_phone("+999 12") and not is_phone("12.5 kg")
+
+
+def test_a_registered_recognizer_is_tried_first() -> None:
+    from catalog_synth.privacy import recognizers
+
+    badge = recognizers.Recognizer("identifier", lambda text: bool(re.fullmatch(r"EMP-\d{4}", text)))
+    recognizers.register(badge)
+    try:
+        assert semantic_from_content(pd.Series([f"EMP-{n:04d}" for n in range(50)])) == "identifier"
+    finally:
+        recognizers.RECOGNIZERS.remove(badge)
+    assert semantic_from_content(pd.Series([f"EMP-{n:04d}" for n in range(50)])) is None

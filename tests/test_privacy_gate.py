@@ -132,3 +132,26 @@ def test_normalized_series_agrees_with_normalize_value_by_value() -> None:
     ]
     for values in series:
         assert normalized(values).tolist() == [normalize(value) for value in values]
+
+
+def test_a_value_on_many_rows_of_one_person_is_rare() -> None:
+    """Seven invoices of each of 40 customers: each city is on 7 rows but belongs to one customer."""
+    from catalog_synth.privacy.subjects import Subjects, subject_ids
+
+    customers = np.repeat(np.arange(40), 7)
+    real = pd.DataFrame({"city": [f"Town {c}" for c in customers], "total": np.arange(len(customers), dtype=float)})
+    classes = {"city": ColumnClass("city", "categorical", False, "", "type"),
+               "total": ColumnClass("total", "numerical", False, "", "type")}
+    by_people = Subjects(len(real), (subject_ids([pd.Series(customers)], len(real)),))
+    assert by_people.rare(real["city"], 5) == {normalize(f"Town {c}") for c in range(40)}
+    assert Subjects.of_rows(len(real)).rare(real["city"], 5) == set()  # by rows they look common
+    copy = real.iloc[1:-1].reset_index(drop=True)
+    holdout = pd.Index(np.arange(0, len(real), 5))
+
+    def rare_check(subjects):
+        data = GateInput(real, holdout, copy, classes, subjects=subjects)
+        return next(c for c in run_gate(data, 5, 0.55, np.random.default_rng(1)).checks if c.name == "rare_categories")
+
+    assert rare_check(Subjects.of_rows(len(real))).passed
+    failed = rare_check(by_people)
+    assert not failed.passed and "held by fewer than 5 people" in failed.detail

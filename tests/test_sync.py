@@ -234,3 +234,35 @@ def test_a_table_the_catalog_refused_is_synthesized_again_next_run(tmp_path: Pat
         "main.products": TableStatus.SYNTHESIZED,
     }
     assert run_sync(config, sinks=[]).count(TableStatus.UNCHANGED) == 2
+
+
+def test_a_wrong_listing_never_empties_the_store(tmp_path: Path) -> None:
+    """A mistyped SQLite path or an include glob matching nothing fails the run and keeps every copy;
+    only a listing that found tables removes the copies of tables it no longer lists."""
+    warehouse = tmp_path / "w.sqlite"
+    build_demo_warehouse(warehouse, "sqlite", rows=40)
+
+    def sync_with(url: str, include: list[str]) -> tuple[int, str]:
+        """The exit code and the reasons the run report gives."""
+        config_file = tmp_path / "catalog-synth.yml"
+        config_file.write_text(json.dumps({
+            "warehouses": [{"name": "w", "url": url, "include": include}], "copy_rows": 40, "seed": 2,
+            "executor": {"workers": 1}, "store": "store.duckdb", "catalog": {"file": None},
+        }))  # fmt: skip
+        done = cli("sync", "-c", str(config_file), "--report", str(tmp_path / "run.json"), cwd=tmp_path)
+        reasons = [t["reason"] for t in json.loads((tmp_path / "run.json").read_text())["tables"]]
+        return done.returncode, " ".join(reasons)
+
+    def stored() -> list[str]:
+        return [t.logical_name for t in Store(tmp_path / "store.duckdb").tables()]
+
+    assert sync_with(f"sqlite:///{warehouse}", ["main.*"])[0] == 0
+    before = stored()
+    assert len(before) >= 3
+    typo = tmp_path / "w.sqlitee"
+    assert sync_with(f"sqlite:///{typo}", ["main.*"]) == (1, f"warehouse 'w': sqlite database file {typo} does not exist")
+    assert not typo.exists() and stored() == before
+    code, reason = sync_with(f"sqlite:///{warehouse}", ["main.peple"])
+    assert code == 1 and "no table matches include ['main.peple']" in reason and stored() == before
+    assert sync_with(f"sqlite:///{warehouse}", ["main.people"])[0] == 0
+    assert stored() == ["main.people"]

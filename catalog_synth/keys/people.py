@@ -9,7 +9,8 @@ Decided once per run from names and keys only (planning), read in the worker:
   (``invoiceline -> invoice -> customer``); the worker reads, for every sampled row, the key of
   that person (aggregates and hashes only leave the worker: :class:`Subjects`). A table with
   several such chains counts by the people table with the most rows (orders are about their
-  customers, not about the few employees who took them). A people table is about its own rows.
+  customers, not about the few employees who took them). A table named for people, or one with
+  people's columns and no chain to another people table, is about its own rows.
 * **Identifying sources**: string columns named as identifying in related tables (up to two
   keys away) and in people tables, whose values a column copied from them (``billingaddress``)
   would share; the worker measures that overlap inside the warehouse (counts only).
@@ -46,10 +47,14 @@ SOURCE_HOPS = 2
 MAX_SOURCES = 12
 
 
+def named_for_people(info: TableInfo) -> bool:
+    return bool(_PEOPLE_TABLE.search(name_tokens(info.ref.name)))
+
+
 def describes_people(info: TableInfo) -> bool:
     """Named for people, or holding a person's name (not a bare ``name``), e-mail, national id
     or birth date."""
-    if _PEOPLE_TABLE.search(name_tokens(info.ref.name)):
+    if named_for_people(info):
         return True
     return any(
         (semantic_from_name(column.name) in _PERSON_SEMANTICS and not is_ambiguous_name(column.name))
@@ -81,9 +86,13 @@ class SubjectPath:
 
 
 def subject_path(graph: KeyGraph, ref: TableRef) -> SubjectPath | None:
-    """The chain to the people table a row of ``ref`` is about (None: about no one, or itself)."""
+    """The chain to the people table a row of ``ref`` is about (None: about no one, or itself).
+
+    A table named for people is about its own rows; any other table with a chain to a people
+    table is about the people there, even when it holds their names (``invoice.contactname``
+    copied from the customer)."""
     info = graph.tables.get(ref)
-    if info is None or describes_people(info):
+    if info is None or named_for_people(info):
         return None
     found: list[SubjectPath] = []
     queue: deque[tuple[TableRef, tuple[Hop, ...]]] = deque([(ref, ())])
@@ -182,20 +191,29 @@ PROBE_MAX_VALUES = 200
 COPIED_SHARE = 0.5  # of a column's distinct values found in an identifying column elsewhere
 
 
-def real_counts_probe(connector: Any, ref: TableRef) -> RealCounts | None:
-    """How many rows of the whole real column hold each candidate fake (None: cannot ask)."""
+def real_counts_probe(connector: Any, ref: TableRef, sources: tuple[SourceColumn, ...] = ()) -> RealCounts | None:
+    """How many real rows hold each candidate fake: in the whole column, and in the identifying
+    columns of the same semantic among ``sources`` (None: the connector cannot ask)."""
     if not hasattr(connector, "count_values"):
         return None
 
-    def counts(column: ColumnInfo, values: Sequence[Any]) -> dict[str, int]:
+    def counts(column: ColumnInfo, semantic: str, values: Sequence[Any]) -> dict[str, int]:
         found: dict[str, int] = {}
-        for value, rows in connector.count_values(ref, column, values).items():
-            key = normalize(value)
-            if key is not None:
-                found[key] = found.get(key, 0) + int(rows)
+        places = [(ref, column)] + [
+            (source.table, _text_column(source.column)) for source in sources if source.semantic == semantic
+        ]
+        for table, where in places:
+            for value, rows in connector.count_values(table, where, values).items():
+                key = normalize(value)
+                if key is not None:
+                    found[key] = found.get(key, 0) + int(rows)
         return found
 
     return counts
+
+
+def _text_column(name: str) -> ColumnInfo:
+    return ColumnInfo(name, "text", ColumnKind.STRING)
 
 
 def copied_from_probe(connector: Any, sources: tuple[SourceColumn, ...]) -> CopiedFrom | None:
@@ -208,7 +226,7 @@ def copied_from_probe(connector: Any, sources: tuple[SourceColumn, ...]) -> Copi
         if len(distinct) < PROBE_MIN_VALUES:
             return None
         for source in sources:
-            found = connector.count_values(source.table, ColumnInfo(source.column, "text", ColumnKind.STRING), distinct)
+            found = connector.count_values(source.table, _text_column(source.column), distinct)
             if len(found) >= COPIED_SHARE * len(distinct):
                 return f"{source.table.qualified}.{source.column}", source.semantic
         return None

@@ -55,8 +55,7 @@ class KeyPlan:
     subject: SubjectPath | None = None
     # Identifying columns of nearby and people tables, whose values copied here identify too.
     sources: tuple[SourceColumn, ...] = ()
-    # The table describes people; it is a reference table (a lookup of labels, labels kept).
-    people: bool = False
+    # A reference table: a lookup of labels about no one, whose labels are kept.
     reference: bool = False
 
 
@@ -79,17 +78,15 @@ def plan_keys(
 
 def _with_people(graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_rows: int | None) -> KeyPlan:
     subject = subject_path(graph, info.ref)
-    people = describes_people(info)
     referenced = any(not r.self_reference for r in graph.children_of(info.ref))
     reference = (
         reference_max_rows is not None
         and referenced
         and info.row_count <= reference_max_rows
-        and not people
+        and not describes_people(info)
         and subject is None
     )
-    return replace(plan, subject=subject, sources=identifying_sources(graph, info.ref), people=people,
-                   reference=reference)
+    return replace(plan, subject=subject, sources=identifying_sources(graph, info.ref), reference=reference)
 
 
 def _plan(graph: KeyGraph, info: TableInfo, sampled_with: Relationship | None) -> KeyPlan:

@@ -3,12 +3,13 @@
 The worker that read the sample fills it from the run's plan and the warehouse:
 
 * ``subjects``: who each sampled row is about (:mod:`catalog_synth.privacy.subjects`);
-* ``people``: the table describes people; ``reference``: it is a lookup table of labels that
-  other tables reference (its labels are kept);
+* ``reference``: the table is a lookup table of labels that other tables reference, about no
+  one (its labels are kept);
 * ``copied_from``: asks the warehouse whether a column's values are those of an identifying
   column of another table (``invoice.billingaddress`` holding ``customer.address``), counts only;
-* ``real_counts``: asks the warehouse how many real rows of the whole column hold each of some
-  candidate fakes, so that no fake equals a real value the sample did not show.
+* ``real_counts``: asks the warehouse how many real rows of the whole column (and of identifying
+  columns of the same kind in related tables: ``contactname`` and ``customer.name``) hold each of
+  some candidate fakes, so that no fake equals a real value the sample did not show.
 
 Without a warehouse (tests, benchmarks on frames) every row is its own subject and nothing is
 looked up.
@@ -27,14 +28,14 @@ from catalog_synth.types import ColumnInfo
 
 # (column, its sampled values) -> (where they come from, its semantic), or None
 CopiedFrom = Callable[[ColumnInfo, pd.Series], "tuple[str, str] | None"]
-# (column, candidate values) -> {normalised value: real rows of the whole column holding it}
-RealCounts = Callable[[ColumnInfo, Sequence[Any]], dict[str, int]]
+# (column, its semantic, candidate values) -> {normalised value: real rows holding it in the whole
+# column, and in identifying columns of the same semantic that the column's values may come from}
+RealCounts = Callable[[ColumnInfo, str, Sequence[Any]], dict[str, int]]
 
 
 @dataclass
 class Evidence:
     subjects: Subjects
-    people: bool = False
     reference: bool = False
     copied_from: CopiedFrom | None = None
     real_counts: RealCounts | None = None

@@ -18,6 +18,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -83,7 +84,9 @@ class FakeContext:
         """Distinct people holding each value of ``values`` (a part of a real sample column)."""
         return (self.subjects or Subjects.of_rows(int(values.index.max() + 1) if len(values) else 0)).counts(values)
 
-    def held_in_warehouse(self, column: ColumnInfo, values: Sequence[Any], common_allowed: bool) -> list[int]:
+    def held_in_warehouse(
+        self, column: ColumnInfo, semantic: str, values: Sequence[Any], common_allowed: bool
+    ) -> list[int]:
         """Positions of ``values`` that a real row of the whole column holds (the sample shows only
         some of them); those values join ``forbidden``, so the gate checks them too. With
         ``common_allowed``, a value that at least ``min_count`` real rows hold describes no one
@@ -94,7 +97,7 @@ class FakeContext:
         keys = [normalize(value) for value in values]
         unchecked = {key: value for key, value in zip(keys, values) if key is not None and key not in checked}
         if unchecked:
-            counts = self.real_counts(column, list(unchecked.values()))
+            counts = self.real_counts(column, semantic, list(unchecked.values()))
             held = {key for key, rows in counts.items() if not (common_allowed and rows >= self.min_count)}
             self.forbidden |= held
             checked.update(set(unchecked) - held)
@@ -118,11 +121,13 @@ def fake_column(
     mask = ctx.rng.random(n_rows) >= null_share
     out = pd.Series([None] * n_rows, dtype=object)
     if unique and column.kind is ColumnKind.INTEGER:
-        out[:] = _unique_integers_not_held(column, present, n_rows, ctx)
+        out[:] = _unique_integers_not_held(column, semantic, present, n_rows, ctx)
     elif mask.any():
         generator = fitted(generator_for(semantic, column, present), column)
         common_allowed = semantic == "person_name" and single_words(present)
-        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique, column, common_allowed)
+        out[mask] = _without_collisions(
+            generator, present, ctx.locales[mask], ctx, unique, column, semantic, common_allowed
+        )
     return out
 
 
@@ -161,7 +166,8 @@ def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> Fake
         return _person_name_generator(column.name, present)
     if semantic == "address" and is_place_name(column.name):
         return _cities
-    return _TEXT_GENERATORS.get(semantic, _identifiers)
+    generator = _TEXT_GENERATORS.get(semantic, _identifiers)
+    return partial(_identifiers, max_length=column.length) if generator is _identifiers else generator
 
 
 def _without_collisions(
@@ -171,6 +177,7 @@ def _without_collisions(
     ctx: FakeContext,
     unique: bool,
     column: ColumnInfo,
+    semantic: str,
     common_allowed: bool,
 ) -> list[Any]:
     """Fakes, made again where they equal a real value of the sample (or, for keys, each other),
@@ -182,7 +189,7 @@ def _without_collisions(
     pending = _reject(values, range(len(values)), taken, ctx.forbidden, unique)
     for round_number in range(MAX_ROUNDS):
         if not pending:
-            pending = ctx.held_in_warehouse(column, values, common_allowed)
+            pending = ctx.held_in_warehouse(column, semantic, values, common_allowed)
             taken.difference_update(normalize(values[position]) for position in pending)
         if not pending:
             break
@@ -195,7 +202,7 @@ def _without_collisions(
         for position, value in zip(pending, generator(present, retry_locales, ctx)):
             values[position] = value
         pending = _reject(values, pending, taken, ctx.forbidden, unique)
-    ctx.held_in_warehouse(column, values, common_allowed)  # the last ones made: known to the gate too
+    ctx.held_in_warehouse(column, semantic, values, common_allowed)  # the last ones made: known to the gate too
     return values
 
 
@@ -335,12 +342,12 @@ def fill(template: str, rng: np.random.Generator) -> str:
 # --- generators per semantic ---
 
 
-def _identifiers(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+def _identifiers(values: pd.Series, locales: np.ndarray, ctx: FakeContext, max_length: int | None = None) -> list[str]:
     texts = values.astype(str).tolist()
     if looks_like_words(texts):
         return _words(texts, locales, ctx)
     shapes = build_shapes(texts, ctx.min_count) or masks_only(texts) or Shapes((DIGIT * 8,), (1.0,))
-    shapes = widen(shapes, expected_distinct(values, ctx))
+    shapes = widen(shapes, expected_distinct(values, ctx), max_length)
     return [fill(shapes.pick(ctx.rng), ctx.rng) for _ in locales]
 
 
@@ -371,13 +378,21 @@ def expected_distinct(values: pd.Series, ctx: FakeContext) -> int:
     return max(values.nunique(), round(distinct_share(values) * population))
 
 
-def widen(shapes: Shapes, distinct: int) -> Shapes:
-    """Lengthen templates whose space is so small that fakes would often hit real values the
-    sample did not show (three-letter codes of 3,000 airports: 17% of all such codes)."""
+def widen(shapes: Shapes, distinct: int, max_length: int | None = None) -> Shapes:
+    """Enlarge templates whose space is so small that fakes would often hit real values the
+    sample did not show (three-letter codes of 3,000 airports: 17% of all such codes): longer,
+    up to ``max_length`` (``CHAR(15)``), then with the characters every real value shared made
+    variable, from the right (``Clerk#000000951``: ``Clerk#0000`` stays, the zeros after vary)."""
     templates = []
     for template in shapes.templates:
         while distinct > MAX_DENSITY * _space(template):
-            template += next((char for char in reversed(template) if char in _CLASS_CHARS), DIGIT)
+            if max_length is None or len(template) < max_length:
+                template += next((char for char in reversed(template) if char in _CLASS_CHARS), DIGIT)
+                continue
+            kept = [index for index, char in enumerate(template) if char_class(char) and char not in _CLASS_CHARS]
+            if not kept:
+                break
+            template = template[: kept[-1]] + char_class(template[kept[-1]]) + template[kept[-1] + 1 :]
         templates.append(template)
     return Shapes(tuple(templates), shapes.weights)
 
@@ -421,11 +436,13 @@ def _unique_integers(present: pd.Series, n_rows: int, ctx: FakeContext, taken: s
     return [float(number) for number in chosen]
 
 
-def _unique_integers_not_held(column: ColumnInfo, present: pd.Series, n_rows: int, ctx: FakeContext) -> list[float]:
+def _unique_integers_not_held(
+    column: ColumnInfo, semantic: str, present: pd.Series, n_rows: int, ctx: FakeContext
+) -> list[float]:
     """:func:`_unique_integers`, drawn again where the whole real column holds one of them."""
     values = _unique_integers(present, n_rows, ctx)
     for _ in range(MAX_ROUNDS):
-        held = ctx.held_in_warehouse(column, values, common_allowed=False)
+        held = ctx.held_in_warehouse(column, semantic, values, common_allowed=False)
         if not held:
             break
         for position, number in zip(held, _unique_integers(present, len(held), ctx, {int(v) for v in values})):

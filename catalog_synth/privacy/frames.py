@@ -118,10 +118,21 @@ def resolution(real: pd.Series, column: ColumnInfo) -> float | None:
     if column.kind is ColumnKind.DATETIME:
         whole_seconds = (numbers.astype("int64") % US_PER_SECOND == 0).all()
         return float(US_PER_SECOND) if whole_seconds else None
+    if column.kind is ColumnKind.FLOAT and _single_precision(numbers):
+        # A REAL column holds 4.2 as 4.199999809: the data's precision is that of the shortest
+        # text that reads back as the same single-precision number.
+        numbers = numbers.map(lambda number: float(str(np.float32(number))))
     for decimals in range(7):
-        if np.allclose(numbers * 10**decimals, np.round(numbers * 10**decimals), rtol=0, atol=1e-6):
+        scaled = numbers * 10**decimals
+        if np.allclose(scaled, np.round(scaled), rtol=0, atol=1e-6):
             return 10.0**-decimals
     return None
+
+
+def _single_precision(numbers: pd.Series) -> bool:
+    """Every value is exactly a float32 (read from a single-precision column)."""
+    values = numbers.to_numpy(dtype="float64")
+    return bool(len(values)) and bool(np.all(values.astype(np.float32).astype(np.float64) == values))
 
 
 def from_model_space(synthetic: pd.DataFrame, columns: list[ColumnInfo], timezones: dict[str, str],

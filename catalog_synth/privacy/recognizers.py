@@ -184,10 +184,10 @@ def street_words() -> tuple[frozenset[str], frozenset[str]]:
 
 
 def is_numbered_place(text: str) -> bool:
-    """A number beside a word of three letters or more, in a short text: most addresses, and
-    some other things (which is why a column needs most of its values to match)."""
+    """A number beside a word of three letters or more, in a short text of several words: most
+    addresses, and some other things (which is why a column needs most of its values to match)."""
     words = text.replace(",", " ").split()
-    if not words or len(words) > 12:
+    if len(words) < 2 or len(words) > 12:
         return False
     numbered = any(any(char.isdigit() for char in word) for word in words)
     named = any(sum(char.isalpha() for char in word) >= 3 for word in words)

@@ -64,6 +64,16 @@ def describes_people(info: TableInfo) -> bool:
     )
 
 
+def has_contact_columns(info: TableInfo) -> bool:
+    """Columns named as identifying (an address, a phone, a login ...; free text aside): the table
+    describes an entity someone could be reached at (a supplier, a shop), not a list of labels."""
+    return any(
+        semantic_from_name(column.name) in IDENTIFYING_SEMANTICS - {"free_text"} and not is_ambiguous_name(column.name)
+        for column in info.columns
+        if column.kind is not ColumnKind.UNSUPPORTED
+    )
+
+
 @dataclass(frozen=True)
 class Hop:
     """From ``columns`` of one table to ``parent_columns`` of ``parent``."""

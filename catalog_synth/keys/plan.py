@@ -21,7 +21,14 @@ import math
 from dataclasses import dataclass, replace
 
 from catalog_synth.keys.graph import KeyGraph, Relationship
-from catalog_synth.keys.people import SourceColumn, SubjectPath, describes_people, identifying_sources, subject_path
+from catalog_synth.keys.people import (
+    SourceColumn,
+    SubjectPath,
+    describes_people,
+    has_contact_columns,
+    identifying_sources,
+    subject_path,
+)
 from catalog_synth.types import ForeignKey, TableInfo, TableRef
 
 # A consistent sample must hold at least this many families (parents with their children).
@@ -84,6 +91,7 @@ def _with_people(graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_
         and referenced
         and info.row_count <= reference_max_rows
         and not describes_people(info)
+        and not has_contact_columns(info)
         and subject is None
     )
     return replace(plan, subject=subject, sources=identifying_sources(graph, info.ref), reference=reference)

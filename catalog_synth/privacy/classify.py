@@ -39,6 +39,7 @@ UNSUPPORTED = "unsupported"
 CONTENT_SAMPLE = 500
 # Mean length of a reference table's label texts (longer ones are descriptions, not labels).
 LABEL_MAX_LENGTH = 40
+LABEL_MAX_DIGITS = 0.3  # share of digits among a reference table's label characters
 
 _KIND_SEMANTIC = {
     ColumnKind.INTEGER: "numerical",
@@ -214,8 +215,13 @@ def _detect(column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, 
 
 
 def _labels(present: pd.Series) -> bool:
-    """Short texts or numbers, as a lookup table's labels are (``ASIA``, ``MPEG audio file``)."""
-    return present.empty or present.map(lambda value: len(str(value))).mean() <= LABEL_MAX_LENGTH
+    """Short words, as a lookup table's labels are (``ASIA``, ``MPEG-4 video file``), not codes
+    made mostly of digits (``Supplier#000000001``)."""
+    if present.empty:
+        return True
+    texts = present.astype(str)
+    digits = texts.str.count(r"\d").sum() / max(texts.str.len().sum(), 1)
+    return texts.str.len().mean() <= LABEL_MAX_LENGTH and digits <= LABEL_MAX_DIGITS
 
 
 def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: Subjects) -> bool:

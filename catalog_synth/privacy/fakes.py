@@ -380,21 +380,37 @@ def expected_distinct(values: pd.Series, ctx: FakeContext) -> int:
 
 def widen(shapes: Shapes, distinct: int, max_length: int | None = None) -> Shapes:
     """Enlarge templates whose space is so small that fakes would often hit real values the
-    sample did not show (three-letter codes of 3,000 airports: 17% of all such codes): longer,
-    up to ``max_length`` (``CHAR(15)``), then with the characters every real value shared made
-    variable, from the right (``Clerk#000000951``: ``Clerk#0000`` stays, the zeros after vary)."""
+    sample did not show (three-letter codes of 3,000 airports: 17% of all such codes).
+
+    First the digits every real value shared become variable, from the right
+    (``Supplier#000000034``: the padding zeros vary, the length stays); then the template grows,
+    up to ``max_length`` (``CHAR(15)``); then shared letters become variable. Growing comes late:
+    a longer fake would hold the real value it grew from (``Supplier#0000000345``)."""
     templates = []
     for template in shapes.templates:
         while distinct > MAX_DENSITY * _space(template):
-            if max_length is None or len(template) < max_length:
-                template += next((char for char in reversed(template) if char in _CLASS_CHARS), DIGIT)
-                continue
-            kept = [index for index, char in enumerate(template) if char_class(char) and char not in _CLASS_CHARS]
-            if not kept:
+            wider = _unkept(template, DIGIT) or _longer(template, max_length) or _unkept(template, None)
+            if wider is None:
                 break
-            template = template[: kept[-1]] + char_class(template[kept[-1]]) + template[kept[-1] + 1 :]
+            template = wider
         templates.append(template)
     return Shapes(tuple(templates), shapes.weights)
+
+
+def _unkept(template: str, char_kind: str | None) -> str | None:
+    """``template`` with its rightmost kept real character (of ``char_kind``, or any) made variable."""
+    kinds = (char_kind,) if char_kind else (DIGIT, UPPER, LOWER)
+    kept = [i for i, char in enumerate(template) if char not in _CLASS_CHARS and char_class(char) in kinds]
+    if not kept:
+        return None
+    position = kept[-1]
+    return template[:position] + char_class(template[position]) + template[position + 1 :]
+
+
+def _longer(template: str, max_length: int | None) -> str | None:
+    if max_length is not None and len(template) >= max_length:
+        return None
+    return template + next((char for char in reversed(template) if char in _CLASS_CHARS), DIGIT)
 
 
 def _space(template: str) -> int:

@@ -5,7 +5,8 @@ the whole real tables (not a sample) and is independent of the product's classif
 
 * **identifier leaks**: a real value of a direct identifier column (``PublicDatabase.identifiers``)
   equal (case- and whitespace-insensitively) to a value of the same column in the store, or, if
-  10 characters or longer, found anywhere in the catalog file, a report or the logs;
+  10 characters or longer and more than one word, found anywhere in the catalog file, a report
+  or the logs;
 * **rare-by-person leaks**: a text value of a table about people held by fewer than ``k``
   distinct people, found in the same column of the store;
 * **foreign-key integrity**: every non-empty foreign key of the store points at a stored parent row;
@@ -52,12 +53,18 @@ def real_values(url: str, database: PublicDatabase, k: int = 5) -> RealValues:
                 for column in columns:
                     values = frame[column].dropna().map(_text)
                     found.identifiers[(table, column)] = {normalize(v) for v in values} - {None, ""}
-                    found.raw_long |= {v.strip() for v in values if len(v.strip()) >= MIN_CONTAINED_LENGTH}
+                    found.raw_long |= {v.strip() for v in values if _searchable(v.strip())}
             for table, person in database.person_of.items():
                 found.rare_by_person.update(_rare_by_person(con, database, table, person, k))
     finally:
         engine.dispose()
     return found
+
+
+def _searchable(value: str) -> bool:
+    """Long enough to search inside other text, and not a single word (a surname inside a fake
+    full name or street is not that person; privacy_checks.leaked draws the same line)."""
+    return len(value) >= MIN_CONTAINED_LENGTH and not value.isalpha()
 
 
 def _text(value: Any) -> str:

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from catalog_synth.config import Config
     from catalog_synth.pipeline import SyncReport
+    from catalog_synth.types import TableResult
 
 # On a terminal (or with $COLUMNS) tables fit its width; elsewhere (pipes, cron logs) they
 # keep their natural width instead of being squeezed.

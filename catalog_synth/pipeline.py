@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -349,7 +350,7 @@ def process_table(task: TableTask) -> TableOutcome:
         settings = _capped(task.settings, info)
         from catalog_synth.synthesis import synthesize_table
 
-        evidence = _retrying(task, lambda: _evidence(connector, info, task.keys, sample))
+        evidence = _retrying(task, partial(_evidence, connector, info, task.keys, sample))
         table = synthesize_table(info, sample, settings, evidence)
         del sample, evidence  # real rows stop here
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
@@ -390,7 +391,7 @@ def _evidence(connector: Connector, info: TableInfo, plan: KeyPlan, sample: pd.D
         subjects=read_subjects(connector, info, plan.subject, sample),
         reference=plan.reference,
         copied_from=copied_from_probe(connector, plan.sources),
-        real_counts=real_counts_probe(connector, info.ref, plan.sources),
+        real_counts=real_counts_probe(connector, info.ref, plan.sources, plan.subject),
     )
 
 

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import logging
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
 
 import numpy as np
 import pandas as pd
 
-from catalog_synth.privacy.classify import UNSUPPORTED, classify_columns, is_public
+from catalog_synth.privacy.classify import UNSUPPORTED, classify_columns, describes_people, is_public
 from catalog_synth.privacy.evidence import Evidence
 from catalog_synth.privacy.fakes import FakeContext, fake_column, fake_foreign_key, fill, fit_text, mask_of
 from catalog_synth.privacy.frames import (
@@ -48,10 +48,11 @@ from catalog_synth.privacy.gate import (
     row_keys,
     run_gate,
 )
-from catalog_synth.privacy.locales import country_column, infer_locale_weights, row_locales
+from catalog_synth.privacy.locales import DEFAULT_LOCALE, country_column, infer_locale_weights, row_locales
+from catalog_synth.privacy.meanings import Meaning, Replacer, Style, country_locale, meaning_of
 from catalog_synth.privacy.quality import quality_score
 from catalog_synth.privacy.subjects import Subjects
-from catalog_synth.privacy.values import normalize, normalized_set
+from catalog_synth.privacy.values import Forbidden, normalize
 from catalog_synth.types import (
     ColumnClass,
     ColumnInfo,
@@ -106,9 +107,16 @@ class _Table:
     holdout: pd.Index
     n_rows: int
     settings: SynthesisSettings
-    forbidden: set[str]  # normalised real values of every identifying column
+    forbidden: Forbidden  # normalised real values of every identifying column (and the warehouse's)
     evidence: Evidence
     mode: Mode = Mode.MODEL
+    meanings: dict[str, Meaning] = field(default_factory=dict)  # text columns: what their values mean
+    locales: dict[str, float] = field(default_factory=lambda: {DEFAULT_LOCALE: 1.0})  # of the table's people
+
+    @property
+    def default_locale(self) -> str:
+        """The locale most of the table's people are in."""
+        return max(self.locales, key=self.locales.get)
 
     @property
     def subjects(self) -> Subjects:
@@ -213,8 +221,15 @@ def _prepare(info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings,
         mode, n_rows = Mode.GENERATED, min(n_rows, len(sample))
     groups = evidence.subjects.holdout_groups()
     holdout = _holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed))
-    forbidden = forbidden_identifying_values(real.frame, classes)
-    return _Table(info, columns, real, classes, holdout, n_rows, settings, forbidden, evidence, mode)
+    forbidden = Forbidden(forbidden_identifying_values(real.frame, classes))
+    about_people = describes_people(info)
+    meanings = {
+        c.name: meaning_of(c.name, real.frame[c.name], about_people, classes[c.name].semantic)
+        for c in columns
+        if c.kind is ColumnKind.STRING and not classes[c.name].identifying
+    }
+    locales = infer_locale_weights(real.frame, classes, settings.min_category_count, evidence.subjects)
+    return _Table(info, columns, real, classes, holdout, n_rows, settings, forbidden, evidence, mode, meanings, locales)
 
 
 def _holdout(groups: np.ndarray, share: float, rng: np.random.Generator) -> pd.Index:
@@ -285,12 +300,11 @@ def _generated_columns(table: _Table, attempt: _Attempt, rng: np.random.Generato
                 values = microseconds_to_datetimes(values.to_numpy())
             values = _finish_numbers(values, table, name, attempt.min_count, rng)
         else:
-            drawn = present.iloc[rng.integers(0, len(present), table.n_rows)].reset_index(drop=True)
-            public = is_public(table.classes[name]) or semantic == "boolean"
-            values = drawn if public else replace_rare_categories(drawn, real, attempt.min_count, rng, table.subjects)
+            values = present.iloc[rng.integers(0, len(present), table.n_rows)].reset_index(drop=True)
         empty = rng.random(table.n_rows) < 1 - len(present) / len(real)
         columns[name] = values.astype(object).where(~empty, None) if values.dtype == object else values.mask(empty)
-    return pd.DataFrame(columns, index=pd.RangeIndex(table.n_rows))
+    drawn = pd.DataFrame(columns, index=pd.RangeIndex(table.n_rows))
+    return _protect_categories(table, drawn, attempt.min_count, rng)
 
 
 def _within_lengths(table: _Table, synthetic: pd.DataFrame) -> pd.DataFrame:
@@ -311,6 +325,7 @@ def _sample_model(table: _Table, attempt: _Attempt, rng: np.random.Generator) ->
         return pd.DataFrame(index=pd.RangeIndex(n_sample))
     sdtypes = {name: _model_sdtype(table, name, attempt.min_count) for name in names}
     train = table.frame.loc[~table.frame.index.isin(table.holdout), names].reset_index(drop=True)
+    train = _protect_categories(table, train, attempt.min_count, rng)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
     sampled = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed)
@@ -319,7 +334,7 @@ def _sample_model(table: _Table, attempt: _Attempt, rng: np.random.Generator) ->
             sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
         if table.classes[name].semantic in ("numerical", "datetime"):
             sampled[name] = _finish_numbers(sampled[name], table, name, attempt.min_count, rng)
-    return sampled
+    return _coherent_places(table, sampled, train, rng)
 
 
 def _model_sdtype(table: _Table, name: str, min_count: int) -> str:
@@ -335,10 +350,9 @@ def _model_sdtype(table: _Table, name: str, min_count: int) -> str:
 def _training_values(
     train: pd.Series, table: _Table, name: str, sdtype: str, min_count: int, rng: np.random.Generator
 ) -> pd.Series:
-    """What the model sees: no rare category, dates as seconds."""
+    """What the model sees of numbers: no rare value of a few-valued column, dates as seconds
+    (categories are protected by :func:`_protect_categories`)."""
     cls, real = table.classes[name], table.frame[name]
-    if cls.semantic == "categorical" and not is_public(cls):
-        return replace_rare_categories(train, real, min_count, rng, table.subjects)
     if cls.semantic in ("numerical", "datetime"):
         numbers = pd.Series(as_numbers(train), index=train.index)
         if sdtype == "categorical" and not is_public(cls):
@@ -367,30 +381,124 @@ def merge_rare_numbers(
 
 
 def replace_rare_categories(
-    train: pd.Series, real: pd.Series, min_count: int, rng: np.random.Generator, subjects: Subjects | None = None
+    train: pd.Series,
+    real: pd.Series,
+    min_count: int,
+    rng: np.random.Generator,
+    subjects: Subjects | None = None,
+    replacer: Replacer | None = None,
 ) -> pd.Series:
-    """Each category held by fewer than ``min_count`` people in the sample becomes a new value of
-    its shape (``real`` is indexed by sample row positions).
+    """Each category held by fewer than ``min_count`` people in the sample becomes another value
+    (``real`` is indexed by sample row positions): a plausible one of the column's meaning from
+    ``replacer`` (a country for a country, a city of the row's country for a city), one of the
+    column's common categories where the meaning is unknown, or, for codes, random characters of
+    its shape.
 
-    The new value differs from every real value, so the model (and its metadata) never holds the
-    rare category. One real category maps to one new value, keeping the column's frequencies.
+    A new value never equals a real value of the sample (nor, with the warehouse at hand, one the
+    whole column holds for too few rows), so the model (and its metadata) never holds the rare
+    category. One real category maps to one value, keeping the column's frequencies.
     """
-    rare = (subjects or Subjects.of_rows(len(real))).rare(real, min_count)
+    subjects = subjects or Subjects.of_rows(len(real))
+    counts = subjects.value_counts(real)
+    rare = set(counts.index[counts < min_count])
     if not rare:
         return train
-    taken = normalized_set(real)
+    taken = set(counts.index)
     examples = {normalize(value): str(value) for value in real.dropna()}
+    common = counts[counts >= min_count]
+    planned = (
+        replacer.replacements(sorted(rare), taken, [examples[key] for key in common.index],
+                              (common / common.sum()).to_numpy(dtype=float), rng)
+        if replacer else {}
+    )  # fmt: skip
     replacements: dict[str, str] = {}
     for key in sorted(rare):
-        template = mask_of(examples[key])
-        replacement = fill(template, rng)
-        while normalize(replacement) in taken:
-            template += "\x03"
-            replacement = fill(template, rng)
-        taken.add(normalize(replacement))
-        replacements[key] = replacement
+        replacements[key] = planned.get(key) or _same_shape(examples[key], taken, rng)
     keys = train.map(normalize)
     return train.where(~keys.isin(rare), keys.map(replacements))
+
+
+def _same_shape(example: str, taken: set[str], rng: np.random.Generator) -> str:
+    """Random characters in the shape of ``example``, equal to nothing in ``taken`` (codes)."""
+    template = mask_of(example)
+    replacement = fill(template, rng)
+    while normalize(replacement) in taken:
+        template += "\x03"
+        replacement = fill(template, rng)
+    taken.add(normalize(replacement))
+    return replacement
+
+
+def _protect_categories(table: _Table, frame: pd.DataFrame, min_count: int, rng: np.random.Generator) -> pd.DataFrame:
+    """``frame`` (training rows, or rows drawn for a tiny table) with the rare categories of every
+    modelled category column replaced; the country column first, so that a replaced city belongs
+    to the country its row now has."""
+    names = [
+        name for name in frame.columns
+        if table.classes[name].semantic == "categorical" and not is_public(table.classes[name])
+    ]  # fmt: skip
+    names.sort(key=lambda name: table.meanings.get(name) is not Meaning.COUNTRY)
+    row_locales: pd.Series | None = None
+    for name in names:
+        replacer = _replacer(table, name, frame[name], row_locales, min_count)
+        frame[name] = replace_rare_categories(frame[name], table.frame[name], min_count, rng, table.subjects, replacer)
+        if table.meanings.get(name) is Meaning.COUNTRY:
+            row_locales = frame[name].map(country_locale, na_action="ignore")
+    return frame
+
+
+def _replacer(
+    table: _Table, name: str, values: pd.Series, row_locales: pd.Series | None, min_count: int
+) -> Replacer | None:
+    meaning = table.meanings.get(name)
+    if meaning is None:
+        return None
+    locales = _locales_by_value(values, row_locales)
+    column = table.column(name)
+    real_counts = table.evidence.real_counts
+
+    def held(candidates: list[str]) -> set[str]:
+        counts = real_counts(column, "categorical", candidates) if real_counts else {}
+        return {key for key, rows in counts.items() if rows < min_count}
+
+    return Replacer(
+        meaning, Style.of(table.frame[name]), lambda key: locales.get(key) or table.default_locale, held,
+        frozenset(locale.split("_")[0] for locale in table.locales),
+    )
+
+
+def _locales_by_value(values: pd.Series, row_locales: pd.Series | None) -> dict[str, str]:
+    """Normalised value -> the locale most of the rows holding it are in (by their country)."""
+    if row_locales is None:
+        return {}
+    pairs = pd.DataFrame({"key": values.map(normalize), "locale": row_locales}).dropna()
+    if pairs.empty:
+        return {}
+    return pairs.groupby("key")["locale"].agg(lambda locales: locales.mode().iloc[0]).to_dict()
+
+
+def _coherent_places(table: _Table, sampled: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Cities and states that agree with their row's country: a sampled (country, city) pair the
+    training rows never hold gets a city those rows hold with that country (or, for a country they
+    hold no city of, a new one of its locale). Only protected training values are reused."""
+    country = next((n for n in train.columns if table.meanings.get(n) is Meaning.COUNTRY), None)
+    if country is None or country not in sampled.columns:
+        return sampled
+    for name in train.columns:
+        if table.meanings.get(name) not in (Meaning.CITY, Meaning.SUBDIVISION) or name not in sampled.columns:
+            continue
+        seen = train[[country, name]].dropna()
+        by_country = {key: group[name].to_numpy() for key, group in seen.groupby(country)}
+        pairs = set(zip(seen[country], seen[name]))
+        wrong = [i for i, pair in enumerate(zip(sampled[country], sampled[name]))
+                 if pd.notna(pair[1]) and pd.notna(pair[0]) and pair not in pairs]  # fmt: skip
+        for position in wrong:
+            choices = by_country.get(sampled.at[position, country])
+            if choices is not None and len(choices):
+                sampled.at[position, name] = choices[int(rng.integers(len(choices)))]
+            else:
+                sampled.at[position, name] = None
+    return sampled
 
 
 def _fit_and_sample(
@@ -511,6 +619,7 @@ def _fakes(table: _Table, modelled: pd.DataFrame, attempt: _Attempt, rng: np.ran
         seed=attempt.seed,
         population=max(table.info.row_count, len(table.frame)),
         subjects=table.subjects,
+        about_people=describes_people(table.info),
         real_counts=table.evidence.real_counts,
     )
     single_key = set(table.info.primary_key) if len(table.info.primary_key) == 1 else set()

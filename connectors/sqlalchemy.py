@@ -430,6 +430,8 @@ class SQLAlchemyConnector(Connector):
     # -- related rows (referential integrity) --------------------------------------------
     # Key values are sent in bound IN lists of at most this many keys.
     KEY_CHUNK = 500
+    # Values looked up in a whole column (each lookup scans it): fewer, longer lists.
+    VALUE_CHUNK = 5000
 
     def count_by_key(self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
         """Rows of ``info`` per value of ``columns`` among ``keys`` (a frame with those columns):
@@ -494,19 +496,23 @@ class SQLAlchemyConnector(Connector):
         ]
         return _concat(parts, [label.name for label in selected])
 
-    def count_values(self, ref: TableRef, column: ColumnInfo, values: Sequence[object]) -> dict[object, int]:
-        """Rows of the whole column holding each of ``values``; values no row holds are absent.
+    def count_values(
+        self, ref: TableRef, column: ColumnInfo, values: Sequence[object], distinct_of: str | None = None
+    ) -> dict[object, int]:
+        """Rows of the whole column holding each of ``values`` (or, with ``distinct_of``, distinct
+        values of that column among them: the people holding it); values no row holds are absent.
 
         Text is compared as a reader would, ignoring case and spaces (``' Ann  Lee '`` holds
         ``ann lee``), and keyed in that form."""
-        table = self._table(ref, [column.name])
+        table = self._table(ref, [column.name, *([distinct_of] if distinct_of else [])])
         textual = column.kind is ColumnKind.STRING
         target = sa.func.lower(sa.func.replace(table.c[column.name], " ", "")) if textual else table.c[column.name]
         wanted = list(dict.fromkeys(str(v).replace(" ", "").lower() if textual else _native(v) for v in values))
+        counted = sa.func.count(sa.distinct(table.c[distinct_of])) if distinct_of else sa.func.count()
         counts: dict[object, int] = {}
-        for start in range(0, len(wanted), self.KEY_CHUNK):
-            chunk = wanted[start : start + self.KEY_CHUNK]
-            statement = sa.select(target, sa.func.count()).where(target.in_(chunk)).group_by(target)
+        for start in range(0, len(wanted), self.VALUE_CHUNK):
+            chunk = wanted[start : start + self.VALUE_CHUNK]
+            statement = sa.select(target, counted).where(target.in_(chunk)).group_by(target)
             counts.update(self._read(statement, ref, "look up values in").itertuples(index=False))
         return counts
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -27,6 +28,19 @@ _COLUMN_TYPES = {
     "M": ("timestamp", ColumnKind.DATETIME),
 }
 
+
+# Debian's chromium, started as on this kind of machine (no network at start, no GPU, as root).
+CHROMIUM = Path(os.environ.get("CATALOG_SYNTH_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 def people_frame(rows: int, seed: int = 7) -> pd.DataFrame:
     """A frame standing for a synthetic copy: ids, names, ages, cities, scores, signup times."""

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sandbox_support import orders_frame, people_frame, running_server, sandbox_config, synthetic_table, write_store
+from sandbox_support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    orders_frame,
+    people_frame,
+    running_server,
+    sandbox_config,
+    synthetic_table,
+    write_store,
+)
 
 from catalog_synth.sandbox.app import create_app
 
-CHROMIUM = Path(os.environ.get("CATALOG_SYNTH_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PEOPLE = people_frame(60)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)")

@@ -18,7 +18,6 @@ Decided once per run from names and keys only (planning), read in the worker:
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,41 +26,21 @@ from typing import Any
 import pandas as pd
 
 from catalog_synth.keys.graph import KeyGraph, Relationship
-from catalog_synth.privacy.classify import IDENTIFYING_SEMANTICS, is_ambiguous_name, name_tokens, semantic_from_name
+from catalog_synth.privacy.classify import (
+    IDENTIFYING_SEMANTICS,
+    describes_people,
+    is_ambiguous_name,
+    named_for_people,
+    semantic_from_name,
+)
 from catalog_synth.privacy.evidence import CopiedFrom, RealCounts
 from catalog_synth.privacy.subjects import Subjects, subject_ids
 from catalog_synth.privacy.values import normalize
 from catalog_synth.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 
-_PEOPLE_TABLE = re.compile(
-    r"(?:^|_)(?:customers?|clients?|employees?|staff|patients?|persons?|people|users?|members?|contacts?"
-    r"|students?|applicants?|borrowers?|subscribers?|guests?|passengers?|account_?holders?|citizens?"
-    r"|residents?|tenants?|donors?|voters?|individuals?|kunden?|mitarbeiter|clientes?|employes?)$"
-)
-_BIRTH_DATE = re.compile(r"(?:^|_)(?:birth_?(?:date|day)|date_?of_?birth|dob|birthdate|geburtsdatum)$")
-# Name semantics that say a table describes persons: an address or a phone may be a company's or
-# a shop's, or be copied onto an invoice; a person's name, e-mail or national id is the person's.
-_PERSON_SEMANTICS = frozenset({"email", "person_name", "national_id"})
 MAX_HOPS = 3
 SOURCE_HOPS = 2
 MAX_SOURCES = 12
-
-
-def named_for_people(info: TableInfo) -> bool:
-    return bool(_PEOPLE_TABLE.search(name_tokens(info.ref.name)))
-
-
-def describes_people(info: TableInfo) -> bool:
-    """Named for people, or holding a person's name (not a bare ``name``), e-mail, national id
-    or birth date."""
-    if named_for_people(info):
-        return True
-    return any(
-        (semantic_from_name(column.name) in _PERSON_SEMANTICS and not is_ambiguous_name(column.name))
-        or _BIRTH_DATE.search(name_tokens(column.name))
-        for column in info.columns
-        if column.kind is not ColumnKind.UNSUPPORTED
-    )
 
 
 def has_contact_columns(info: TableInfo) -> bool:
@@ -201,22 +180,30 @@ PROBE_MAX_VALUES = 200
 COPIED_SHARE = 0.5  # of a column's distinct values found in an identifying column elsewhere
 
 
-def real_counts_probe(connector: Any, ref: TableRef, sources: tuple[SourceColumn, ...] = ()) -> RealCounts | None:
-    """How many real rows hold each candidate fake: in the whole column, and in the identifying
-    columns of the same semantic among ``sources`` (None: the connector cannot ask)."""
+def real_counts_probe(
+    connector: Any, ref: TableRef, sources: tuple[SourceColumn, ...] = (), subject: SubjectPath | None = None
+) -> RealCounts | None:
+    """How many real people hold each candidate fake: in the whole column, and in the identifying
+    columns of the same semantic among ``sources`` (None: the connector cannot ask).
+
+    People are the table's rows, or the distinct keys of the one foreign key to the people its
+    rows are about; further away (``invoiceline -> invoice -> customer``) they cannot be counted
+    in one query, and a value held at all counts as held by one person."""
     if not hasattr(connector, "count_values"):
         return None
+    near = subject is not None and len(subject.hops) == 1 and len(subject.hops[0].columns) == 1
+    distinct_of = subject.hops[0].columns[0] if near else None
 
     def counts(column: ColumnInfo, semantic: str, values: Sequence[Any]) -> dict[str, int]:
         found: dict[str, int] = {}
-        places = [(ref, column)] + [
-            (source.table, _text_column(source.column)) for source in sources if source.semantic == semantic
+        places = [(ref, column, distinct_of)] + [
+            (source.table, _text_column(source.column), None) for source in sources if source.semantic == semantic
         ]
-        for table, where in places:
-            for value, rows in connector.count_values(table, where, values).items():
+        for table, where, people in places:
+            for value, held_by in connector.count_values(table, where, values, people).items():
                 key = normalize(value)
                 if key is not None:
-                    found[key] = found.get(key, 0) + int(rows)
+                    found[key] = found.get(key, 0) + (int(held_by) if subject is None or near else 1)
         return found
 
     return counts

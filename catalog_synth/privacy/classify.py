@@ -111,10 +111,26 @@ _COMPOUND_PATTERNS = [
 # Place-name columns: categorical while values repeat, address fakes once they are nearly unique.
 PLACE_NAME_TOKENS = r"city|town|ville|stadt|ort|ciudad|citta|municipality|locality|village|place_?of_?birth"
 _PLACE_NAME = re.compile(rf"(?:^|_)(?:{_QUALIFIERS})?(?:{PLACE_NAME_TOKENS})$")
+# Columns of titles and labels, whose capitalised words ("Sales Support Agent") are no person's name.
+_TITLE_LIKE_NAME = re.compile(
+    r"(?:^|_)(?:title|job|job_title|position|role|occupation|profession|label|subject|headline|caption|department"
+    r"|category|genre|type|status|album|song|track|playlist|product)$"
+)
 # Names that make a nearly unique integer column an identifier (salaries are nearly unique too).
 _ID_NAME = re.compile(r"(?:^|_)(?:id|ids|key|code|number|num|no|nr|ref|reference)(?:_|$)")
 # Name rules apply to text and whole-number columns only ("email_verified_at" is a timestamp).
 _NAMED_KINDS = {ColumnKind.STRING, ColumnKind.INTEGER, ColumnKind.DECIMAL}
+
+
+_PEOPLE_TABLE = re.compile(
+    r"(?:^|_)(?:customers?|clients?|employees?|staff|patients?|persons?|people|users?|members?|contacts?"
+    r"|students?|applicants?|borrowers?|subscribers?|guests?|passengers?|account_?holders?|citizens?"
+    r"|residents?|tenants?|donors?|voters?|individuals?|kunden?|mitarbeiter|clientes?|employes?)$"
+)
+_BIRTH_DATE = re.compile(r"(?:^|_)(?:birth_?(?:date|day)|date_?of_?birth|dob|birthdate|geburtsdatum)$")
+# Name semantics that say a table describes persons: an address or a phone may be a company's or
+# a shop's, or be copied onto an invoice; a person's name, e-mail or national id is the person's.
+_PERSON_SEMANTICS = frozenset({"email", "person_name", "national_id"})
 
 
 @dataclass(frozen=True)
@@ -130,10 +146,11 @@ def classify_columns(
     """Classify every column of ``info`` (columns missing from ``sample`` count as empty)."""
     evidence = evidence or Evidence.of_sample(sample)
     keys = _key_reasons(info)
+    about_people = describes_people(info)
     classes = {}
     for column in info.columns:
         values = sample[column.name] if column.name in sample.columns else pd.Series([], dtype=object)
-        decision = _classify(column, values, keys.get(column.name), settings, evidence)
+        decision = _classify(column, values, keys.get(column.name), settings, evidence, about_people)
         classes[column.name] = ColumnClass(
             column=column.name,
             semantic=decision.semantic,
@@ -147,6 +164,23 @@ def classify_columns(
 # Sources whose real values may be emitted: the config says so, the column holds the labels of a
 # reference table, or the labels of an enum type (schema metadata).
 PUBLIC_SOURCES = frozenset({"override", "reference", "schema"})
+
+
+def named_for_people(info: TableInfo) -> bool:
+    return bool(_PEOPLE_TABLE.search(name_tokens(info.ref.name)))
+
+
+def describes_people(info: TableInfo) -> bool:
+    """Named for people, or holding a person's name (not a bare ``name``), e-mail, national id
+    or birth date."""
+    if named_for_people(info):
+        return True
+    return any(
+        (semantic_from_name(column.name) in _PERSON_SEMANTICS and not is_ambiguous_name(column.name))
+        or _BIRTH_DATE.search(name_tokens(column.name))
+        for column in info.columns
+        if column.kind is not ColumnKind.UNSUPPORTED
+    )
 
 
 def is_public(cls: ColumnClass) -> bool:
@@ -165,7 +199,12 @@ def _key_reasons(info: TableInfo) -> dict[str, str]:
 
 
 def _classify(
-    column: ColumnInfo, values: pd.Series, key_reason: str | None, settings: SynthesisSettings, evidence: Evidence
+    column: ColumnInfo,
+    values: pd.Series,
+    key_reason: str | None,
+    settings: SynthesisSettings,
+    evidence: Evidence,
+    about_people: bool,
 ) -> _Decision:
     if column.kind is ColumnKind.UNSUPPORTED:
         return _Decision(UNSUPPORTED, f"unsupported SQL type ({column.unsupported_reason or column.sql_type})", "type")
@@ -177,10 +216,10 @@ def _classify(
         semantic = "uuid" if column.kind is ColumnKind.UUID else "identifier"
         return _Decision(semantic, f"{key_reason}: replaced by new keys of the same shape", "key")
     if override == "sensitive":
-        detected = _detect(column, values, settings, evidence)
+        detected = _detect(column, values, settings, evidence, about_people)
         semantic = detected.semantic if detected and detected.semantic in IDENTIFYING_SEMANTICS else "identifier"
         return _Decision(semantic, "marked sensitive in the config", "override")
-    detected = _detect(column, values, settings, evidence)
+    detected = _detect(column, values, settings, evidence, about_people)
     if detected:
         return detected
     if column.labels:
@@ -190,7 +229,9 @@ def _classify(
     return _Decision(_KIND_SEMANTIC[column.kind], f"{column.kind.value} column without identifying content", "type")
 
 
-def _detect(column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence) -> _Decision | None:
+def _detect(
+    column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence, about_people: bool
+) -> _Decision | None:
     if column.kind is ColumnKind.UUID:
         return _Decision("uuid", "UUID column: replaced by random UUIDs", "type")
     present = non_null(values)
@@ -198,10 +239,12 @@ def _detect(column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, 
     if column.kind in _NAMED_KINDS and (semantic := semantic_from_name(column.name)):
         if semantic == "postal_code" and _shared_by_many(present, settings, subjects):
             return _Decision("categorical", "postal codes mostly shared by many people: modelled as categories", "name")
-        if semantic != "person_name" or not is_ambiguous_name(column.name) or _share(present, is_person_name) >= 0.5:
+        ambiguous = semantic == "person_name" and is_ambiguous_name(column.name)
+        if not ambiguous or (about_people and _share(present, is_person_name) >= 0.5):
             return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
     if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
-        return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
+        if not (semantic == "person_name" and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
+            return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
     if column.kind is ColumnKind.STRING and evidence.copied_from and (copied := evidence.copied_from(column, present)):
         origin, semantic = copied
         return _Decision(semantic, f"values are those of the identifying column {origin}", "content")

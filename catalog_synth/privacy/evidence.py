@@ -28,7 +28,7 @@ from catalog_synth.types import ColumnInfo
 
 # (column, its sampled values) -> (where they come from, its semantic), or None
 CopiedFrom = Callable[[ColumnInfo, pd.Series], "tuple[str, str] | None"]
-# (column, its semantic, candidate values) -> {normalised value: real rows holding it in the whole
+# (column, its semantic, candidate values) -> {normalised value: real people holding it in the whole
 # column, and in identifying columns of the same semantic that the column's values may come from}
 RealCounts = Callable[[ColumnInfo, str, Sequence[Any]], dict[str, int]]
 

@@ -27,9 +27,10 @@ from faker import Faker
 
 from catalog_synth.privacy.classify import is_place_name, name_tokens
 from catalog_synth.privacy.evidence import RealCounts
-from catalog_synth.privacy.locales import CALLING_CODES, COUNTRY_LOCALES, faker_for, phone_calling_code
+from catalog_synth.privacy.locales import faker_for, locale_country, locale_of_country, phone_region
+from catalog_synth.privacy.meanings import Meaning, Style, meaning_of, plausible
 from catalog_synth.privacy.subjects import Subjects
-from catalog_synth.privacy.values import distinct_share, non_null, normalize
+from catalog_synth.privacy.values import Forbidden, distinct_share, non_null, normalize
 from catalog_synth.types import ColumnInfo, ColumnKind
 
 DIGIT, UPPER, LOWER = "\x01", "\x02", "\x03"
@@ -41,8 +42,11 @@ MAX_DIGITS = 18
 # The least share of fake email user names that get a number, as real ones often do.
 EMAIL_NUMBERED_SHARE = 0.3
 # After this many rounds in the row's own locale, collisions are made again in other locales
-# (a small locale's first names can all be taken by the real sample).
+# (a small locale's first names can all be taken by the real sample), for the kinds of value
+# that belong to no country; a phone or a postal code stays in its row's country.
 LOCAL_ROUNDS = 8
+_ANY_LOCALE = frozenset({"person_name", "company", "email", "free_text", "identifier", "url"})
+PHONE_TRIES = 20
 FALLBACK_LOCALES = (
     "en_US", "en_GB", "en_IE", "de_DE", "de_AT", "fr_FR", "es_ES", "es_MX", "it_IT", "nl_NL", "pt_BR", "pt_PT",
     "pl_PL", "sv_SE", "da_DK", "no_NO", "fi_FI", "cs_CZ", "sk_SK", "hu_HU", "ro_RO", "hr_HR", "sl_SI", "lt_LT",
@@ -62,11 +66,12 @@ class FakeContext:
 
     rng: np.random.Generator
     locales: np.ndarray  # one Faker locale per synthetic row
-    forbidden: set[str]  # normalised real values no fake may equal (grows with what the warehouse holds)
+    forbidden: Forbidden  # normalised real values no fake may equal (per column, with what the warehouse holds)
     min_count: int  # shapes and domains held by fewer people are never reused
     seed: int = 0
     population: int = 0  # rows in the real table (the sample may hold only some of them)
     subjects: Subjects | None = None  # who each real sample row is about
+    about_people: bool = False  # the table describes people (a "title" there is a job)
     # Counts of candidate fakes among the whole real column, in the warehouse (None: sample only).
     real_counts: RealCounts | None = None
     _seeded: set[str] = field(default_factory=set)
@@ -85,23 +90,24 @@ class FakeContext:
         return (self.subjects or Subjects.of_rows(int(values.index.max() + 1) if len(values) else 0)).counts(values)
 
     def held_in_warehouse(
-        self, column: ColumnInfo, semantic: str, values: Sequence[Any], common_allowed: bool
+        self, column: ColumnInfo, semantic: str, values: Sequence[Any], shared: bool = False
     ) -> list[int]:
         """Positions of ``values`` that a real row of the whole column holds (the sample shows only
-        some of them); those values join ``forbidden``, so the gate checks them too. With
-        ``common_allowed``, a value that at least ``min_count`` real rows hold describes no one
-        (a first name) and stays."""
-        if self.real_counts is None or column.kind is ColumnKind.UUID:  # random UUIDs collide with nothing
-            return []
-        checked = self._checked.setdefault(column.name, set())
+        some of them); those values join the column's ``forbidden`` values, so the gate checks
+        them too. With ``shared`` (countries, cities), a value at least ``min_count`` real people
+        hold is common and allowed, even where the sample held it for fewer."""
         keys = [normalize(value) for value in values]
-        unchecked = {key: value for key, value in zip(keys, values) if key is not None and key not in checked}
-        if unchecked:
-            counts = self.real_counts(column, semantic, list(unchecked.values()))
-            held = {key for key, rows in counts.items() if not (common_allowed and rows >= self.min_count)}
-            self.forbidden |= held
-            checked.update(set(unchecked) - held)
-        return [position for position, key in enumerate(keys) if key in self.forbidden]
+        if self.real_counts is not None and column.kind is not ColumnKind.UUID:  # random UUIDs collide with nothing
+            checked = self._checked.setdefault(column.name, set())
+            unchecked = {key: value for key, value in zip(keys, values) if key is not None and key not in checked}
+            if unchecked:
+                counts = self.real_counts(column, semantic, list(unchecked.values()))
+                common = {key for key, people in counts.items() if shared and people >= self.min_count}
+                self.forbidden.held.setdefault(column.name, set()).update(set(counts) - common)
+                self.forbidden.common.setdefault(column.name, set()).update(common)
+                checked.update(set(unchecked) - set(counts) | common)
+        forbidden = self.forbidden.of(column.name)
+        return [position for position, key in enumerate(keys) if key in forbidden]
 
 
 # A fake maker makes one fake per row locale: (real non-missing values, row locales, context) -> values.
@@ -123,12 +129,19 @@ def fake_column(
     if unique and column.kind is ColumnKind.INTEGER:
         out[:] = _unique_integers_not_held(column, semantic, present, n_rows, ctx)
     elif mask.any():
-        generator = fitted(generator_for(semantic, column, present), column)
-        common_allowed = semantic == "person_name" and single_words(present)
-        out[mask] = _without_collisions(
-            generator, present, ctx.locales[mask], ctx, unique, column, semantic, common_allowed
-        )
+        generator = fitted(generator_for(semantic, column, present, ctx.about_people), column)
+        shared = _shared_meaning(semantic, column, present)
+        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique, column, semantic, shared)
     return out
+
+
+def _shared_meaning(semantic: str, column: ColumnInfo, present: pd.Series) -> bool:
+    """Values that many people share by nature (countries, states, cities, currencies): one the whole
+    real column holds for at least ``k`` rows describes no one, even where the sample is too small
+    to show it (a birth country among 600 sampled of 100,000 customers)."""
+    if semantic == "address" and is_place_name(column.name):
+        return True
+    return _identifier_meaning(semantic, column, present) in _SHARED_MEANINGS
 
 
 def fitted(generator: FakeMaker, column: ColumnInfo) -> FakeMaker:
@@ -150,12 +163,7 @@ def fit_text(value: Any, length: int | None) -> Any:
     return words.rstrip(" ,;-") or cut
 
 
-def single_words(present: pd.Series) -> bool:
-    """Values of one word (first names, last names): common ones describe no one."""
-    return not present.empty and present.astype(str).str.split().str.len().mean() < 1.3
-
-
-def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> FakeMaker:
+def generator_for(semantic: str, column: ColumnInfo, present: pd.Series, about_people: bool = False) -> FakeMaker:
     if column.kind in (ColumnKind.INTEGER, ColumnKind.FLOAT, ColumnKind.DECIMAL):
         return _numbers
     if column.kind in (ColumnKind.DATE, ColumnKind.DATETIME):
@@ -166,8 +174,40 @@ def generator_for(semantic: str, column: ColumnInfo, present: pd.Series) -> Fake
         return _person_name_generator(column.name, present)
     if semantic == "address" and is_place_name(column.name):
         return _cities
+    meaning = _identifier_meaning(semantic, column, present, about_people)
+    if meaning is not None:
+        return _of_meaning(meaning, Style.of(present), column.length)
     generator = _TEXT_GENERATORS.get(semantic, _identifiers)
     return partial(_identifiers, max_length=column.length) if generator is _identifiers else generator
+
+
+# Identifier-like columns (mostly held by few people) whose values still have a meaning.
+_SHARED_MEANINGS = frozenset({Meaning.COUNTRY, Meaning.SUBDIVISION, Meaning.CITY, Meaning.CURRENCY})
+_MEANINGFUL = _SHARED_MEANINGS | {Meaning.TITLE, Meaning.JOB}
+
+
+def _identifier_meaning(
+    semantic: str, column: ColumnInfo, present: pd.Series, about_people: bool = False
+) -> Meaning | None:
+    if semantic != "identifier" or column.kind is not ColumnKind.STRING:
+        return None
+    meaning = meaning_of(column.name, present, about_people=about_people, semantic=semantic)
+    return meaning if meaning in _MEANINGFUL else None
+
+
+def _of_meaning(meaning: Meaning, style: Style, max_length: int | None) -> FakeMaker:
+    """Values of ``meaning`` in each row's locale (a state of the row's country); where a locale
+    has none (a country without states), random characters in a real value's shape."""
+
+    def make(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[Any]:
+        made = [plausible(meaning, locale, style, ctx.rng) for locale in locales]
+        missing = [position for position, value in enumerate(made) if value is None]
+        if missing:
+            for position, value in zip(missing, _identifiers(values, locales[missing], ctx, max_length)):
+                made[position] = value
+        return made
+
+    return make
 
 
 def _without_collisions(
@@ -178,7 +218,7 @@ def _without_collisions(
     unique: bool,
     column: ColumnInfo,
     semantic: str,
-    common_allowed: bool,
+    shared: bool = False,
 ) -> list[Any]:
     """Fakes, made again where they equal a real value of the sample (or, for keys, each other),
     then where the whole real column in the warehouse holds them; after ``LOCAL_ROUNDS`` rounds
@@ -186,14 +226,14 @@ def _without_collisions(
     left for the gate to catch (values the warehouse holds join the values it checks)."""
     values = list(generator(present, locales, ctx))
     taken: set[str | None] = set()
-    pending = _reject(values, range(len(values)), taken, ctx.forbidden, unique)
+    pending = _reject(values, range(len(values)), taken, ctx.forbidden.of(column.name), unique)
     for round_number in range(MAX_ROUNDS):
-        if not pending:
-            pending = ctx.held_in_warehouse(column, semantic, values, common_allowed)
-            taken.difference_update(normalize(values[position]) for position in pending)
+        held = set(ctx.held_in_warehouse(column, semantic, values, shared)) - set(pending)
+        taken.difference_update(normalize(values[position]) for position in held)
+        pending = sorted({*pending, *held})
         if not pending:
             break
-        if round_number < LOCAL_ROUNDS:
+        if round_number < LOCAL_ROUNDS or semantic not in _ANY_LOCALE:
             retry_locales = locales[pending]
         else:
             retry_locales = np.array(FALLBACK_LOCALES, dtype=object)[
@@ -201,8 +241,9 @@ def _without_collisions(
             ]
         for position, value in zip(pending, generator(present, retry_locales, ctx)):
             values[position] = value
-        pending = _reject(values, pending, taken, ctx.forbidden, unique)
-    ctx.held_in_warehouse(column, semantic, values, common_allowed)  # the last ones made: known to the gate too
+        pending = _reject(values, pending, taken, ctx.forbidden.of(column.name), unique)
+    else:
+        ctx.held_in_warehouse(column, semantic, values, shared)  # the last ones made: known to the gate too
     return values
 
 
@@ -233,7 +274,7 @@ def _pooled(make: Callable[[Any], Any], locales: np.ndarray, ctx: FakeContext, d
         size = min(len(rows), max(POOL_SIZE, math.ceil(distinct * len(rows))))
         faker = ctx.faker(locale)
         pool = [make(faker) for _ in range(size)]
-        allowed = [value for value in pool if normalize(value) not in ctx.forbidden] or pool
+        allowed = [value for value in pool if normalize(value) not in ctx.forbidden.shared] or pool
         out[rows] = _spread(allowed, len(rows), ctx.rng)
     return out
 
@@ -436,18 +477,20 @@ def _number_text(value: Any) -> str:
     return np.format_float_positional(float(value), trim="-")
 
 
-def _unique_integers(present: pd.Series, n_rows: int, ctx: FakeContext, taken: set[int] | None = None) -> list[float]:
+def _unique_integers(
+    present: pd.Series, n_rows: int, ctx: FakeContext, forbidden: set[str], taken: set[int] | None = None
+) -> list[float]:
     """Distinct whole numbers with as many digits as the real ones (more when those run out,
     or when the real ids would fill more than ``MAX_DENSITY`` of the range), none in ``taken``."""
     taken = taken or set()
     digits = max((len(str(abs(int(value)))) for value in present), default=6)
-    needed = max(2 * (n_rows + len(ctx.forbidden) + len(taken)), expected_distinct(present, ctx) / MAX_DENSITY)
+    needed = max(2 * (n_rows + len(forbidden) + len(taken)), expected_distinct(present, ctx) / MAX_DENSITY)
     while 9 * 10 ** (digits - 1) < needed and digits < MAX_DIGITS:
         digits += 1
     chosen: dict[int, None] = {}
     while len(chosen) < n_rows:
         for number in ctx.rng.integers(10 ** (digits - 1), 10**digits, size=n_rows - len(chosen)).tolist():
-            if str(number) not in ctx.forbidden and number not in taken:
+            if str(number) not in forbidden and number not in taken:
                 chosen.setdefault(number)
     return [float(number) for number in chosen]
 
@@ -456,12 +499,13 @@ def _unique_integers_not_held(
     column: ColumnInfo, semantic: str, present: pd.Series, n_rows: int, ctx: FakeContext
 ) -> list[float]:
     """:func:`_unique_integers`, drawn again where the whole real column holds one of them."""
-    values = _unique_integers(present, n_rows, ctx)
+    values = _unique_integers(present, n_rows, ctx, ctx.forbidden.of(column.name))
     for _ in range(MAX_ROUNDS):
-        held = ctx.held_in_warehouse(column, semantic, values, common_allowed=False)
+        held = ctx.held_in_warehouse(column, semantic, values)
         if not held:
             break
-        for position, number in zip(held, _unique_integers(present, len(held), ctx, {int(v) for v in values})):
+        redrawn = _unique_integers(present, len(held), ctx, ctx.forbidden.of(column.name), {int(v) for v in values})
+        for position, number in zip(held, redrawn):
             values[position] = number
     return values
 
@@ -479,9 +523,43 @@ def _booleans(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[
 
 
 def _phones(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    """Phones in a common real shape of the row's country (calling code kept), else Faker's."""
+    """Phones of the row's country: in a common real shape of that country (calling code kept);
+    for a country the real column shows too few of, in the layout ``phonenumbers`` gives that
+    country's numbers (international when the column writes numbers so); else Faker's."""
     shapes = _LocalShapes.build(values, ctx.min_count, _calling_code_length, _phone_locale)
-    return [shapes.fill(locale, ctx) or ctx.faker(locale).phone_number() for locale in locales]
+    texts = values.astype(str).str.strip()
+    international = bool(len(texts)) and bool(texts.str.match(r"^(?:\+|00)").mean() >= 0.5)
+    out = []
+    for locale in locales:
+        region = locale_country(locale)
+        if locale in shapes.by_locale or not shapes.by_locale:  # the row's country, or a one-country column
+            phone = shapes.fill(locale, ctx)
+        else:
+            phone = phone_of_region(region, ctx.rng) if international else ctx.faker(locale).phone_number()
+        if international and region and phone_region(phone or "") != region:  # +1 (452): not Canada's
+            phone = phone_of_region(region, ctx.rng)
+        out.append(phone or ctx.faker(locale).phone_number())
+    return out
+
+
+def phone_of_region(region: str | None, rng: np.random.Generator) -> str | None:
+    """An international number of ``region`` in its own layout (``+354 611 1234``), new digits after
+    the calling code; None when ``phonenumbers`` knows no number of the region."""
+    import phonenumbers
+
+    example = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE) if region else None
+    example = example or (phonenumbers.example_number(region) if region else None)
+    if example is None:
+        return None
+    text = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    prefix = f"+{example.country_code}"
+    if len(phonenumbers.region_codes_for_country_code(example.country_code)) > 1:  # +1: the area code tells
+        prefix = re.match(r"\+\d+[\s-]*\(?\d+\)?", text).group(0)
+    for _ in range(PHONE_TRIES):
+        phone = prefix + fill(mask_of(text[len(prefix) :]), rng)
+        if phone_region(phone) == region:  # a valid number of the region (NANP exchanges never start 0 or 1)
+            return phone
+    return prefix + text[len(prefix) : -4] + fill(mask_of(text[-4:]), rng)
 
 
 def _ibans(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
@@ -517,19 +595,22 @@ class _LocalShapes:
 
 
 def _phone_locale(text: str) -> str | None:
-    code = phone_calling_code(text)
-    return COUNTRY_LOCALES[CALLING_CODES[code]] if code else None
+    return locale_of_country(phone_region(text))
 
 
 def _iban_locale(text: str) -> str | None:
-    return COUNTRY_LOCALES.get(text[:2].upper())
+    return locale_of_country(text[:2].upper())
 
 
 def _calling_code_length(text: str) -> int:
-    code = phone_calling_code(text)
-    if not code:
+    """Characters up to the end of the country calling code (``+33``, ``0049``), 0 without one."""
+    region = phone_region(text)
+    if not region:
         return 0
-    return text.index(code) + len(code)
+    import phonenumbers
+
+    code = str(phonenumbers.country_code_for_region(region))
+    return text.index(code) + len(code) if code in text else 0
 
 
 def with_iban_checksum(text: str) -> str:
@@ -665,12 +746,16 @@ def _companies(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list
 
 
 def _postal_codes(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    """The row locale's Faker postcode when the column holds codes of that shape, else a common real shape."""
+    """The row locale's Faker postcode: in a table of several countries always (each row's code in
+    its country's format), in a one-country table when the column holds codes of that shape
+    (else a common real shape)."""
     texts = values.astype(str).str.strip().tolist()
     real_masks = {mask_of(text) for text in texts}
     shapes = build_shapes(texts, ctx.min_count) or masks_only(texts)
     codes = _pooled(lambda faker: faker.postcode(), locales, ctx, distinct_share(values))
-    return [code if mask_of(code) in real_masks or not shapes else fill(shapes.pick(ctx.rng), ctx.rng) for code in codes]
+    if len(set(locales)) > 1 or not shapes:
+        return list(codes)
+    return [code if mask_of(code) in real_masks else fill(shapes.pick(ctx.rng), ctx.rng) for code in codes]
 
 
 _TEXT_GENERATORS: dict[str, FakeMaker] = {

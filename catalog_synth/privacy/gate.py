@@ -27,7 +27,7 @@ import pandas as pd
 
 from catalog_synth.privacy.classify import is_public
 from catalog_synth.privacy.subjects import Subjects
-from catalog_synth.privacy.values import non_null, normalized, normalized_set
+from catalog_synth.privacy.values import Forbidden, non_null, normalized, normalized_set
 from catalog_synth.types import CheckResult, ColumnClass, GateResult
 
 DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
@@ -51,8 +51,8 @@ class GateInput:
     synthetic: pd.DataFrame
     classes: dict[str, ColumnClass]
     primary_key: tuple[str, ...] = ()
-    # Normalised real identifying values, when the caller has them already.
-    forbidden: set[str] | None = None
+    # Normalised real identifying values, when the caller has them already (with the warehouse's).
+    forbidden: Forbidden | None = None
     # Who each real row is about: rare means held by few people, not seen on few rows.
     subjects: Subjects | None = None
     # False when no model learnt from the rows (tiny tables are generated column by column).
@@ -106,10 +106,10 @@ def forbidden_identifying_values(real: pd.DataFrame, classes: dict[str, ColumnCl
 
 
 def _check_identifying_values(data: GateInput) -> list[CheckResult]:
-    forbidden = data.forbidden if data.forbidden is not None else forbidden_identifying_values(data.real, data.classes)
+    forbidden = data.forbidden or Forbidden(forbidden_identifying_values(data.real, data.classes))
     columns = data.columns(lambda cls: cls.identifying)
     results = (
-        (column, _count_in(data.synthetic[column], forbidden), int(data.synthetic[column].notna().sum()))
+        (column, _count_in(data.synthetic[column], forbidden.of(column)), int(data.synthetic[column].notna().sum()))
         for column in columns
     )
     return _per_column("identifying_values", results, "equal a real value")

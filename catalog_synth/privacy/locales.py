@@ -1,8 +1,9 @@
 """Which Faker locales a table's people live in, inferred from its data.
 
-Sources: phone country calling codes, IBAN country codes, country columns (ISO codes or
-names) and, failing those, the script names are written in. Only countries seen at least
-``min_count`` times count (a single foreign phone must not announce itself in the fakes).
+Sources: phone numbers (their country, by ``phonenumbers``), IBAN country codes, country
+columns (ISO codes or names in many languages, by ``pycountry``) and, failing those, the script
+names are written in. Faker's own locale list maps a country to its locale. Only countries at
+least ``min_count`` people are from count (one customer abroad must not show in the fakes).
 Each synthetic row gets one locale, so its name, phone and address agree; when the table
 has a country column, the row's synthetic country decides.
 """
@@ -23,41 +24,12 @@ from catalog_synth.privacy.values import non_null
 from catalog_synth.types import ColumnClass
 
 DEFAULT_LOCALE = "en_US"
-
-COUNTRY_LOCALES = {
-    "US": "en_US", "GB": "en_GB", "UK": "en_GB", "IE": "en_IE", "CA": "en_CA", "AU": "en_AU", "NZ": "en_NZ",
-    "IN": "en_IN", "PH": "en_PH", "FR": "fr_FR", "BE": "nl_BE", "CH": "de_CH", "DE": "de_DE", "AT": "de_AT",
-    "ES": "es_ES", "MX": "es_MX", "AR": "es_AR", "CO": "es_CO", "CL": "es_CL", "IT": "it_IT", "NL": "nl_NL",
-    "PT": "pt_PT", "BR": "pt_BR", "JP": "ja_JP", "CN": "zh_CN", "TW": "zh_TW", "KR": "ko_KR", "RU": "ru_RU",
-    "UA": "uk_UA", "PL": "pl_PL", "CZ": "cs_CZ", "SK": "sk_SK", "SE": "sv_SE", "NO": "no_NO", "DK": "da_DK",
-    "FI": "fi_FI", "GR": "el_GR", "TR": "tr_TR", "HU": "hu_HU", "RO": "ro_RO", "BG": "bg_BG", "HR": "hr_HR",
-    "SI": "sl_SI", "IL": "he_IL", "IR": "fa_IR", "TH": "th_TH", "VN": "vi_VN", "ID": "id_ID",
-}
-CALLING_CODES = {
-    "1": "US", "44": "GB", "353": "IE", "61": "AU", "64": "NZ", "91": "IN", "63": "PH", "33": "FR", "32": "BE",
-    "41": "CH", "49": "DE", "43": "AT", "34": "ES", "52": "MX", "54": "AR", "57": "CO", "56": "CL", "39": "IT",
-    "31": "NL", "351": "PT", "55": "BR", "81": "JP", "86": "CN", "886": "TW", "82": "KR", "7": "RU",
-    "380": "UA", "48": "PL", "420": "CZ", "421": "SK", "46": "SE", "47": "NO", "45": "DK", "358": "FI",
-    "30": "GR", "90": "TR", "36": "HU", "40": "RO", "359": "BG", "385": "HR", "386": "SI", "972": "IL",
-    "98": "IR", "66": "TH", "84": "VN", "62": "ID",
-}
-_COUNTRY_NAMES = {
-    "US": ["united states", "united states of america", "usa", "u.s.a.", "u.s."],
-    "GB": ["united kingdom", "great britain", "england", "scotland", "wales"], "IE": ["ireland"],
-    "CA": ["canada"], "AU": ["australia"], "NZ": ["new zealand"], "IN": ["india"], "PH": ["philippines"],
-    "FR": ["france"], "BE": ["belgium", "belgique", "belgie"], "CH": ["switzerland", "schweiz", "suisse"],
-    "DE": ["germany", "deutschland"], "AT": ["austria", "osterreich"], "ES": ["spain", "espana"],
-    "MX": ["mexico"], "AR": ["argentina"], "CO": ["colombia"], "CL": ["chile"], "IT": ["italy", "italia"],
-    "NL": ["netherlands", "the netherlands", "nederland", "holland"], "PT": ["portugal"],
-    "BR": ["brazil", "brasil"], "JP": ["japan", "日本"], "CN": ["china", "中国"], "TW": ["taiwan"],
-    "KR": ["south korea", "korea", "republic of korea", "대한민국"], "RU": ["russia", "russian federation", "россия"],
-    "UA": ["ukraine"], "PL": ["poland", "polska"], "CZ": ["czech republic", "czechia"], "SK": ["slovakia"],
-    "SE": ["sweden", "sverige"], "NO": ["norway", "norge"], "DK": ["denmark", "danmark"], "FI": ["finland"],
-    "GR": ["greece"], "TR": ["turkey", "turkiye"], "HU": ["hungary"], "RO": ["romania"], "BG": ["bulgaria"],
-    "HR": ["croatia"], "SI": ["slovenia"], "IL": ["israel"], "IR": ["iran"], "TH": ["thailand"],
-    "VN": ["vietnam", "viet nam"], "ID": ["indonesia"],
-}
-_NAME_TO_COUNTRY = {name: code for code, names in _COUNTRY_NAMES.items() for name in names}
+# Languages whose country names (from pycountry's translations) are recognised in country columns.
+COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", "fi", "pl", "cs", "hu", "ru", "ja",
+                          "zh_CN", "ko", "tr", "el")  # fmt: skip
+# Names in common use that are no ISO name, code or translation.
+_COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
+                    "holland": "NL", "korea": "KR", "south korea": "KR", "america": "US", "u.s.a.": "US", "u.s.": "US"}
 _SCRIPT_COUNTRIES = {"CYRILLIC": "RU", "HIRAGANA": "JP", "KATAKANA": "JP", "HANGUL": "KR", "CJK": "CN", "GREEK": "GR"}
 _COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "nationality", "pays", "land", "pais")
 _TEXT_SEMANTICS = {"person_name", "address", "company"}
@@ -69,28 +41,81 @@ def faker_for(locale: str) -> Faker:
     return Faker(locale)
 
 
+@lru_cache(maxsize=1)
+def country_locales() -> dict[str, str]:
+    """ISO country code -> the Faker locale for it, from Faker's own list (the first in
+    alphabetical order where a country has several: ``en_CA`` before ``fr_CA``)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    chosen: dict[str, str] = {}
+    for locale in sorted(AVAILABLE_LOCALES):
+        country = locale_country(locale)
+        if country:
+            chosen.setdefault(country, locale)
+    return chosen
+
+
+def locale_country(locale: str) -> str | None:
+    """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``)."""
+    _, _, country = locale.partition("_")
+    return country if len(country) == 2 and country.isupper() else None
+
+
+def _fold(text: str) -> str:
+    folded = text.strip().casefold()
+    return unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode() or folded
+
+
+@lru_cache(maxsize=1)
+def _country_names() -> dict[str, str]:
+    """Folded country name or code -> ISO alpha-2: ISO names, official and common names, alpha-2
+    and alpha-3 codes, names in ``COUNTRY_NAME_LANGUAGES``, a few names in common use."""
+    import gettext
+
+    import pycountry
+
+    names: dict[str, str] = {}
+    translations = [
+        gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[language], fallback=True)
+        for language in COUNTRY_NAME_LANGUAGES
+    ]
+    for country in pycountry.countries:
+        spellings = {country.name, country.alpha_3, getattr(country, "official_name", ""), getattr(country, "common_name", "")}
+        spellings |= {translation.gettext(country.name) for translation in translations}
+        for spelling in filter(None, spellings):
+            names.setdefault(_fold(spelling), country.alpha_2)
+        names[_fold(country.alpha_2)] = country.alpha_2
+    return {**names, **_COUNTRY_ALIASES}
+
+
 def country_of_value(value: object) -> str | None:
-    """ISO code for a country code or name (``"fr"``, ``"Deutschland"``), else None."""
+    """ISO alpha-2 for a country code or name (``"fr"``, ``"FRA"``, ``"Deutschland"``), else None."""
     text = str(value).strip()
-    if len(text) in (2, 3) and text.upper() in COUNTRY_LOCALES:
-        return "GB" if text.upper() == "UK" else text.upper()
-    folded = unicodedata.normalize("NFKD", text.casefold()).encode("ascii", "ignore").decode() or text.casefold()
-    return _NAME_TO_COUNTRY.get(folded) or _NAME_TO_COUNTRY.get(text.casefold())
-
-
-def phone_calling_code(phone: str) -> str | None:
-    """The international calling code of ``+33 6 ...`` or ``0049 ...``; None for national formats."""
-    text = phone.strip()
-    if text.startswith("+"):
-        digits = "".join(char for char in text[1:5] if char.isdigit())
-    elif text.startswith("00"):
-        digits = "".join(char for char in text[2:6] if char.isdigit())
-    else:
+    if not text:
         return None
-    for length in (3, 2, 1):
-        if digits[:length] in CALLING_CODES:
-            return digits[:length]
-    return None
+    return _country_names().get(_fold(text)) or _country_names().get(text.casefold())
+
+
+def locale_of_country(code: str | None) -> str | None:
+    return country_locales().get(code or "")
+
+
+def phone_region(phone: str) -> str | None:
+    """The country of an international number (``+33 6 ...``, ``0049 ...``, by ``phonenumbers``);
+    None for national formats."""
+    import phonenumbers
+
+    text = phone.strip()
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    if not text.startswith("+"):
+        return None
+    try:
+        number = phonenumbers.parse(text)
+    except phonenumbers.NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number) or phonenumbers.region_code_for_country_code(number.country_code)
+    return None if region in (None, "ZZ", "001") else region
 
 
 def country_column(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> str | None:
@@ -115,13 +140,13 @@ def infer_locale_weights(
     least ``min_count`` people are from count (one customer abroad must not show in the fakes)."""
     codes = _row_countries(sample, classes)
     people = (subjects or Subjects.of_rows(len(sample))).counts(codes) if not codes.empty else pd.Series(dtype=int)
-    common = {code: int(count) for code, count in people.items() if count >= min_count and code in COUNTRY_LOCALES}
+    common = {code: int(count) for code, count in people.items() if count >= min_count and locale_of_country(code)}
     if not common:
         return {DEFAULT_LOCALE: 1.0}
     rows = codes.value_counts()
     locales: Counter[str] = Counter()
     for code in common:
-        locales[COUNTRY_LOCALES[code]] += int(rows[code])
+        locales[locale_of_country(code)] += int(rows[code])
     total = sum(locales.values())
     return {locale: count / total for locale, count in sorted(locales.items())}
 
@@ -150,9 +175,9 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
 
 def _countries_in(semantic: str, values: pd.Series) -> pd.Series:
     if semantic == "phone":
-        return values.map(lambda text: CALLING_CODES.get(phone_calling_code(text) or ""))
+        return values.map(phone_region)
     if semantic == "iban":
-        return values.map(lambda text: text.strip()[:2].upper() if text.strip()[:2].upper() in COUNTRY_LOCALES else None)
+        return values.map(lambda text: text.strip()[:2].upper() if locale_of_country(text.strip()[:2].upper()) else None)
     return pd.Series(dtype=object)
 
 
@@ -176,6 +201,5 @@ def row_locales(
     drawn = rng.choice(names, size=n_rows, p=np.array([weights[name] for name in names]))
     if countries is None:
         return drawn
-    from_country = [COUNTRY_LOCALES.get(country_of_value(value) or "", None) if pd.notna(value) else None
-                    for value in countries]
+    from_country = [locale_of_country(country_of_value(value)) if pd.notna(value) else None for value in countries]
     return np.array([mapped or fallback for mapped, fallback in zip(from_country, drawn)], dtype=object)

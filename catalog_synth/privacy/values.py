@@ -10,6 +10,7 @@ import datetime as dt
 import decimal
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -79,3 +80,25 @@ def distinct_share(series: pd.Series) -> float:
     if values.empty:
         return 0.0
     return values.nunique() / len(values)
+
+
+@dataclass
+class Forbidden:
+    """Normalised real values no fake may equal.
+
+    ``shared``: the sample's values of every identifying column (a fake e-mail must not be a real
+    phone either); ``held``: per column, the values the whole real column in the warehouse (and
+    related columns of its kind) holds that the sample did not show; ``common``: per column of
+    values many share by nature (countries, cities), those the whole column holds for at least
+    ``k`` rows. One column's warehouse values do not forbid another column's fakes (a surname held
+    in the warehouse is no first name)."""
+
+    shared: set[str] = field(default_factory=set)
+    held: dict[str, set[str]] = field(default_factory=dict)
+    common: dict[str, set[str]] = field(default_factory=dict)
+
+    def of(self, column: str) -> set[str]:
+        held, common = self.held.get(column), self.common.get(column)
+        if not held and not common:
+            return self.shared
+        return (self.shared - (common or set())) | (held or set())

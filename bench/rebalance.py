@@ -20,7 +20,7 @@ reappear verbatim among the synthetic rows.
 
     .venv/bin/python bench/rebalance.py [--fractions 0.001,0.005,0.01] [--seeds 0,1,2]
         [--generators gaussian_copula,ctgan,tvae,tabular_argn] [--rows 100000] [--other-rows 4000]
-        [--weight 4] [--budget 60] [--epochs 100] [--engine-alone]
+        [--weight 4] [--budget 60] [--argn-epochs 100] [--epochs 100] [--engine-alone]
 
 Needs ``lightgbm`` and ``imbalanced-learn`` (``pip install -e '.[bench]'``), mostlyai-engine for
 ``tabular_argn`` (``.[argn]``), and the census files in ``../shared/datasets/census/`` beside the
@@ -173,7 +173,7 @@ def product_copy(train: pd.DataFrame, generator: str, seed: int, args: argparse.
 
 def _generator_settings(generator: str, args: argparse.Namespace) -> dict:
     if generator == "tabular_argn":
-        return {"time_budget_seconds": args.budget}
+        return {"time_budget_seconds": args.budget, "max_epochs": args.argn_epochs}
     if generator in ("ctgan", "tvae"):
         return {"epochs": args.epochs}
     return {}
@@ -240,7 +240,8 @@ def _generator_note(table) -> str:
     classes = table.rebalance["classes"][0]
     gate = "gate passed" if table.gate.passed else "gate FAILED"
     epochs = f", {report.epochs:g} epochs" if report.epochs is not None else ""
-    return (f"fit {report.fit_seconds:.0f} s{epochs}, {classes['synthetic_share']:.0%} minority, {gate}"
+    return (f"fit {report.fit_seconds:.0f} s{epochs}, sample {report.sample_seconds:.0f} s,"
+            f" {classes['synthetic_share']:.0%} minority, {gate}"
             f" (attempt {table.gate.attempts})")
 
 
@@ -261,6 +262,15 @@ def summary(scores: dict[tuple[float, str], list[Score]]) -> None:
         print(f"{fraction:>8.1%}  {name:20} {roc:>8.3f} {pr:>7.3f} {seconds:>7.1f} {cpu:>7.1f} {copies:>6}  {len(runs)}")
 
 
+def _import_models(generators: list[str]) -> None:
+    """Import the model libraries up front, as a sync's warm workers have: no table pays for it."""
+    import sdmetrics.reports  # noqa: F401
+    import sdv.single_table  # noqa: F401
+
+    if "tabular_argn" in generators:
+        import mostlyai.engine  # noqa: F401
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--fractions", default="0.001,0.005,0.01")
@@ -268,17 +278,21 @@ def main() -> int:
     parser.add_argument("--generators", default=",".join(GENERATORS))
     parser.add_argument("--rows", type=int, default=100_000, help="rows in each rebalanced copy")
     parser.add_argument("--other-rows", type=int, default=4000,
-                        help="majority rows the generator learns from (every minority row is kept)")
+                        help="majority rows the generator learns from, 0 for all (every minority row is kept)")
     parser.add_argument("--weight", type=int, default=4, help="times each minority row is shown to the generator")
     parser.add_argument("--budget", type=float, default=60.0, help="tabular_argn time budget (fit and sample)")
+    parser.add_argument("--argn-epochs", type=float, default=100.0,
+                        help="tabular_argn max_epochs (a fixed amount of work, whatever else runs on the machine)")
     parser.add_argument("--epochs", type=int, default=100, help="ctgan and tvae epochs")
     parser.add_argument("--engine-alone", action="store_true", help="also run mostlyai-engine by itself")
     args = parser.parse_args()
     args.fractions = [float(value) for value in args.fractions.split(",") if value]
     args.seeds = [int(value) for value in args.seeds.split(",") if value]
     args.generators = [name for name in args.generators.split(",") if name]
+    args.other_rows = args.other_rows or None
     warnings.simplefilter("ignore")
     np.seterr(all="ignore")
+    _import_models(args.generators)
     summary(run(args))
     return 0
 

@@ -308,7 +308,7 @@ def _fit_and_sample(
     except ValueError as exc:  # unknown generator or bad settings: names keys, never values
         raise SynthesisError(f"generator {name}: {exc}") from None
     try:
-        generator.fit(train, sdtypes, conditioned=target.columns if target else ())
+        generator.fit(train, sdtypes)
         sampled = generator.sample(n_rows, target)
     except GeneratorUnavailable as exc:
         raise SynthesisError(str(exc)) from None

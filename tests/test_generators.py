@@ -82,12 +82,13 @@ def test_a_target_sets_the_share_of_rows_holding_its_values(train: pd.DataFrame,
     generator = open_generator(name, FAST[name], seed=2)
     target = Target(("defaulted",), ((("yes",), 0.5),))
     try:
-        generator.fit(train, SDTYPES, conditioned=target.columns)
+        generator.fit(train, SDTYPES)
         sampled = generator.sample(400, target)
     finally:
         generator.close()
     assert len(sampled) == 400
-    assert (sampled["defaulted"] == "yes").mean() == pytest.approx(0.5, abs=0.02)
+    # SDV fixes the values of exactly half the rows; the engine's rebalancing draws them (sd 0.025).
+    assert (sampled["defaulted"] == "yes").mean() == pytest.approx(0.5, abs=0.02 if name == "gaussian_copula" else 0.08)
     assert set(sampled["defaulted"]) == {"yes", "no"}  # the other half keeps the model's other classes
 
 
@@ -95,7 +96,7 @@ def test_a_subgroup_target_fixes_two_columns_at_once(train: pd.DataFrame) -> Non
     generator = open_generator("tabular_argn", FAST["tabular_argn"], seed=3)
     target = Target(("segment", "defaulted"), ((("online", "yes"), 0.3),))
     try:
-        generator.fit(train, SDTYPES, conditioned=target.columns)
+        generator.fit(train, SDTYPES)
         sampled = generator.sample(300, target)
     finally:
         generator.close()

@@ -55,7 +55,7 @@ class TabularARGN(Generator):
             found = False
         return None if found else f"the tabular_argn generator needs mostlyai-engine: {EXTRA}"
 
-    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str], conditioned: tuple[str, ...]) -> None:
+    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
         from mostlyai.engine import TabularARGN as Engine  # heavy import (torch): only when fitting
 
         self.workspace = tempfile.TemporaryDirectory(prefix="catalog-synth-argn-")
@@ -73,6 +73,8 @@ class TabularARGN(Generator):
         )
         self.engine.fit(_engine_frame(train, sdtypes))
         self.sdtypes = sdtypes
+        # Numbers learnt as categories come back as text: they go back to numbers.
+        self.numbers = {name for name in self.columns if pd.api.types.is_numeric_dtype(train[name].dtype)}
         self._record_training()
 
     def _record_training(self) -> None:
@@ -113,7 +115,7 @@ class TabularARGN(Generator):
         out = {}
         for name in self.columns:
             values = frame[name]
-            if self.sdtypes[name] == "numerical":
+            if name in self.numbers:
                 out[name] = pd.to_numeric(values, errors="coerce").astype("float64")
             elif self.sdtypes[name] == "boolean":
                 out[name] = values.map({"True": True, "False": False}, na_action="ignore").astype(object)

@@ -87,13 +87,13 @@ class Generator(ABC):
         """Why the generator cannot run here (a library to install), or None. Must import nothing heavy."""
         return None
 
-    def fit(self, train: pd.DataFrame, sdtypes: dict[str, str], conditioned: tuple[str, ...] = ()) -> None:
-        """Learn ``train``; ``conditioned`` names the columns sampling will fix (a rebalanced copy)."""
+    def fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
+        """Learn ``train`` (model space; ``sdtypes`` per column: categorical, numerical or boolean)."""
         problem = self.missing_requirement()
         if problem:
             raise GeneratorUnavailable(problem)
         started = time.perf_counter()
-        self._fit(train, sdtypes, conditioned)
+        self._fit(train, sdtypes)
         self.report.fit_seconds += time.perf_counter() - started
 
     def sample(self, n_rows: int, target: Target | None = None) -> pd.DataFrame:
@@ -129,13 +129,13 @@ class Generator(ABC):
             missing -= len(kept[-1])
             if missing <= 0:
                 break
-        return pd.concat(kept, ignore_index=True) if kept else self._sample(0)
+        return pd.concat(kept, ignore_index=True) if kept else self._sample(1).head(0)
 
     def close(self) -> None:
         """Release what the fit holds (temporary files); the model is not kept."""
 
     @abstractmethod
-    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str], conditioned: tuple[str, ...]) -> None: ...
+    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None: ...
 
     @abstractmethod
     def _sample(self, n_rows: int) -> pd.DataFrame: ...

@@ -27,7 +27,7 @@ class SDVGenerator(Generator):
     def _arguments(self) -> dict[str, Any]:
         return {}
 
-    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str], conditioned: tuple[str, ...]) -> None:
+    def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
         from sdv import single_table
         from sdv.metadata import Metadata  # heavy imports: only when fitting
 

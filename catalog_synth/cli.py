@@ -126,7 +126,7 @@ def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
         task = progress.add_task("", total=None)
 
         def on_table(result: TableResult) -> None:
-            progress.update(task, advance=1, description=f"{result.ref.qualified}: {result.status.value}")
+            progress.update(task, advance=1, description=f"{result.stored_ref.qualified}: {result.status.value}")
 
         try:
             return run_sync(
@@ -154,7 +154,7 @@ def print_summary(report: SyncReport) -> None:
         style = _STATUS_STYLE[result.status]
         table.add_row(
             result.ref.warehouse,
-            result.ref.qualified,
+            result.stored_ref.qualified,
             f"[{style}]{result.status.value}[/]",
             str(result.rows_written or ""),
             quality,

@@ -12,11 +12,14 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from catalog_synth.types import RebalanceSpec
 
 DEFAULT_CONFIG_PATH = Path("catalog-synth.yml")
 CONFIG_ENV_VAR = "CATALOG_SYNTH_CONFIG"
@@ -204,6 +207,16 @@ class RebalanceConfig(_Section):
     def digest(self) -> str:
         """Changes whenever the request does (part of the copy's fingerprint)."""
         return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def spec(self) -> RebalanceSpec:
+        """What the synthesis stage needs: columns and (values, share) pairs."""
+        from catalog_synth.types import RebalanceSpec  # pandas: not at config load
+
+        if self.where is not None:
+            target = ((tuple(self.where.values()), self.share or 0.0),)
+            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows, self.target_weight)
+        target = tuple(((value,), share) for value, share in (self.target or {}).items())
+        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows, self.target_weight)
 
     def describe(self) -> str:
         """The request in words, for the catalog link (the config's own values)."""

@@ -35,7 +35,6 @@ from catalog_synth.types import (
     SynthesisError,
     SynthesisSettings,
     SyntheticTable,
-    RebalanceSpec,
     TableInfo,
     TableRef,
     TableResult,
@@ -180,7 +179,7 @@ def run_sync(
         record_relations(writer, graph, linker.profiles, linker.notes)
         report.sink_reports = [sink.close() for sink in sinks]
         _retry_unpublished(writer, report.sink_reports, catalog_names)
-    report.results.sort(key=lambda r: r.ref)
+    report.results.sort(key=lambda r: r.stored_ref)
     report.seconds = time.monotonic() - started
     return report
 
@@ -325,17 +324,11 @@ def _rebalance_task(
     """The task of one rebalanced copy: the same table read again, its own generator and rows."""
     output = replace(task.ref, name=request.output_name(task.ref.name))
     synthesizer, generator_settings = config.generator_for(task.ref.warehouse, task.ref.qualified, request)
-    columns = (request.column,) if request.column else tuple(request.where or {})
-    target = (
-        tuple(((value,), share) for value, share in request.target.items())
-        if request.target
-        else (((tuple((request.where or {}).values())), request.share or 0.0),)
-    )
     settings = replace(
         synthesis_settings(config, task.ref),
         synthesizer=synthesizer,
         generator_settings=generator_settings,
-        rebalance=RebalanceSpec(columns, target, request.rows, request.other_rows, request.target_weight),
+        rebalance=request.spec(),
     )
     return replace(
         task,
@@ -551,7 +544,7 @@ def _log_result(result: TableResult) -> None:
     """One log line per finished table (failures as warnings), for cron logs and --log-json."""
     level = logging.WARNING if result.status is TableStatus.FAILED else logging.INFO
     reason = f": {result.reason}" if result.reason else ""
-    log.log(level, "%s %s in %.1f s%s", result.ref, result.status.value, result.seconds, reason)
+    log.log(level, "%s %s in %.1f s%s", result.stored_ref, result.status.value, result.seconds, reason)
 
 
 def _retry_unpublished(writer: StoreWriter, sink_reports: list, catalog_names: dict[str, str]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_synth.config import ConfigError, load_config, parse_config
+from catalog_synth.config import ConfigError, load_config, parse_config, validate_config
 from catalog_synth.starter import STARTER_CONFIG
 
 CONTRACT = """
@@ -105,3 +105,25 @@ def test_missing_file_says_how_to_create_one(tmp_path) -> None:
 def test_starter_config_is_valid_once_its_variable_is_set() -> None:
     config = parse_config(STARTER_CONFIG, {"SHOP_DB_PASSWORD": "x"})
     assert config.warehouses[0].exclude == ["public.tmp_*"]
+
+
+def test_generators_are_chosen_per_table_by_the_first_matching_glob() -> None:
+    config = validate_config({
+        "warehouses": [{"name": "w", "url": "sqlite:///w.db"}],
+        "generators": {"ctgan": {"epochs": 50}, "tabular_argn": {"time_budget_seconds": 30}},
+        "tables": {"crm.customers": {"synthesizer": "tabular_argn", "settings": {"max_epochs": 5}},
+                   "crm.*": {"synthesizer": "ctgan"}},
+    })
+    assert config.generator_for("w", "crm.customers") == ("tabular_argn", {"time_budget_seconds": 30, "max_epochs": 5})
+    assert config.generator_for("w", "crm.orders") == ("ctgan", {"epochs": 50})
+    assert config.generator_for("w", "sales.orders") == ("gaussian_copula", {})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"synthesizer": "copula"}, r"synthesizer: unknown generator 'copula' \(installed: ctgan, gaussian_copula, tabular_argn, tvae"),
+    ({"generators": {"tvae": {"epochs": 0}}}, "generators.tvae: epochs: Input should be greater than or equal to 1"),
+    ({"tables": {"crm.*": {"synthesizer": "ctgan", "settings": {"epoch": 3}}}}, r"tables.crm.\*: epoch: unknown key"),
+])
+def test_bad_generator_choices_are_one_line_errors(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"warehouses": [{"name": "w", "url": "sqlite:///w.db"}], **raw})

@@ -181,3 +181,14 @@ def test_a_bad_datahub_request_is_reported_naming_the_property(tmp_path: Path, w
     failed = [r for r in report.results if r.status is TableStatus.FAILED]
     assert [r.reason for r in failed] == ["DataHub tag synthetic-rebalance: catalog_synth.rebalance.target: not a JSON object"]
     assert [r.stored_ref.name for r in report.results if r.status is TableStatus.SYNTHESIZED] == ["applicants"]
+
+
+def test_tables_globs_pick_the_generator_and_a_copy_inherits_it(tmp_path: Path, warehouse: str) -> None:
+    tiny = {"time_budget_seconds": 5, "max_epochs": 2, "model": "MOSTLY_AI/Small"}
+    config = make_config(tmp_path, warehouse, rebalance=[REQUEST],
+                         tables={"w.main.applic*": {"synthesizer": "tabular_argn", "settings": tiny},
+                                 "main.*": {"synthesizer": "tvae"}})
+    results = {r.stored_ref.name: r for r in run_sync(config).results}
+    assert {name: r.generator["generator"] for name, r in results.items()} == {
+        "applicants": "tabular_argn", "applicants__rebalanced": "tabular_argn"}, {n: r.reason for n, r in results.items()}
+    assert results["applicants"].generator["epochs"] <= 2.01

@@ -9,20 +9,24 @@ space. The protections before it and the privacy gate after it live in
 Subclasses override :meth:`Generator._fit`, :meth:`Generator._sample` and, when the model can
 fix column values itself, :meth:`Generator._sample_fixed`; the base class times the work,
 fills the report and turns a :class:`Target` into fixed-value and unconditioned draws.
+
+Loading a generator class (the config does, to validate settings) imports neither pandas nor
+the privacy stage: they are imported where rows are handled.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
-from catalog_synth.privacy.values import normalize
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # Rounds of unconditioned sampling used to fill the rows outside a target's values.
 OTHER_ROWS_ROUNDS = 5
@@ -65,6 +69,8 @@ class Target:
 
     def matches(self, frame: pd.DataFrame) -> np.ndarray:
         """Rows equal (normalised) to one of the target combinations."""
+        from catalog_synth.privacy.values import normalize
+
         keys = frame[list(self.columns)].map(normalize).apply(tuple, axis=1)
         wanted = {tuple(normalize(value) for value in values) for values, _ in self.shares}
         return keys.isin(wanted).to_numpy()
@@ -109,6 +115,8 @@ class Generator(ABC):
         return sampled.reset_index(drop=True)
 
     def _sample_target(self, n_rows: int, target: Target) -> pd.DataFrame:
+        import pandas as pd
+
         parts = [
             self._sample_fixed(count, dict(zip(target.columns, values)))
             for values, count in zip((values for values, _ in target.shares), _counts(n_rows, target))
@@ -119,10 +127,12 @@ class Generator(ABC):
 
     def _sample_other(self, n_rows: int, target: Target) -> pd.DataFrame:
         """Unconditioned rows outside the target's values."""
+        import pandas as pd
+
         kept: list[pd.DataFrame] = []
         missing, keep_share = n_rows, 1.0
         for _ in range(OTHER_ROWS_ROUNDS if n_rows > 0 else 0):
-            drawn = self._sample(int(np.ceil(missing / max(keep_share, 0.05))) + 10)
+            drawn = self._sample(math.ceil(missing / max(keep_share, 0.05)) + 10)
             outside = drawn[~target.matches(drawn)]
             keep_share = max(len(outside) / len(drawn), 0.01)
             kept.append(outside.head(missing))

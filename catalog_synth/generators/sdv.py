@@ -7,12 +7,14 @@ only when a model is fitted.
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import pandas as pd
 from pydantic import Field
 
 from catalog_synth.generators.base import Generator, GeneratorConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _TABLE = "table"
 # Values SDV's transformers would otherwise round or clip differently from the pipeline.

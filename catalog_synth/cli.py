@@ -140,7 +140,7 @@ def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
         task = progress.add_task("", total=None)
 
         def on_table(result: TableResult) -> None:
-            progress.update(task, advance=1, description=f"{result.ref.qualified}: {result.status.value}")
+            progress.update(task, advance=1, description=f"{result.stored_ref.qualified}: {result.status.value}")
 
         try:
             return run_sync(
@@ -165,7 +165,7 @@ def print_summary(report: SyncReport) -> None:
         style = _STATUS_STYLE[result.status.value]
         table.add_row(
             result.ref.warehouse,
-            result.ref.qualified,
+            result.stored_ref.qualified,
             f"[{style}]{result.status.value}[/]",
             str(result.rows_written or ""),
             quality,

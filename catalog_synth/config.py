@@ -7,15 +7,21 @@ tokens) are ``SecretStr`` and never printed.
 from __future__ import annotations
 
 import difflib
+import fnmatch
+import hashlib
+import json
 import os
 import re
 import typing
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from catalog_synth.types import RebalanceSpec
 
 DEFAULT_CONFIG_PATH = Path("catalog-synth.yml")
 CONFIG_ENV_VAR = "CATALOG_SYNTH_CONFIG"
@@ -174,6 +180,80 @@ class ExecutorConfig(_Section):
     worker_memory_mb: int | None = Field(default=None, ge=256)
 
 
+class TableConfig(_Section):
+    """Per-table choices under ``tables:`` (keys are ``schema.table`` globs, optionally with the warehouse)."""
+
+    synthesizer: str | None = None
+    # The generator's settings for these tables, over ``generators.<name>``.
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+Category = str | bool | int | float
+REBALANCED_SUFFIX = "__rebalanced"
+
+
+class RebalanceConfig(_Section):
+    """A rebalanced copy of one table: ``column`` + ``target`` (value -> share of rows), or a
+    subgroup ``where`` (column -> value, all of them) + ``share``."""
+
+    table: str  # schema.table, optionally warehouse.schema.table
+    column: str | None = None
+    target: dict[Category, float] | None = None
+    where: dict[str, Category] | None = None
+    share: float | None = Field(default=None, gt=0, lt=1)
+    rows: int | None = Field(default=None, ge=1)  # default: as many as the plain copy
+    name: str | None = Field(default=None, pattern=r"^[^.]+$")  # default: <table>__rebalanced
+    synthesizer: str | None = None  # default: the table's
+    settings: dict[str, Any] = Field(default_factory=dict)
+    sample_rows: int | None = Field(default=None, ge=1)  # rows read (default: sample_rows)
+    # Rows outside the target classes the model learns from (default: all); every target-class
+    # row of the sample is kept. Fewer give a time-bounded generator more passes over the rare rows.
+    other_rows: int | None = Field(default=None, ge=1)
+    # Times each target-class row is shown to the model (more weight on a rare class).
+    target_weight: int = Field(default=1, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RebalanceConfig:
+        if (self.column is None) == (self.where is None):
+            raise ValueError("give either column and target, or where and share")
+        if self.column is not None and not self.target:
+            raise ValueError("column needs a target: {value: share}")
+        if self.where is not None and (not self.where or self.share is None):
+            raise ValueError("where needs one or more columns and a share")
+        shares = list((self.target or {}).values()) + ([self.share] if self.share else [])
+        if any(not 0 < share < 1 for share in shares) or sum(shares) >= 1:
+            raise ValueError("each share must be between 0 and 1, and together less than 1")
+        return self
+
+    def matches(self, warehouse: str, qualified: str) -> bool:
+        return self.table in (qualified, f"{warehouse}.{qualified}")
+
+    def output_name(self, table: str) -> str:
+        return self.name or f"{table}{REBALANCED_SUFFIX}"
+
+    def digest(self) -> str:
+        """Changes whenever the request does (part of the copy's fingerprint)."""
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def spec(self) -> RebalanceSpec:
+        """What the synthesis stage needs: columns and (values, share) pairs."""
+        from catalog_synth.types import RebalanceSpec  # pandas: not at config load
+
+        if self.where is not None:
+            target = ((tuple(self.where.values()), self.share or 0.0),)
+            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows, self.target_weight)
+        target = tuple(((value,), share) for value, share in (self.target or {}).items())
+        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows, self.target_weight)
+
+    def describe(self) -> str:
+        """The request in words, for the catalog link (the config's own values)."""
+        if self.where is not None:
+            condition = " and ".join(f"{column} = {value}" for column, value in self.where.items())
+            return f"{condition}: {self.share:.0%} of rows"
+        shares = ", ".join(f"{value}: {share:.0%}" for value, share in (self.target or {}).items())
+        return f"{self.column} rebalanced to {shares}"
+
+
 class Config(_Section):
     warehouses: list[WarehouseConfig] = Field(min_length=1)
     sample_rows: int = Field(default=2000, ge=1)
@@ -181,7 +261,13 @@ class Config(_Section):
     copy_rows: int = Field(default=10_000, ge=1)
     store: Path = Path(".catalog-synth/sandbox.duckdb")
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
-    synthesizer: Literal["gaussian_copula", "ctgan", "tvae"] = "gaussian_copula"
+    # The generator plugin (entry point group catalog_synth.generators) every table uses by default.
+    synthesizer: str = "gaussian_copula"
+    # Settings per generator: {"tabular_argn": {"max_training_seconds": 60}}.
+    generators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Per-table choices by schema.table glob: {"crm.customers": {"synthesizer": "tabular_argn"}}.
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+    rebalance: list[RebalanceConfig] = Field(default_factory=list)
     seed: int | None = None
     # Per-column privacy overrides: {"crm.customer.notes": "sensitive", "crm.genre.*": "public"}
     # Keys are schema.table.column globs, optionally prefixed by the warehouse name.
@@ -189,6 +275,39 @@ class Config(_Section):
     privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    @model_validator(mode="after")
+    def _generators_exist(self) -> Config:
+        _check_generator("synthesizer", self.synthesizer, self.generators.get(self.synthesizer, {}))
+        for name, settings in self.generators.items():
+            _check_generator(f"generators.{name}", name, settings, need_library=False)
+        for glob, choice in self.tables.items():
+            name = choice.synthesizer or self.synthesizer
+            _check_generator(f"tables.{glob}", name, {**self.generators.get(name, {}), **choice.settings})
+        for number, request in enumerate(self.rebalance):
+            self.check_rebalance(request, f"rebalance.{number}")
+        return self
+
+    def check_rebalance(self, request: RebalanceConfig, key: str) -> None:
+        """The request's generator is installed and its settings validate."""
+        parts = request.table.split(".")
+        warehouse, qualified = (parts[0], ".".join(parts[1:])) if len(parts) > 2 else ("", request.table)
+        _check_generator(key, *self.generator_for(warehouse, qualified, request))
+
+    def table_choice(self, warehouse: str, qualified: str) -> TableConfig:
+        """The first ``tables`` entry whose glob matches the table (an empty choice if none does)."""
+        for glob, choice in self.tables.items():
+            if fnmatch.fnmatchcase(qualified, glob) or fnmatch.fnmatchcase(f"{warehouse}.{qualified}", glob):
+                return choice
+        return TableConfig()
+
+    def generator_for(self, warehouse: str, qualified: str, request: RebalanceConfig | None = None) -> tuple[str, dict]:
+        """The generator name and settings for one table (or one of its rebalanced copies)."""
+        choice = self.table_choice(warehouse, qualified)
+        name = (request.synthesizer if request else None) or choice.synthesizer or self.synthesizer
+        own = {} if request and request.synthesizer else dict(choice.settings)  # the table's own generator only
+        own.update(request.settings if request else {})
+        return name, {**self.generators.get(name, {}), **own}
 
     def warehouse(self, name: str) -> WarehouseConfig:
         for warehouse in self.warehouses:
@@ -199,6 +318,19 @@ class Config(_Section):
     @property
     def multi_warehouse(self) -> bool:
         return len(self.warehouses) > 1
+
+
+def _check_generator(key: str, name: str, settings: dict[str, Any], need_library: bool = True) -> None:
+    """An installed generator whose settings validate (and whose library is installed, when used)."""
+    from catalog_synth.generators import GeneratorError, generator_class, validate_settings
+
+    try:
+        validate_settings(name, settings)
+    except GeneratorError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    problem = generator_class(name).missing_requirement() if need_library else None
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
 
 
 def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
@@ -258,13 +390,16 @@ def validate_config(raw: dict[str, Any]) -> Config:
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a check across keys (generators): the message names its key
+        return message
+    key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key{_did_you_mean(error['loc'])}"
     if error["type"] == "missing":
         return f"{key}: required key is missing"
     # Do not echo the input: it may be a secret.
-    return f"{key}: {error['msg']}"
+    return f"{key}: {message}"
 
 
 def _did_you_mean(loc: tuple[int | str, ...]) -> str:

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from catalog_synth.config import Config, WarehouseConfig
+from catalog_synth.config import Config, RebalanceConfig, WarehouseConfig
 from catalog_synth.executors import Executor, OnDemandExecutor, start_worker_server
 from catalog_synth.keys.graph import KeyGraph, discover, with_declared
 from catalog_synth.keys.link import KeyLinker, store_keys
@@ -76,15 +76,24 @@ class TableTask:
     # The description and fingerprint planning read (None when it could not: the worker tries).
     info: TableInfo | None = None
     fingerprint: str | None = None
+    # A rebalanced copy: the name it is stored under, and its request's digest (in its fingerprint).
+    output: TableRef | None = None
+    variant: str = ""
+    # The table's rebalanced copies and what each holds, for its catalog page's links.
+    copies: tuple[tuple[TableRef, str], ...] = ()
 
     @property
     def unchanged(self) -> bool:
         """Planning already shows the table as it was at the last sync."""
         return self.fingerprint is not None and self.fingerprint == self.previous_fingerprint
 
+    @property
+    def output_name(self) -> str | None:
+        return self.output.name if self.output else None
+
     def failed(self, reason: str, seconds: float = 0.0) -> TableOutcome:
         """The outcome when the executor gives up on this table (time limit, dead worker)."""
-        return TableOutcome(TableResult(self.ref, TableStatus.FAILED, reason, seconds=seconds))
+        return TableOutcome(TableResult(self.ref, TableStatus.FAILED, reason, seconds=seconds, output=self.output_name))
 
 
 @dataclass
@@ -155,18 +164,20 @@ def run_sync(
         own_executor = executor is None
         executor = executor or OnDemandExecutor(config.executor)
         linker = KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
-        results: dict[TableRef, TableResult] = {}
+        results: dict[TableRef, TableResult] = {}  # by the stored table's ref
 
         catalog_names: dict[str, str] = {}  # URN or table -> logical name, to retry unpublished tables
 
         def publish(outcome: TableOutcome) -> None:
-            results[outcome.result.ref] = _publish(outcome, writer, sinks, config, catalog_names)
-            _log_result(results[outcome.result.ref])
+            key = outcome.result.stored_ref
+            results[key] = _publish(outcome, writer, sinks, config, catalog_names)
+            _log_result(results[key])
             if on_table:
-                on_table(results[outcome.result.ref])
+                on_table(results[key])
 
         try:
-            _run_linked(executor, tasks, linker, publish)
+            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish)
+            _run_rebalanced(executor, [task for task in tasks if task.output is not None], publish)
         finally:
             if own_executor:
                 executor.close()
@@ -178,7 +189,7 @@ def run_sync(
             record_relations(writer, graph, linker.profiles, linker.notes)
         report.sink_reports = [sink.close() for sink in sinks]
         _retry_unpublished(writer, report.sink_reports, catalog_names)
-    report.results.sort(key=lambda r: r.ref)
+    report.results.sort(key=lambda r: r.stored_ref)
     report.seconds = time.monotonic() - started
     return report
 
@@ -207,8 +218,16 @@ def _run_linked(
             return
 
 
+def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callable[[TableOutcome], None]) -> None:
+    """Rebalanced copies, once the plain ones are out. Their keys stay fakes: no table points at them."""
+    unchanged = [_unchanged(task) for task in tasks if task.unchanged]
+    for outcome in itertools.chain(unchanged, executor.map(process_table, [t for t in tasks if not t.unchanged])):
+        publish(outcome)
+
+
 def _unchanged(task: TableTask) -> TableOutcome:
-    return TableOutcome(TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED), fingerprint=task.fingerprint)
+    result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED, output=task.output_name)
+    return TableOutcome(result, fingerprint=task.fingerprint)
 
 
 def _plan(
@@ -232,6 +251,7 @@ def _plan(
                 warehouse_graph, problems = discover(connector, warehouse, refs)
                 plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows, _reference_rows(config))
                 described = _fingerprinted(connector, warehouse, warehouse_graph, plans)
+                asked = _catalog_requests(config, connector, warehouse, refs, failures)
         except ConnectorError as exc:  # its message names the warehouse and what failed
             failures.append(TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, str(exc)))
             continue
@@ -243,20 +263,24 @@ def _plan(
             name = logical_name(ref, config.multi_warehouse)
             plan = plans.get(ref, KeyPlan())
             settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
-            tasks.append(
-                TableTask(
-                    warehouse=warehouse,
-                    ref=ref,
-                    settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
-                    sample_rows=config.sample_rows,
-                    previous_fingerprint=None if full else previous.get(name),
-                    retries=config.executor.retries,
-                    retry_backoff_seconds=config.executor.retry_backoff_seconds,
-                    keys=plan,
-                    info=described.get(ref, (None, None))[0],
-                    fingerprint=described.get(ref, (None, None))[1],
-                )
+            requests = rebalance_requests(config, ref, asked)
+            info, raw_fingerprint = described.get(ref, (None, None))
+            task = TableTask(
+                warehouse=warehouse,
+                ref=ref,
+                settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
+                sample_rows=config.sample_rows,
+                previous_fingerprint=None if full else previous.get(name),
+                retries=config.executor.retries,
+                retry_backoff_seconds=config.executor.retry_backoff_seconds,
+                keys=plan,
+                info=info,
+                # The copies' requests count too: the table's catalog links name them.
+                variant="".join(request.digest() for request in requests),
+                copies=tuple((replace(ref, name=r.output_name(ref.name)), r.describe()) for r in requests),
             )
+            tasks.append(replace(task, fingerprint=_variant(raw_fingerprint, task.variant)))
+            tasks.extend(_rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests)
     return tasks, failures, graph
 
 
@@ -274,6 +298,84 @@ def _nothing_listed(warehouse: WarehouseConfig) -> TableResult:
     )
     log.warning("%s", reason)
     return TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, reason)
+
+
+def rebalance_requests(config: Config, ref: TableRef, asked: list[RebalanceConfig] = ()) -> list[RebalanceConfig]:
+    """The table's rebalanced copies: the config's, then those asked in the catalog (one per name)."""
+    chosen: dict[str, RebalanceConfig] = {}
+    for request in [*config.rebalance, *asked]:
+        if request.matches(ref.warehouse, ref.qualified):
+            chosen.setdefault(request.output_name(ref.name), request)
+    return list(chosen.values())
+
+
+def _catalog_requests(
+    config: Config, connector: Connector, warehouse: WarehouseConfig, refs: list[TableRef], failures: list[TableResult]
+) -> list[RebalanceConfig]:
+    """Rebalance requests tagged in DataHub on this warehouse's datasets (with catalog.datahub set)."""
+    if config.catalog.datahub is None or not refs:
+        return []
+    from catalog_synth.catalog.gms import CatalogConnectionError, connect
+    from catalog_synth.catalog.requests import read_requests
+    from catalog_synth.catalog.urns import DatasetLocation, UrnError
+
+    location = DatasetLocation(platform=connector.platform, database=connector.database, warehouse=warehouse)
+    datasets = []
+    for ref in refs:
+        try:
+            datasets.append((ref, location.dataset_urn(ref)))
+        except UrnError:  # the sink reports it when it publishes
+            pass
+    try:
+        graph = connect(config.catalog.datahub)
+    except CatalogConnectionError as exc:
+        failures.append(TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, f"rebalance requests: {exc}"))
+        return []
+    try:
+        requests, problems = read_requests(graph, config, datasets)
+    except Exception as exc:  # noqa: BLE001 - a catalog read error must not stop the sync
+        requests, problems = [], [(TableRef(warehouse.name, "*", "*"), f"rebalance requests: {type(exc).__name__}")]
+    finally:
+        graph.close()
+    failures.extend(TableResult(ref, TableStatus.FAILED, problem) for ref, problem in problems)
+    return requests
+
+
+def _rebalance_task(
+    config: Config,
+    task: TableTask,
+    request: RebalanceConfig,
+    previous: dict[str, str | None],
+    full: bool,
+    raw_fingerprint: str | None,
+) -> TableTask:
+    """The task of one rebalanced copy: the same table read again, its own generator and rows."""
+    output = replace(task.ref, name=request.output_name(task.ref.name))
+    synthesizer, generator_settings = config.generator_for(task.ref.warehouse, task.ref.qualified, request)
+    settings = replace(
+        synthesis_settings(config, task.ref),
+        synthesizer=synthesizer,
+        generator_settings=generator_settings,
+        rebalance=request.spec(),
+    )
+    return replace(
+        task,
+        settings=settings,
+        sample_rows=request.sample_rows or task.sample_rows,
+        previous_fingerprint=None if full else previous.get(logical_name(output, config.multi_warehouse)),
+        keys=replace(task.keys, relinked=(), sampled_with=None),
+        fingerprint=_variant(raw_fingerprint, request.digest()),
+        output=output,
+        variant=request.digest(),
+        copies=(),
+    )
+
+
+def _variant(fingerprint_: str | None, digest: str) -> str | None:
+    """A fingerprint that also changes with a request (none: the fingerprint as it is)."""
+    if fingerprint_ is None or not digest:
+        return fingerprint_
+    return hashlib.sha256(f"{fingerprint_}:{digest}".encode()).hexdigest()[:32]
 
 
 def _fingerprinted(
@@ -296,10 +398,12 @@ def _fingerprinted(
 
 def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
     privacy = config.privacy
+    synthesizer, generator_settings = config.generator_for(ref.warehouse, ref.qualified)
     return SynthesisSettings(
         copy_rows=config.copy_rows,
         preview_rows=config.preview_rows,
-        synthesizer=config.synthesizer,
+        synthesizer=synthesizer,
+        generator_settings=generator_settings,
         seed=config.seed,
         overrides=column_overrides(config, ref),
         min_category_count=privacy.min_category_count,
@@ -336,7 +440,8 @@ def process_table(task: TableTask) -> TableOutcome:
         if task.info is not None:
             info, outcome.fingerprint = task.info, task.fingerprint
         else:
-            info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
+            info, raw_fingerprint = _retrying(task, lambda: _describe(connector, task))
+            outcome.fingerprint = _variant(raw_fingerprint, task.variant)
         if task.previous_fingerprint == outcome.fingerprint:
             outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED)
             return outcome
@@ -347,13 +452,17 @@ def process_table(task: TableTask) -> TableOutcome:
             ),
         )
         outcome.result.rows_read = len(sample)
-        settings = _capped(task.settings, info)
+        # A rebalanced copy asks for its own rows, which may be more than the real table has.
+        settings = task.settings if task.settings.rebalance else _capped(task.settings, info)
         from catalog_synth.synthesis import synthesize_table
 
         evidence = _retrying(task, partial(_evidence, connector, info, task.keys, sample))
         table = synthesize_table(info, sample, settings, evidence)
         del sample, evidence  # real rows stop here
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+        if task.output:
+            table.ref, table.info = task.output, replace(table.info, ref=task.output)
+        table.copies = list(task.copies)
         outcome.table = table
         outcome.result = TableResult(
             task.ref,
@@ -365,6 +474,8 @@ def process_table(task: TableTask) -> TableOutcome:
             notes=table.notes
             + [f"column {c!r} {why}" for c, why in table.dropped_columns.items()]
             + ([f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []),
+            generator=table.generator.as_dict() if table.generator else None,
+            rebalance=table.rebalance,
         )
     except (TableVanished, TableSkipped) as exc:
         outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
@@ -379,6 +490,7 @@ def process_table(task: TableTask) -> TableOutcome:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
     finally:
         outcome.result.seconds = time.monotonic() - started
+        outcome.result.output = task.output_name
     return outcome
 
 
@@ -456,6 +568,8 @@ def _publish(
     name = writer.write(
         table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
     )
+    if table.rebalance is not None:  # not a catalog dataset: its source's page links to it
+        return outcome.result
     if sinks:
         from catalog_synth.catalog.urns import DatasetLocation, UrnError
 
@@ -478,7 +592,7 @@ def _log_result(result: TableResult) -> None:
     """One log line per finished table (failures as warnings), for cron logs and --log-json."""
     level = logging.WARNING if result.status is TableStatus.FAILED else logging.INFO
     reason = f": {result.reason}" if result.reason else ""
-    log.log(level, "%s %s in %.1f s%s", result.ref, result.status.value, result.seconds, reason)
+    log.log(level, "%s %s in %.1f s%s", result.stored_ref, result.status.value, result.seconds, reason)
 
 
 def _retry_unpublished(writer: StoreWriter, sink_reports: list, catalog_names: dict[str, str]) -> None:
@@ -498,7 +612,7 @@ def _drop_vanished(
 ) -> list[str]:
     """Remove copies of tables that left the warehouse (or the include list), for warehouses listed fine."""
     listed_ok = {w.name for w in config.warehouses} - {f.ref.warehouse for f in failures}
-    current = {logical_name(t.ref, config.multi_warehouse) for t in tasks}
+    current = {logical_name(t.output or t.ref, config.multi_warehouse) for t in tasks}
     removed = [
         stored.logical_name
         for stored in writer.tables()

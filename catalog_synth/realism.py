@@ -2,9 +2,9 @@
 
 Per table, on the real sample and on the synthetic copy alike:
 
-* ``gibberish``: share of short text values that read like no language. A character trigram
-  model of common words (Faker's word, name, city and street lists of the table's locales)
-  scores each value; the threshold is set on the real sample's own values (its
+* ``gibberish``: share of short text values (codes such as ``QC`` aside) that read like no
+  language. A character trigram model of common words (Faker's word, name, city and street
+  lists of the table's locales) scores each value; the threshold is set on the real sample's own values (its
   ``GIBBERISH_QUANTILE`` lowest scores), so the real share is about that quantile by
   construction and a synthetic copy full of random letters scores far above it;
 * ``countries``, ``states``, ``currencies``: share of values of such columns that are real
@@ -119,8 +119,9 @@ def short_texts(frame: pd.DataFrame) -> pd.Series:
         letters = texts.str.count(r"[^\W\d_]") / texts.str.len().clip(lower=1)
         words = texts.str.split().str.len()
         phrase = (letters >= 0.7) & (words <= MAX_WORDS) & ~texts.str.contains("@")
+        code = texts.str.fullmatch(r"[A-Z]{1,3}")  # state and country codes are no language
         if phrase.mean() >= 0.8:
-            parts.append(texts[phrase])
+            parts.append(texts[phrase & ~code])
     return pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
 
 

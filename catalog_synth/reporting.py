@@ -18,6 +18,10 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         )
     for note in stored.notes or ():
         console.print(f"[cyan]note[/] {note}")
+    if stored.generator:
+        console.print(generator_line(stored.generator))
+    if stored.rebalance:
+        console.print(rebalance_table(stored.rebalance))
     classes = Table(title="Column classification")
     for header in ("column", "class", "identifying", "how", "why"):
         classes.add_column(header)
@@ -35,6 +39,26 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         console.print(gate)
     if stored.relations:
         console.print(relations_table(stored.relations))
+
+
+def generator_line(report: dict) -> str:
+    """One line: the generator, its times, epochs and rows sampled."""
+    epochs = f" · {report['epochs']:g} epochs" if report.get("epochs") is not None else ""
+    extra = "".join(f" · {key.replace('_', ' ')} {value}" for key, value in report.items()
+                    if key not in ("generator", "fit_seconds", "sample_seconds", "epochs", "rows_sampled") and value)
+    return (f"Generator: {report['generator']} · fit {report['fit_seconds']:.1f} s · sample {report['sample_seconds']:.1f} s"
+            f"{epochs} · {report['rows_sampled']} rows sampled{extra}")
+
+
+def rebalance_table(rebalance: dict) -> Table:
+    """Per target class of a rebalanced copy: the target, the real share and the synthetic share."""
+    table = Table(title=f"Rebalanced copy ({', '.join(rebalance['columns'])})")
+    for header in ("class", "target", "real share", "synthetic share"):
+        table.add_column(header)
+    for entry in rebalance["classes"]:
+        table.add_row(", ".join(str(value) for value in entry["values"]), _share(entry["target"]),
+                      _share(entry["real_share"]), _share(entry["synthetic_share"]))
+    return table
 
 
 def relations_table(relations: list[dict]) -> Table:

@@ -38,6 +38,18 @@ catalog:
 #   public.customers.country: public
 #   public.genres.*: public
 
+# The generator per table: gaussian_copula (default), ctgan, tvae, or tabular_argn
+# (pip install 'catalog-synth[argn]'); settings per generator and per table (schema.table globs):
+# synthesizer: gaussian_copula
+# generators:
+#   tabular_argn: {time_budget_seconds: 60}
+# tables:
+#   "public.customers": {synthesizer: tabular_argn}
+
+# Rebalanced copies: more rows of a rare class, stored as <table>__rebalanced:
+# rebalance:
+#   - {table: public.applicants, column: defaulted, target: {"yes": 0.5}, rows: 50000}
+
 privacy:
   min_category_count: 5    # values held by fewer people are never emitted verbatim
   dcr_threshold: 0.55      # largest share of synthetic rows closer to training than to holdout

@@ -57,6 +57,9 @@ CREATE TABLE IF NOT EXISTS {META_TABLE} (
 ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS relations JSON;
 -- How the copy was made ("reference table: labels kept", "generated column by column").
 ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS notes JSON;
+-- What the generator did, and a rebalanced copy's class shares (aggregates); added with generators.
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS generator JSON;
+ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS rebalance JSON;
 """
 
 _DUCKDB_TYPES = {
@@ -114,6 +117,8 @@ class StoredTable:
     # One entry per foreign key of the table: integrity, cardinality, join check (aggregates).
     relations: list[dict[str, Any]] | None = None
     notes: list[str] | None = None
+    generator: dict[str, Any] | None = None
+    rebalance: dict[str, Any] | None = None
 
     @property
     def physical_sql(self) -> str:
@@ -134,6 +139,8 @@ class StoredTable:
             "synced_at": self.synced_at.isoformat(),
             "relations": self.relations or [],
             "notes": self.notes or [],
+            "generator": self.generator,
+            "rebalance": self.rebalance,
         }
 
 
@@ -240,7 +247,7 @@ class StoreWriter:
             self.con.unregister("_incoming")
             self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
             self.con.execute(
-                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     name,
                     table.ref.warehouse,
@@ -260,6 +267,8 @@ class StoreWriter:
                     table.synced_at or datetime.now(timezone.utc),
                     None,  # relations: measured once every table of the run is in place
                     json.dumps(table.notes),
+                    json.dumps(table.generator.as_dict()) if table.generator else None,
+                    json.dumps(table.rebalance) if table.rebalance else None,
                 ],
             )
             self.con.execute("COMMIT")
@@ -310,7 +319,8 @@ def read_tables(con: duckdb.DuckDBPyConnection) -> list[StoredTable]:
     tables = []
     for row in rows:
         record = dict(zip(names, row))
-        for key in ("columns", "classes", "dropped_columns", "quality", "gate", "relations", "notes"):
+        for key in ("columns", "classes", "dropped_columns", "quality", "gate", "relations", "notes", "generator",
+                    "rebalance"):
             record[key] = json.loads(record[key]) if record[key] is not None else None
         record["classes"] = record["classes"] or {}
         record["dropped_columns"] = record["dropped_columns"] or {}

@@ -21,14 +21,14 @@ Nothing returned carries a real value; errors name columns, never values. Models
 from __future__ import annotations
 
 import logging
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 
 import numpy as np
 import pandas as pd
 
+from catalog_synth.generators import GeneratorReport, GeneratorUnavailable, Target, open_generator
 from catalog_synth.privacy.classify import UNSUPPORTED, classify_columns, describes_people, is_public
 from catalog_synth.privacy.evidence import Evidence
 from catalog_synth.privacy.fakes import FakeContext, fake_column, fake_foreign_key, fill, fit_text, mask_of
@@ -41,6 +41,7 @@ from catalog_synth.privacy.frames import (
     to_model_space,
 )
 from catalog_synth.privacy.gate import (
+    ClassCheck,
     GateInput,
     as_numbers,
     forbidden_identifying_values,
@@ -59,6 +60,7 @@ from catalog_synth.types import (
     ColumnKind,
     GateFailed,
     GateResult,
+    RebalanceSpec,
     SynthesisError,
     SynthesisSettings,
     SyntheticTable,
@@ -67,15 +69,10 @@ from catalog_synth.types import (
 )
 
 LOG = logging.getLogger(__name__)
-# 'norm' fits in closed form; 'truncnorm' fits by numerical optimisation (~12 ms a column) and
-# scored no better on bench/quality.py (median 0.888 against 0.885). SDV's min/max enforcement
-# keeps bounded columns bounded either way.
-DEFAULT_DISTRIBUTION = "norm"
 # Extra rows sampled so that dropping copies of rare real rows still leaves enough.
 OVERSAMPLE = 1.25
 # The holdout never has fewer rows than this (or half the sample), so the DCR check is not noise.
 MIN_HOLDOUT_ROWS = 50
-_TABLE = "table"
 # Numbers and dates with at most this many distinct values are modelled as categories.
 DISCRETE_LEVELS = 20
 KEY_REDRAW_ROUNDS = 10
@@ -113,6 +110,8 @@ class _Table:
     meanings: dict[str, Meaning] = field(default_factory=dict)  # text columns: what their values mean
     locales: dict[str, float] = field(default_factory=lambda: {DEFAULT_LOCALE: 1.0})  # of the table's people
 
+    trained: pd.Index | None = None  # rows the model learns from (None: every row not held out)
+
     @property
     def default_locale(self) -> str:
         """The locale most of the table's people are in."""
@@ -143,6 +142,10 @@ class _Table:
     def identifying(self) -> list[str]:
         return [c.name for c in self.columns if self.classes[c.name].identifying]
 
+    def training_rows(self) -> pd.Index:
+        """Rows the model learns from (a rebalanced copy may repeat those of its target classes)."""
+        return self.trained if self.trained is not None else self.frame.index[~self.frame.index.isin(self.holdout)]
+
 
 def synthesize_table(
     info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence | None = None
@@ -150,15 +153,20 @@ def synthesize_table(
     """Synthesize one table; raises TableSkipped, GateFailed or SynthesisError (never with a value).
 
     ``evidence`` is what the worker learnt from the warehouse (who each row is about, whether
-    the table is a reference table, lookups of real values); without it rows are counted.
+    the table is a reference table, lookups of real values); without it rows are counted. With
+    ``settings.rebalance`` the copy is a rebalanced one: the target's shares of rows hold its
+    values, and the gate also checks the rows of each target class on their own.
     """
     table = _prepare(info, sample, settings, evidence or Evidence.of_sample(sample))
     rng = np.random.default_rng(settings.seed)
+    if settings.rebalance:
+        table = _rebalancing(table, settings.rebalance, rng)
     gate = GateResult()
     for number in (1, 2):
         attempt = _Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
-        synthetic = _generate(table, attempt, rng)
-        gate = run_gate(_gate_input(table, synthetic), attempt.min_count, settings.dcr_threshold, rng)
+        target = _target(table, attempt.min_count)
+        synthetic, generator = _generate(table, attempt, rng, target)
+        gate = run_gate(_gate_input(table, synthetic, target), attempt.min_count, settings.dcr_threshold, rng)
         gate.attempts = number
         if gate.passed:
             break
@@ -177,14 +185,16 @@ def synthesize_table(
         gate=gate,
         synced_at=datetime.now(timezone.utc),
         notes=_mode_notes(table),
+        generator=generator,
+        rebalance=_class_shares(table, synthetic, target),
     )
 
 
-def _gate_input(table: _Table, synthetic: pd.DataFrame) -> GateInput:
+def _gate_input(table: _Table, synthetic: pd.DataFrame, target: Target | None) -> GateInput:
     key = _checked_key(table.info, table.settings)
     return GateInput(
         table.frame, table.holdout, synthetic, table.classes, key, table.forbidden, table.subjects,
-        modelled_rows=table.mode is Mode.MODEL,
+        modelled_rows=table.mode is Mode.MODEL, class_check=_class_check(target), trained=table.trained,
     )  # fmt: skip
 
 
@@ -260,19 +270,23 @@ def _dropped(info: TableInfo, sample: pd.DataFrame, classes: dict[str, ColumnCla
     return dropped
 
 
-def _generate(table: _Table, attempt: _Attempt, rng: np.random.Generator) -> pd.DataFrame:
+def _generate(
+    table: _Table, attempt: _Attempt, rng: np.random.Generator, target: Target | None
+) -> tuple[pd.DataFrame, GeneratorReport | None]:
+    generator = None
     if table.mode is Mode.REFERENCE:
         modelled = _reference_rows(table, rng)
     elif table.mode is Mode.GENERATED:
         modelled = _generated_columns(table, attempt, rng)
     else:
-        modelled = _drop_rare_row_copies(table, _sample_model(table, attempt, rng), attempt.min_count)
+        modelled, generator = _sample_model(table, attempt, rng, target)
+        modelled = _drop_rare_row_copies(table, modelled, attempt.min_count)
     for name in table.empty():
         modelled[name] = None
     modelled = modelled.head(table.n_rows).reset_index(drop=True)
     fakes = _fakes(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
-    return _unique_primary_key(table, _within_lengths(table, synthetic), rng)
+    return _unique_primary_key(table, _within_lengths(table, synthetic), rng), generator
 
 
 # --- tables not modelled ---
@@ -318,23 +332,25 @@ def _within_lengths(table: _Table, synthetic: pd.DataFrame) -> pd.DataFrame:
 # --- the model ---
 
 
-def _sample_model(table: _Table, attempt: _Attempt, rng: np.random.Generator) -> pd.DataFrame:
+def _sample_model(
+    table: _Table, attempt: _Attempt, rng: np.random.Generator, target: Target | None
+) -> tuple[pd.DataFrame, GeneratorReport | None]:
     names = table.modelled()
     n_sample = int(np.ceil(table.n_rows * OVERSAMPLE)) + 5
     if not names:
-        return pd.DataFrame(index=pd.RangeIndex(n_sample))
+        return pd.DataFrame(index=pd.RangeIndex(n_sample)), None
     sdtypes = {name: _model_sdtype(table, name, attempt.min_count) for name in names}
-    train = table.frame.loc[~table.frame.index.isin(table.holdout), names].reset_index(drop=True)
+    train = table.frame.loc[table.training_rows(), names].reset_index(drop=True)
     train = _protect_categories(table, train, attempt.min_count, rng)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
-    sampled = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed)
+    sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
     for name in names:
         if table.classes[name].semantic == "datetime":
             sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
         if table.classes[name].semantic in ("numerical", "datetime"):
             sampled[name] = _finish_numbers(sampled[name], table, name, attempt.min_count, rng)
-    return _coherent_places(table, sampled, train, rng)
+    return _coherent_places(table, sampled, train, rng), generator
 
 
 def _model_sdtype(table: _Table, name: str, min_count: int) -> str:
@@ -502,41 +518,98 @@ def _coherent_places(table: _Table, sampled: pd.DataFrame, train: pd.DataFrame, 
 
 
 def _fit_and_sample(
-    table: _Table, train: pd.DataFrame, sdtypes: dict[str, str], n_rows: int, seed: int
-) -> pd.DataFrame:
+    table: _Table, train: pd.DataFrame, sdtypes: dict[str, str], n_rows: int, seed: int, target: Target | None
+) -> tuple[pd.DataFrame, GeneratorReport]:
+    """The generator the settings name, fitted on the protected training rows; its report."""
+    name = table.settings.synthesizer
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            synthesizer = _synthesizer(table.settings.synthesizer, _sdv_metadata(sdtypes))
-            synthesizer.fit({_TABLE: train})
-            # SDV 2.0 has no public way to seed sampling; this is what its sample() calls itself.
-            synthesizer._set_random_state(seed)
-            sampled = synthesizer.sample(n_rows)[_TABLE]
-    except Exception as exc:  # SDV/pandas messages may quote values: never pass them on
-        raise SynthesisError(
-            f"the {table.settings.synthesizer} model could not be fitted or sampled ({type(exc).__name__})"
-        ) from None
-    return sampled.reset_index(drop=True)
+        generator = open_generator(name, table.settings.generator_settings, seed)
+    except ValueError as exc:  # unknown generator or bad settings: names keys, never values
+        raise SynthesisError(f"generator {name}: {exc}") from None
+    try:
+        generator.fit(train, sdtypes)
+        sampled = generator.sample(n_rows, target)
+    except GeneratorUnavailable as exc:
+        raise SynthesisError(str(exc)) from None
+    except Exception as exc:  # library messages may quote values: never pass them on
+        raise SynthesisError(f"the {name} model could not be fitted or sampled ({type(exc).__name__})") from None
+    finally:
+        generator.close()
+    return sampled, generator.report
 
 
-def _sdv_metadata(sdtypes: dict[str, str]):
-    from sdv.metadata import Metadata  # heavy import: only when fitting
-
-    columns = {name: {"sdtype": sdtype} for name, sdtype in sdtypes.items()}
-    return Metadata.load_from_dict({"tables": {_TABLE: {"columns": columns}}})
+# --- rebalanced copies ---
 
 
-def _synthesizer(name: str, metadata):
-    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+def _rebalancing(table: _Table, spec: RebalanceSpec, rng: np.random.Generator) -> _Table:
+    """The table with the copy's own size, learning from every training row of the target classes
+    (each ``spec.target_weight`` times) and at most ``spec.other_rows`` others: the model's time
+    goes to the rare classes. The gate still compares with every real row."""
+    if table.mode is not Mode.MODEL:
+        raise SynthesisError(f"rebalance: the table is not modelled ({_mode_notes(table)[0]})")
+    for column in spec.columns:
+        _check_rebalanced_column(table, column, table.settings.min_category_count)
+    rows = table.training_rows()
+    inside = Target(spec.columns, spec.target).matches(table.frame.loc[rows])
+    others = rows[~inside]
+    if spec.other_rows is not None and len(others) > spec.other_rows:
+        others = pd.Index(np.sort(rng.choice(others.to_numpy(), spec.other_rows, replace=False)))
+    trained = rows[inside].repeat(spec.target_weight).append(others)
+    return replace(table, n_rows=spec.rows or table.n_rows, trained=trained)
 
-    common = {"enforce_min_max_values": True, "enforce_rounding": True}
-    if name == "gaussian_copula":
-        return GaussianCopulaSynthesizer(metadata, default_distribution=DEFAULT_DISTRIBUTION, **common)
-    if name == "ctgan":
-        return CTGANSynthesizer(metadata, **common)
-    if name == "tvae":
-        return TVAESynthesizer(metadata, **common)
-    raise SynthesisError(f"unknown synthesizer {name!r}")
+
+def _target(table: _Table, min_count: int) -> Target | None:
+    """The rebalance request in model space: each target value is the real category it names."""
+    spec = table.settings.rebalance
+    if spec is None:
+        return None
+    shares = []
+    for number, (values, share) in enumerate(spec.target, start=1):
+        real = tuple(_real_category(table, column, value, number) for column, value in zip(spec.columns, values))
+        held = table.subjects.people(np.asarray(Target(spec.columns, ((real, share),)).matches(table.frame)))
+        if held < min_count:
+            raise SynthesisError(
+                f"rebalance target {number} is held by {held} sampled people, fewer than {min_count}:"
+                " a copy of it would describe them"
+            )
+        shares.append((real, share))
+    return Target(spec.columns, tuple(shares))
+
+
+def _check_rebalanced_column(table: _Table, column: str, min_count: int) -> None:
+    if column not in table.modelled():
+        raise SynthesisError(f"rebalance: column {column!r} is not modelled (identifying, empty or unsupported)")
+    if _model_sdtype(table, column, min_count) not in ("categorical", "boolean"):
+        raise SynthesisError(f"rebalance: column {column!r} is not categorical (a category, boolean or few-valued number)")
+
+
+def _real_category(table: _Table, column: str, value: object, number: int) -> object:
+    wanted = normalize(value)
+    for real in table.frame[column].dropna().unique():
+        if normalize(real) == wanted:
+            return real
+    raise SynthesisError(f"rebalance target {number}: no sampled value of column {column!r} equals it")
+
+
+def _class_check(target: Target | None) -> ClassCheck | None:
+    return ClassCheck(target.columns, tuple(values for values, _ in target.shares)) if target else None
+
+
+def _class_shares(table: _Table, synthetic: pd.DataFrame, target: Target | None) -> dict | None:
+    """Real (sample) against synthetic share of each target class: aggregates and the config's own values."""
+    if target is None:
+        return None
+    spec = table.settings.rebalance
+    classes = []
+    for (values, share), (asked, _) in zip(target.shares, spec.target):
+        one = Target(target.columns, ((values, share),))
+        classes.append({
+            "values": list(asked),
+            "target": share,
+            "real_share": round(float(one.matches(table.frame).mean()), 4),
+            "synthetic_share": round(float(one.matches(synthetic).mean()), 4) if len(synthetic) else 0.0,
+        })
+    return {"columns": list(target.columns), "classes": classes}
 
 
 def _finish_numbers(

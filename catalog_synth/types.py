@@ -13,9 +13,12 @@ import enum
 import fnmatch
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    from catalog_synth.generators import GeneratorReport
 
 
 class ColumnKind(str, enum.Enum):
@@ -200,6 +203,11 @@ class SyntheticTable:
     gate: GateResult | None = None
     synced_at: datetime | None = None
     notes: list[str] = field(default_factory=list)  # how the copy was made, for the summary and report
+    generator: GeneratorReport | None = None  # what the model did: times, epochs, rows
+    # A rebalanced copy: real (sample) and synthetic share of each target class.
+    rebalance: dict[str, Any] | None = None
+    # Rebalanced copies made from this table, and what each holds (for the catalog's links).
+    copies: list[tuple[TableRef, str]] = field(default_factory=list)
 
     @property
     def preview(self) -> pd.DataFrame:
@@ -219,6 +227,15 @@ class TableResult:
     quality: QualityScore | None = None
     gate: GateResult | None = None
     notes: list[str] = field(default_factory=list)
+    generator: dict[str, Any] | None = None
+    rebalance: dict[str, Any] | None = None
+    # The synthetic table's name when it is not the real table's (a rebalanced copy).
+    output: str | None = None
+
+    @property
+    def stored_ref(self) -> TableRef:
+        """The synthetic table this result is about (a rebalanced copy has its own name)."""
+        return TableRef(self.ref.warehouse, self.ref.schema, self.output) if self.output else self.ref
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +249,9 @@ class TableResult:
             "quality": self.quality.as_dict() if self.quality else None,
             "gate": self.gate.as_dict() if self.gate else None,
             "notes": list(self.notes),
+            "generator": self.generator,
+            "rebalance": self.rebalance,
+            "output": self.output,
         }
 
 
@@ -255,7 +275,9 @@ class SynthesisSettings:
     # and the counters numbering each parent's children. A primary key that includes one is
     # made unique (and checked) after linking, not here.
     relinked: tuple[str, ...] = ()
-
+    # Settings of the generator named by ``synthesizer`` (validated by its config class).
+    generator_settings: dict[str, Any] = field(default_factory=dict)
+    rebalance: RebalanceSpec | None = None
 
     def override_for(self, column: str) -> str | None:
         """The override of a column: its own entry, else the last glob that matches it."""
@@ -263,6 +285,24 @@ class SynthesisSettings:
             return self.overrides[column]
         matching = [value for pattern, value in self.overrides.items() if fnmatch.fnmatchcase(column, pattern)]
         return matching[-1] if matching else None
+
+
+@dataclass(frozen=True)
+class RebalanceSpec:
+    """A rebalanced copy: the share of rows wanted for each combination of values of ``columns``.
+
+    One column with one or more values (``income: {">50K": 0.5}``), or a subgroup over several
+    columns (``sex = Female and income = >50K``: one combination). Values are as written in the
+    config; the synthesis stage matches them to the sampled categories.
+    """
+
+    columns: tuple[str, ...]
+    target: tuple[tuple[tuple[Any, ...], float], ...]
+    rows: int | None = None
+    # Rows outside the target classes the model learns from (None: all); every target-class row is
+    # kept, and shown to the model ``target_weight`` times.
+    other_rows: int | None = None
+    target_weight: int = 1
 
 
 class TableSkipped(Exception):

@@ -142,3 +142,23 @@ def test_column_overrides_accept_table_and_column_globs() -> None:
     assert genre.override_for("name") == "public" and genre.override_for("secret") == "sensitive"
     assert synthesis_settings(config, TableRef("shop", "main", "customers")).override_for("notes") == "sensitive"
     assert synthesis_settings(config, TableRef("shop", "main", "orders")).override_for("notes") is None
+def test_generators_are_chosen_per_table_by_the_first_matching_glob() -> None:
+    config = validate_config({
+        "warehouses": [{"name": "w", "url": "sqlite:///w.db"}],
+        "generators": {"ctgan": {"epochs": 50}, "tabular_argn": {"time_budget_seconds": 30}},
+        "tables": {"crm.customers": {"synthesizer": "tabular_argn", "settings": {"max_epochs": 5}},
+                   "crm.*": {"synthesizer": "ctgan"}},
+    })
+    assert config.generator_for("w", "crm.customers") == ("tabular_argn", {"time_budget_seconds": 30, "max_epochs": 5})
+    assert config.generator_for("w", "crm.orders") == ("ctgan", {"epochs": 50})
+    assert config.generator_for("w", "sales.orders") == ("gaussian_copula", {})
+
+
+@pytest.mark.parametrize(("raw", "message"), [
+    ({"synthesizer": "copula"}, r"synthesizer: unknown generator 'copula' \(installed: ctgan, gaussian_copula, tabular_argn, tvae"),
+    ({"generators": {"tvae": {"epochs": 0}}}, "generators.tvae: epochs: Input should be greater than or equal to 1"),
+    ({"tables": {"crm.*": {"synthesizer": "ctgan", "settings": {"epoch": 3}}}}, r"tables.crm.\*: epoch: unknown key"),
+])
+def test_bad_generator_choices_are_one_line_errors(raw: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        validate_config({"warehouses": [{"name": "w", "url": "sqlite:///w.db"}], **raw})

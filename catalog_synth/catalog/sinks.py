@@ -91,8 +91,11 @@ class CatalogSink(ABC):
         return sandbox_page(self.sandbox_url, logical_name(ref, self.multi_warehouse))
 
     def publish(self, table: SyntheticTable, location: DatasetLocation) -> None:
+        copies = [
+            (logical_name(ref, self.multi_warehouse), self.table_page(ref), what) for ref, what in table.copies
+        ]
         try:
-            urn, proposals = dataset_proposals(table, location, page_url=self.table_page(table.ref))
+            urn, proposals = dataset_proposals(table, location, page_url=self.table_page(table.ref), copies=copies)
         except UrnError as exc:
             self.report.failed[str(table.ref)] = str(exc)
             return

@@ -11,7 +11,10 @@ Checks (each reports counts and shares only, never a value):
 - ``distance_to_closest_record``: the share of synthetic rows closer to training rows than
   to held-out rows (ties count for the holdout; scaled to equal-size sides) stays at or
   below ``dcr_threshold`` plus 1.645 times its own bootstrap noise;
-- ``primary_key``: key columns are unique and never missing.
+- ``primary_key``: key columns are unique and never missing;
+- ``class_row_copies`` and ``class_distance_to_closest_record`` (rebalanced copies): the two
+  row checks again on the rows of each target class alone — the upsampled minority is the
+  most exposed part of a rebalanced copy.
 People, not rows, are counted (:class:`~catalog_synth.privacy.subjects.Subjects`): a value on
 seven invoices of one customer is held by one person. Columns whose real values may be emitted
 (marked public, a reference table's labels, an enum's labels) are exempt from the value checks.
@@ -20,7 +23,8 @@ seven invoices of one customer is held by one person. Columns whose real values 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -42,6 +46,19 @@ _ROUND = 9
 _MISSING_HASH = pd.util.hash_array(np.array([""], dtype=object))[0]
 
 
+@dataclass(frozen=True)
+class ClassCheck:
+    """The target classes of a rebalanced copy: combinations of model-space values of ``columns``."""
+
+    columns: tuple[str, ...]
+    classes: tuple[tuple[Any, ...], ...]
+
+    def mask(self, frame: pd.DataFrame, number: int) -> np.ndarray:
+        """Rows of ``frame`` in class ``number`` (0-based), compared as the row checks compare values."""
+        wanted = row_keys(pd.DataFrame([self.classes[number]], columns=list(self.columns)), list(self.columns))
+        return (row_keys(frame, list(self.columns)) == wanted.iloc[0]).to_numpy()
+
+
 @dataclass
 class GateInput:
     """Model-space frames (numbers as floats, dates as datetime64) and how columns are treated."""
@@ -57,6 +74,9 @@ class GateInput:
     subjects: Subjects | None = None
     # False when no model learnt from the rows (tiny tables are generated column by column).
     modelled_rows: bool = True
+    class_check: ClassCheck | None = None
+    # The rows the model learnt from, when not every row outside the holdout (a rebalanced copy).
+    trained: pd.Index | None = None
 
     def __post_init__(self) -> None:
         if self.subjects is None:
@@ -80,7 +100,30 @@ def run_gate(data: GateInput, min_count: int, dcr_threshold: float, rng: np.rand
     checks.append(_check_row_copies(data, min_count))
     checks.append(_check_dcr(data, dcr_threshold, rng))
     checks += _check_primary_key(data)
+    checks += _check_classes(data, min_count, dcr_threshold, rng)
     return GateResult(checks=checks)
+
+
+def _check_classes(data: GateInput, min_count: int, threshold: float, rng: np.random.Generator) -> list[CheckResult]:
+    """Row copies and DCR on each target class's rows alone (counts and shares only)."""
+    check = data.class_check
+    if check is None:
+        return []
+    results = []
+    for number in range(len(check.classes)):
+        real = check.mask(data.real, number)
+        rows = replace(data, real=data.real[real], synthetic=data.synthetic[check.mask(data.synthetic, number)])
+        where = f"target class {number + 1} ({int(real.sum())} real rows, {len(rows.synthetic)} synthetic)"
+        for result in (_check_row_copies(rows, min_count), _check_class_dcr(rows, threshold, rng)):
+            results.append(CheckResult(f"class_{result.name}", result.passed, ", ".join(check.columns),
+                                       f"{where}: {result.detail}"))
+    return results
+
+
+def _check_class_dcr(data: GateInput, threshold: float, rng: np.random.Generator) -> CheckResult:
+    if not data.real.index.isin(data.holdout).any() or data.synthetic.empty:
+        return CheckResult("distance_to_closest_record", True, None, "not measurable: no held-out or synthetic row")
+    return _check_dcr(data, threshold, rng)
 
 
 def _per_column(name: str, results: Iterable[tuple[str, int, int]], what: str) -> list[CheckResult]:
@@ -217,7 +260,10 @@ def _check_primary_key(data: GateInput) -> list[CheckResult]:
 def _check_dcr(data: GateInput, threshold: float, rng: np.random.Generator) -> CheckResult:
     columns = data.modelled
     holdout = data.real.loc[data.real.index.isin(data.holdout)]
-    train = data.real.loc[~data.real.index.isin(data.holdout)]
+    learnt = ~data.real.index.isin(data.holdout)
+    if data.trained is not None:
+        learnt &= data.real.index.isin(data.trained)
+    train = data.real.loc[learnt]
     if not data.modelled_rows:
         return CheckResult("distance_to_closest_record", True, None, "not applicable: no model learnt from the rows")
     if not columns or holdout.empty or train.empty:

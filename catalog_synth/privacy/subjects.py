@@ -58,6 +58,12 @@ class Subjects:
         counts = self.value_counts(values)
         return set(counts.index[counts < min_count])
 
+    def people(self, rows: np.ndarray) -> int:
+        """Distinct subjects of the rows selected by the boolean array ``rows`` (the fewest along
+        any dimension)."""
+        held = [int(rows.sum())] + [len(np.unique(ids[rows])) for ids in self.dimensions]
+        return min(held)
+
     def holdout_groups(self) -> np.ndarray:
         """One group per sample row for splitting off a holdout: the first person dimension, so
         that one customer's invoices are all on the same side."""

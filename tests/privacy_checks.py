@@ -7,6 +7,7 @@ before searching: a grep on the raw file would miss ``Müller`` written as ``M\\
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -73,3 +74,14 @@ def leaked(real_values: Iterable[str], records: Any) -> set[str]:
         for value in real_values
         if value in strings or (len(value) >= MIN_CONTAINED_LENGTH and not value.isalpha() and value in text)
     }
+
+
+class LogLines(logging.Handler):
+    """Every log record's formatted line, to search the logs for real values."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))

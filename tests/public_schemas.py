@@ -222,13 +222,15 @@ def _copy_csv(con: psycopg.Connection, folder: Path, tables: tuple[str, ...]) ->
                     copy.write(chunk)
 
 
+def _generated(con: psycopg.Connection, command: list[str], tables: tuple[str, ...]) -> None:
+    """Run a public generator (``command`` + ``--output-dir``) and copy its CSV files into ``tables``."""
+    with tempfile.TemporaryDirectory(prefix="generated-") as folder:
+        subprocess.run([_generator(command[0]), *command[1:], "--output-dir", folder], check=True, capture_output=True)
+        _copy_csv(con, Path(folder), tables)
+
+
 def _load_tpch(con: psycopg.Connection) -> None:
-    with tempfile.TemporaryDirectory(prefix="tpch-") as folder:
-        subprocess.run(
-            [_generator("tpchgen-cli"), "csv", "-s", str(TPCH_SCALE), "--output-dir", folder],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        _copy_csv(con, Path(folder), TPCH_TABLES)
+    _generated(con, ["tpchgen-cli", "csv", "-s", str(TPCH_SCALE)], TPCH_TABLES)
 
 
 TPCH = PublicDatabase(
@@ -298,13 +300,7 @@ TPCDS_TABLES = ("income_band", "household_demographics", "customer_address", "cu
 
 
 def _load_tpcds(con: psycopg.Connection) -> None:
-    with tempfile.TemporaryDirectory(prefix="tpcds-") as folder:
-        subprocess.run(
-            [_generator("tpcgen-cli"), "tpcds", "csv", "-s", "1", "--tables", ",".join(TPCDS_TABLES),
-             "--output-dir", folder],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        _copy_csv(con, Path(folder), TPCDS_TABLES)
+    _generated(con, ["tpcgen-cli", "tpcds", "csv", "-s", "1", "--tables", ",".join(TPCDS_TABLES)], TPCDS_TABLES)
 
 
 TPCDS = PublicDatabase(

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-from privacy_checks import leaked
+from privacy_checks import LogLines, leaked
 
 from catalog_synth.cli import main
 from catalog_synth.config import load_config
@@ -42,7 +42,7 @@ def synced(tmp_path_factory: pytest.TempPathFactory, pg_demo_url: str):
     )
     config = load_config(config_file)
     logging.getLogger().setLevel(logging.DEBUG)
-    handler = _Collect()
+    handler = LogLines()
     logging.getLogger().addHandler(handler)
     try:
         report = run_sync(config)
@@ -50,15 +50,6 @@ def synced(tmp_path_factory: pytest.TempPathFactory, pg_demo_url: str):
         logging.getLogger().removeHandler(handler)
     real_values = {str(v) for c in IDENTIFYING for v in real[c].dropna()}
     return config, config_file, report, real, real_values, "\n".join(handler.lines)
-
-
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
 
 
 def test_people_and_the_tiny_table_are_published_the_tiny_one_without_a_real_value(synced) -> None:

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 import yaml
 from click.testing import CliRunner
+from privacy_checks import LogLines
 from public_schemas import DATABASES, load
 from schema_checks import (
     foreign_key_integrity,
@@ -32,15 +33,6 @@ from catalog_synth.store import Store
 from catalog_synth.types import TableStatus
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @pytest.fixture(scope="module", params=sorted(DATABASES))
 def synced(request: pytest.FixtureRequest, pg_server, tmp_path_factory: pytest.TempPathFactory):
     database = DATABASES[request.param]
@@ -54,7 +46,7 @@ def synced(request: pytest.FixtureRequest, pg_server, tmp_path_factory: pytest.T
         "store": "store.duckdb", "catalog": {"file": "mcps.json"},
     }))  # fmt: skip
     config = load_config(config_file)
-    lines = _Lines()
+    lines = LogLines()
     root = logging.getLogger()
     level = root.level
     root.addHandler(lines)

@@ -69,10 +69,6 @@ class SubjectPath:
     person: TableRef
     hops: tuple[Hop, ...]
 
-    @property
-    def label(self) -> str:
-        return self.person.name
-
 
 def subject_path(graph: KeyGraph, ref: TableRef) -> SubjectPath | None:
     """The chain to the people table a row of ``ref`` is about (None: about no one, or itself).
@@ -114,7 +110,7 @@ def read_subjects(connector: Any, info: TableInfo, path: SubjectPath | None, sam
             return Subjects.of_rows(len(sample))
         keys = _follow(connector, previous, hop, keys)
     ids = subject_ids([keys[column] for column in keys.columns], len(sample))
-    return Subjects(len(sample), (ids,), (path.label,))
+    return Subjects(len(sample), (ids,))
 
 
 def _follow(connector: Any, previous: Hop, hop: Hop, keys: pd.DataFrame) -> pd.DataFrame:

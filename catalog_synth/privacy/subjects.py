@@ -13,7 +13,7 @@ The ids are hashes of real keys; they stay in the worker with the sample.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -27,8 +27,6 @@ class Subjects:
 
     rows: int
     dimensions: tuple[np.ndarray, ...] = ()
-    # Names of the dimensions beyond the rows themselves, for reports ("customer").
-    names: tuple[str, ...] = field(default=())
 
     @classmethod
     def of_rows(cls, rows: int) -> Subjects:

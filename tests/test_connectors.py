@@ -221,3 +221,40 @@ def test_change_markers_in_one_call_match_each_table_alone(pg_connector: SQLAlch
     assert "stats=(" in markers[refs[0]] and "watermark=" in markers[refs[0]]
     assert isinstance(markers[TableRef("shop", "sales", "orders")], ConnectorError)
     assert markers[TableRef("shop", "public", "tmp_scratch")] == pg_connector.change_marker(infos[1])
+
+
+def test_a_missing_driver_names_the_extra_that_installs_it() -> None:
+    connector = open_connector("lake", "sqlalchemy", "snowflake://user:hunter2@account/db")
+    with pytest.raises(ConnectorError) as raised:
+        connector.list_tables(["*.*"], [])
+    message = str(raised.value)
+    assert message.startswith("warehouse 'lake': the snowflake driver is not installed")
+    assert "pip install 'catalog-synth[snowflake]'" in message and "hunter2" not in message
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_a_database_file_that_is_not_there_is_an_error_naming_it_and_never_created(
+    tmp_path: Path, backend: str
+) -> None:
+    missing = tmp_path / f"warehouse.{backend}"
+    with pytest.raises(ConnectorError, match=f"{backend} database file {missing} does not exist"):
+        open_connector("w", "sqlalchemy", f"{backend}:///{missing}").list_tables(["*.*"], [])
+    assert not missing.exists()
+    with pytest.raises(ConnectorError, match=f"{backend} database path {tmp_path} is not a file"):
+        open_connector("w", "sqlalchemy", f"{backend}:///{tmp_path}").list_tables(["*.*"], [])
+
+
+def test_char_padding_is_trimmed_on_read_and_lengths_and_enum_labels_are_described(pg_url: str) -> None:
+    engine = sa.create_engine(pg_url)
+    with engine.begin() as con:
+        con.exec_driver_sql("CREATE TYPE tier AS ENUM ('gold', 'silver')")
+        con.exec_driver_sql("CREATE TABLE seg (id int PRIMARY KEY, seg char(10), label varchar(12), t tier)")
+        con.exec_driver_sql("INSERT INTO seg VALUES (1, 'BUILDING', 'a', 'gold'), (2, 'AUTO', 'b', 'silver')")
+    engine.dispose()
+    connector = open_connector("w", "sqlalchemy", pg_url)
+    info = connector.describe(TableRef("w", "public", "seg"))
+    seg, label, tier = (info.column(name) for name in ("seg", "label", "t"))
+    assert (seg.padded, seg.length, label.padded, label.length) == (True, 10, False, 12)
+    assert tier.labels == ("gold", "silver") and tier.kind is ColumnKind.STRING
+    assert sorted(connector.sample(info, 10)["seg"]) == ["AUTO", "BUILDING"]
+    connector.close()

@@ -159,3 +159,12 @@ def test_cjk_full_names_keep_fakers_own_order() -> None:
     family_names = set(JapanesePersonProvider.last_names)
     assert fakes.notna().all() and fakes.str.split().str[0].isin(family_names).all()
     assert not normalized_set(fakes) & normalized_set(real)
+
+
+def test_a_birth_country_does_not_decide_where_a_row_lives() -> None:
+    from catalog_synth.privacy.locales import country_column
+
+    sample = pd.DataFrame({"birth_country": ["JAPAN", "KOREA"] * 20, "country": ["FR", "DE"] * 20})
+    classes = {name: ColumnClass(name, "categorical", False, "", "type") for name in sample.columns}
+    assert country_column(sample, classes) == "country"
+    assert country_column(sample[["birth_country"]], {"birth_country": classes["birth_country"]}) is None

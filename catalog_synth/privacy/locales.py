@@ -10,6 +10,7 @@ has a country column, the row's synthetic country decides.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 from functools import lru_cache
@@ -31,7 +32,9 @@ COUNTRY_NAME_LANGUAGES = ("de", "fr", "es", "it", "pt", "nl", "sv", "da", "nb", 
 _COUNTRY_ALIASES = {"uk": "GB", "england": "GB", "scotland": "GB", "wales": "GB", "great britain": "GB",
                     "holland": "NL", "korea": "KR", "south korea": "KR", "america": "US", "u.s.a.": "US", "u.s.": "US"}
 _SCRIPT_COUNTRIES = {"CYRILLIC": "RU", "HIRAGANA": "JP", "KATAKANA": "JP", "HANGUL": "KR", "CJK": "CN", "GREEK": "GR"}
-_COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "nationality", "pays", "land", "pais")
+_COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "pays", "land", "pais")
+# A country someone was born in or holds a passport of is not where their phone and address are.
+_NOT_RESIDENCE = re.compile(r"birth|origin|nationality|citizenship|passport|issuing")
 _TEXT_SEMANTICS = {"person_name", "address", "company"}
 
 
@@ -119,11 +122,15 @@ def phone_region(phone: str) -> str | None:
 
 
 def country_column(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> str | None:
-    """A modelled column that holds countries (by name, and mostly recognisable values)."""
+    """A modelled column that holds the countries the table's people live in (by name, and mostly
+    recognisable values; a birth country or a nationality is not one)."""
     for name, column_class in classes.items():
         if column_class.identifying or column_class.semantic != "categorical" or name not in sample.columns:
             continue
-        if name_tokens(name).endswith(_COUNTRY_COLUMN_TOKENS) and _mostly_countries(non_null(sample[name])):
+        tokens = name_tokens(name)
+        if tokens.endswith(_COUNTRY_COLUMN_TOKENS) and not _NOT_RESIDENCE.search(tokens) and _mostly_countries(
+            non_null(sample[name])
+        ):
             return name
     return None
 

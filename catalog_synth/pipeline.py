@@ -75,6 +75,9 @@ class TableTask:
     # The description and fingerprint planning read (None when it could not: the worker tries).
     info: TableInfo | None = None
     fingerprint: str | None = None
+    # Why the last sync did not publish the table, for a reason that holds while its
+    # fingerprint does (skipped, failed the gate, refused); "" when it was published.
+    settled_reason: str = ""
 
     @property
     def unchanged(self) -> bool:
@@ -97,6 +100,9 @@ class TableOutcome:
     dialect: str = ""
     database: str | None = None
     keys: KeyProfile | None = None  # children-per-parent shapes (aggregates), for the key linker
+    # Not published for a reason that holds until the fingerprint changes (skipped, failed the
+    # gate, refused; not a timeout or a lost connection): remembered, not retried every run.
+    settled: bool = False
 
 
 @dataclass
@@ -144,7 +150,7 @@ def run_sync(
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
     with _run_lock(store.path), store.writer() as writer:
-        previous = {t.logical_name: t.fingerprint for t in writer.tables()}
+        previous = _last_syncs(writer)
         tasks, listing_failures, graph = _plan(config, previous, full)
         if executor is None:  # workers only for tables that need synthesis
             start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
@@ -193,7 +199,7 @@ def _run_linked(
     round_tasks = tasks
     for _ in range(MAX_KEY_ROUNDS):
         linker.expect(task.ref for task in round_tasks)
-        unchanged = [_unchanged(task) for task in round_tasks if task.unchanged]
+        unchanged = [_unchanged(task, task.fingerprint) for task in round_tasks if task.unchanged]
         work = [task for task in round_tasks if not task.unchanged]
         for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
             for ready in linker.arrive(outcome):
@@ -206,12 +212,34 @@ def _run_linked(
             return
 
 
-def _unchanged(task: TableTask) -> TableOutcome:
-    return TableOutcome(TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED), fingerprint=task.fingerprint)
+def _unchanged(task: TableTask, fingerprint: str | None) -> TableOutcome:
+    """The outcome of a table as it was at the last sync; one left unpublished then still is."""
+    reason = task.settled_reason or UNCHANGED
+    return TableOutcome(
+        TableResult(task.ref, TableStatus.UNCHANGED, reason), fingerprint=fingerprint, settled=bool(task.settled_reason)
+    )
+
+
+@dataclass(frozen=True)
+class LastSync:
+    """A table as the last sync left it: its fingerprint, and why it was left unpublished (if so)."""
+
+    fingerprint: str | None
+    settled_reason: str = ""
+
+
+def _last_syncs(writer: StoreWriter) -> dict[str, LastSync]:
+    """Every known table's fingerprint at the last sync, and why it was left unpublished if it was
+    (a settled outcome is newer than any stored copy: writing a copy forgets it)."""
+    last = {stored.logical_name: LastSync(stored.fingerprint) for stored in writer.tables()}
+    for name, settled in writer.settled().items():
+        reason = f"{settled.status} at the last sync: {settled.reason}; unchanged since (sync --full retries it)"
+        last[name] = LastSync(settled.fingerprint, reason)
+    return last
 
 
 def _plan(
-    config: Config, previous: dict[str, str | None], full: bool
+    config: Config, previous: dict[str, LastSync], full: bool
 ) -> tuple[list[TableTask], list[TableResult], KeyGraph]:
     """Every included table's task, with its description and fingerprint where planning could read them.
 
@@ -242,18 +270,20 @@ def _plan(
             name = logical_name(ref, config.multi_warehouse)
             plan = plans.get(ref, KeyPlan())
             settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
+            last = LastSync(None) if full else previous.get(name, LastSync(None))
             tasks.append(
                 TableTask(
                     warehouse=warehouse,
                     ref=ref,
                     settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
                     sample_rows=config.sample_rows,
-                    previous_fingerprint=None if full else previous.get(name),
+                    previous_fingerprint=last.fingerprint,
                     retries=config.executor.retries,
                     retry_backoff_seconds=config.executor.retry_backoff_seconds,
                     keys=plan,
                     info=described.get(ref, (None, None))[0],
                     fingerprint=described.get(ref, (None, None))[1],
+                    settled_reason=last.settled_reason,
                 )
             )
     return tasks, failures, graph
@@ -279,18 +309,21 @@ def _fingerprinted(
     connector: Connector, warehouse: WarehouseConfig, graph: KeyGraph, plans: dict[TableRef, KeyPlan]
 ) -> dict[TableRef, tuple[TableInfo | None, str]]:
     """Each described table's fingerprint, and its description (with the config's relationships)
-    for the worker to use.
+    for the worker to use; a table refused for good (permissions, a bad watermark column) has the
+    refusal as its fingerprint, which changes when the refusal goes away.
 
     An estimated row count (a big table, or one another session had locked) is no count to
     synthesize by: the worker describes that table again, waiting for the lock if need be.
     """
     infos = [with_declared(info, plans.get(ref, KeyPlan()).declared) for ref, info in graph.tables.items()]
     markers = connector.change_markers(infos, warehouse.watermarks)
-    return {
+    errors = {**graph.unreadable, **{ref: m for ref, m in markers.items() if isinstance(m, ConnectorError)}}
+    described = {
         info.ref: (None if info.row_count_estimated else info, fingerprint(info, markers[info.ref]))
         for info in infos
-        if not isinstance(markers.get(info.ref), ConnectorError)
+        if info.ref not in errors
     }
+    return described | {ref: (None, refusal_fingerprint(error)) for ref, error in errors.items() if settles(error)}
 
 
 def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
@@ -328,7 +361,7 @@ def column_overrides(config: Config, ref: TableRef) -> dict[str, str]:
 def process_table(task: TableTask) -> TableOutcome:
     """Describe, sample, synthesize and gate one table. Runs in a worker; never raises."""
     started = time.monotonic()
-    outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED))
+    outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED), fingerprint=task.fingerprint)
     try:
         connector = _cached_connector(task.warehouse)
         outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
@@ -337,7 +370,7 @@ def process_table(task: TableTask) -> TableOutcome:
         else:
             info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
         if task.previous_fingerprint == outcome.fingerprint:
-            outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED)
+            outcome = _unchanged(task, outcome.fingerprint)
             return outcome
         sample, outcome.keys = _retrying(
             task,
@@ -367,12 +400,16 @@ def process_table(task: TableTask) -> TableOutcome:
         )
     except (TableVanished, TableSkipped) as exc:
         outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
+        outcome.settled = isinstance(exc, TableSkipped)
     except SynthesisError as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), rows_read=outcome.result.rows_read)
+        outcome.settled = True
     except GateFailed as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=exc.gate, rows_read=outcome.result.rows_read)
+        outcome.settled = True
     except ConnectorError as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc))
+        outcome.settled = settles(exc)
     except Exception as exc:  # a bug or an unexpected library error: report it, never echo data
         log.exception("unexpected error on %s", task.ref)
         outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
@@ -442,15 +479,32 @@ def fingerprint(info: TableInfo, change_marker: str | None = None) -> str:
         "rows": None if info.row_count_estimated and change_marker else info.row_count,
         "changes": change_marker,
     }
+    return _digest(payload)
+
+
+def refusal_fingerprint(error: ConnectorError) -> str:
+    """The fingerprint of a table the warehouse refuses to describe: the refusal (names, no values)."""
+    return _digest({"refused": str(error)})
+
+
+def _digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def settles(error: ConnectorError) -> bool:
+    """A warehouse error that holds until something changes there (a refusal, a data or schema
+    error), unlike a lost connection or a table dropped while the run looked at it."""
+    return not isinstance(error, (WarehouseUnavailable, TableVanished))
 
 
 def _publish(
     outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config, catalog_names: dict[str, str]
 ) -> TableResult:
-    """Commit a synthesized table to the store, then to every catalog sink."""
+    """Commit a synthesized table to the store, then to every catalog sink; remember why one that
+    was not published was not, while that holds."""
     table = outcome.table
     if table is None:
+        _remember_unpublished(outcome, writer, config)
         return outcome.result
     name = writer.write(
         table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
@@ -471,6 +525,14 @@ def _publish(
         for sink in sinks:
             sink.publish(table, location)
     return outcome.result
+
+
+def _remember_unpublished(outcome: TableOutcome, writer: StoreWriter, config: Config) -> None:
+    """A table left unpublished for a settled reason is not tried again until its fingerprint changes."""
+    result = outcome.result
+    if outcome.settled and outcome.fingerprint and result.status is not TableStatus.UNCHANGED:
+        name = logical_name(result.ref, config.multi_warehouse)
+        writer.settle(name, result.ref.warehouse, result.status.value, result.reason, outcome.fingerprint)
 
 
 def _log_result(result: TableResult) -> None:
@@ -498,6 +560,9 @@ def _drop_vanished(
     """Remove copies of tables that left the warehouse (or the include list), for warehouses listed fine."""
     listed_ok = {w.name for w in config.warehouses} - {f.ref.warehouse for f in failures}
     current = {logical_name(t.ref, config.multi_warehouse) for t in tasks}
+    for name, settled in writer.settled().items():
+        if settled.warehouse in listed_ok and name not in current:
+            writer.forget_settled(name)
     removed = [
         stored.logical_name
         for stored in writer.tables()

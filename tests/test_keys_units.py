@@ -181,6 +181,7 @@ class Outcome:
         self.result = TableResult(ref_, status, reason)
         self.table = table
         self.keys: KeyProfile | None = None
+        self.settled = False
 
 
 def synthetic(name: str, key: str, frame: pd.DataFrame, foreign: dict[str, tuple[str, str]], nullable: set[str] = set()) -> SyntheticTable:

@@ -31,6 +31,7 @@ from catalog_synth.keys.link import KeyLinker, store_keys
 from catalog_synth.keys.plan import KeyPlan, plan_keys
 from catalog_synth.keys.profile import KeyProfile, drop_real_keys, read_sample
 from catalog_synth.store import Store, StoreWriter, logical_name
+from catalog_synth.timings import StageTimes, collect, stage
 from catalog_synth.types import (
     GateFailed,
     SynthesisError,
@@ -111,6 +112,7 @@ class SyncReport:
     sink_reports: list[object] = field(default_factory=list)
     store: Path | None = None
     seconds: float = 0.0
+    stages: StageTimes = field(default_factory=StageTimes)  # the calling process's own work, outside tables
 
     def count(self, status: TableStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -126,6 +128,7 @@ class SyncReport:
             "counts": {status.value: self.count(status) for status in TableStatus},
             "tables": [r.as_dict() for r in self.results],
             "sinks": [getattr(r, "as_dict", lambda r=r: str(r))() for r in self.sink_reports],
+            "stages": self.stages.as_dict(),
         }
 
 
@@ -149,9 +152,9 @@ def run_sync(
 
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
-    with _run_lock(store.path), store.writer() as writer:
-        previous = _last_syncs(writer)
-        tasks, listing_failures, graph = _plan(config, previous, full)
+    with collect() as report.stages, _run_lock(store.path), store.writer() as writer:
+        with stage("plan"):
+            tasks, listing_failures, graph = _plan(config, _last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
             start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
         report.results.extend(listing_failures)
@@ -165,8 +168,10 @@ def run_sync(
         catalog_names: dict[str, str] = {}  # URN or table -> logical name, to retry unpublished tables
 
         def publish(outcome: TableOutcome) -> None:
-            results[outcome.result.ref] = _publish(outcome, writer, sinks, config, catalog_names)
-            _log_result(results[outcome.result.ref])
+            with collect() as times:
+                result = results[outcome.result.ref] = _publish(outcome, writer, sinks, config, catalog_names)
+            result.stages.add(times)
+            _log_result(result)
             if on_table:
                 on_table(results[outcome.result.ref])
 
@@ -180,8 +185,10 @@ def run_sync(
         if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
             from catalog_synth.keys.metrics import record_relations  # scipy, only when the store changed
 
-            record_relations(writer, graph, linker.profiles, linker.notes)
-        report.sink_reports = [sink.close() for sink in sinks]
+            with stage("relations"):
+                record_relations(writer, graph, linker.profiles, linker.notes)
+        with stage("publish"):
+            report.sink_reports = [sink.close() for sink in sinks]
         _retry_unpublished(writer, report.sink_reports, catalog_names)
     report.results.sort(key=lambda r: r.ref)
     report.seconds = time.monotonic() - started
@@ -202,7 +209,9 @@ def _run_linked(
         unchanged = [_unchanged(task, task.fingerprint) for task in round_tasks if task.unchanged]
         work = [task for task in round_tasks if not task.unchanged]
         for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
-            for ready in linker.arrive(outcome):
+            with stage("link"):
+                arrived = linker.arrive(outcome)
+            for ready in arrived:
                 publish(ready)
         for ready in linker.finish():
             publish(ready)
@@ -360,6 +369,13 @@ def column_overrides(config: Config, ref: TableRef) -> dict[str, str]:
 
 def process_table(task: TableTask) -> TableOutcome:
     """Describe, sample, synthesize and gate one table. Runs in a worker; never raises."""
+    with collect() as times:
+        outcome = _process_table(task)
+    outcome.result.stages = times
+    return outcome
+
+
+def _process_table(task: TableTask) -> TableOutcome:
     started = time.monotonic()
     outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED), fingerprint=task.fingerprint)
     try:
@@ -368,24 +384,26 @@ def process_table(task: TableTask) -> TableOutcome:
         if task.info is not None:
             info, outcome.fingerprint = task.info, task.fingerprint
         else:
-            info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
+            with stage("describe"):
+                info, outcome.fingerprint = _retrying(task, lambda: _describe(connector, task))
         if task.previous_fingerprint == outcome.fingerprint:
             outcome = _unchanged(task, outcome.fingerprint)
             return outcome
-        sample, outcome.keys = _retrying(
-            task,
-            lambda: read_sample(
-                connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
-            ),
-        )
-        outcome.result.rows_read = len(sample)
-        settings = _capped(task.settings, info)
+        with stage("sample"):
+            sample, outcome.keys = _retrying(
+                task,
+                lambda: read_sample(
+                    connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+                ),
+            )
+            outcome.result.rows_read = len(sample)
+            evidence = _retrying(task, lambda: _evidence(connector, info, task.keys, sample))
         from catalog_synth.synthesis import synthesize_table
 
-        evidence = _retrying(task, lambda: _evidence(connector, info, task.keys, sample))
-        table = synthesize_table(info, sample, settings, evidence)
+        table = synthesize_table(info, sample, _capped(task.settings, info), evidence)
         del sample, evidence  # real rows stop here
-        real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+        with stage("sample"):
+            real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
         outcome.table = table
         outcome.result = TableResult(
             task.ref,
@@ -506,9 +524,10 @@ def _publish(
     if table is None:
         _remember_unpublished(outcome, writer, config)
         return outcome.result
-    name = writer.write(
-        table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
-    )
+    with stage("store"):
+        name = writer.write(
+            table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
+        )
     if sinks:
         from catalog_synth.catalog.urns import DatasetLocation, UrnError
 
@@ -522,8 +541,9 @@ def _publish(
             catalog_names[location.dataset_urn(table.ref)] = name
         except UrnError:  # the sink reports it under the table's name
             pass
-        for sink in sinks:
-            sink.publish(table, location)
+        with stage("publish"):
+            for sink in sinks:
+                sink.publish(table, location)
     return outcome.result
 
 

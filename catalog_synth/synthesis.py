@@ -52,6 +52,7 @@ from catalog_synth.privacy.locales import country_column, infer_locale_weights, 
 from catalog_synth.privacy.quality import quality_score
 from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import normalize, normalized_set
+from catalog_synth.timings import stage
 from catalog_synth.types import (
     ColumnClass,
     ColumnInfo,
@@ -144,28 +145,35 @@ def synthesize_table(
     ``evidence`` is what the worker learnt from the warehouse (who each row is about, whether
     the table is a reference table, lookups of real values); without it rows are counted.
     """
-    table = _prepare(info, sample, settings, evidence or Evidence.of_sample(sample))
+    with stage("classify"):
+        table = _prepare(info, sample, settings, evidence or Evidence.of_sample(sample))
     rng = np.random.default_rng(settings.seed)
     gate = GateResult()
     for number in (1, 2):
         attempt = _Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
-        synthetic = _generate(table, attempt, rng)
-        gate = run_gate(_gate_input(table, synthetic), attempt.min_count, settings.dcr_threshold, rng)
+        with stage("generate"):
+            synthetic = _generate(table, attempt, rng)
+        with stage("gate"):
+            gate = run_gate(_gate_input(table, synthetic), attempt.min_count, settings.dcr_threshold, rng)
         gate.attempts = number
         if gate.passed:
             break
         LOG.info("%s: privacy gate attempt %d failed: %s", info.ref, number, gate.summary())
     if not gate.passed:
         raise GateFailed(gate)
+    with stage("quality"):
+        modelled = table.mode is Mode.MODEL
+        quality = quality_score(table.frame, synthetic, table.classes, seed=settings.seed or 0) if modelled else None
+    with stage("generate"):
+        data = _output(table, synthetic)
     return SyntheticTable(
         ref=info.ref,
         info=info,
-        data=_output(table, synthetic),
+        data=data,
         preview_rows=min(settings.preview_rows, len(synthetic)),
         classes=table.classes,
         dropped_columns=_dropped(info, sample, table.classes),
-        quality=quality_score(table.frame, synthetic, table.classes, seed=settings.seed or 0)
-        if table.mode is Mode.MODEL else None,
+        quality=quality,
         gate=gate,
         synced_at=datetime.now(timezone.utc),
         notes=_mode_notes(table),
@@ -255,7 +263,8 @@ def _generate(table: _Table, attempt: _Attempt, rng: np.random.Generator) -> pd.
     for name in table.empty():
         modelled[name] = None
     modelled = modelled.head(table.n_rows).reset_index(drop=True)
-    fakes = _fakes(table, modelled, attempt, rng)
+    with stage("fakes"):
+        fakes = _fakes(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
     return _unique_primary_key(table, _within_lengths(table, synthetic), rng)
 
@@ -313,7 +322,8 @@ def _sample_model(table: _Table, attempt: _Attempt, rng: np.random.Generator) ->
     train = table.frame.loc[~table.frame.index.isin(table.holdout), names].reset_index(drop=True)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
-    sampled = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed)
+    with stage("model"):
+        sampled = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed)
     for name in names:
         if table.classes[name].semantic == "datetime":
             sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)

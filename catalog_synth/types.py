@@ -17,6 +17,8 @@ from typing import Any
 
 import pandas as pd
 
+from catalog_synth.timings import StageTimes
+
 
 class ColumnKind(str, enum.Enum):
     """The logical type of a column, mapped from its SQL type (never guessed from pandas)."""
@@ -219,6 +221,7 @@ class TableResult:
     quality: QualityScore | None = None
     gate: GateResult | None = None
     notes: list[str] = field(default_factory=list)
+    stages: StageTimes = field(default_factory=StageTimes)  # where this table's time went
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -232,6 +235,7 @@ class TableResult:
             "quality": self.quality.as_dict() if self.quality else None,
             "gate": self.gate.as_dict() if self.gate else None,
             "notes": list(self.notes),
+            "stages": self.stages.as_dict(),
         }
 
 

@@ -143,8 +143,10 @@ def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None =
     numbers = pd.Series(as_numbers(present), index=present.index)
     if numbers.empty:
         return []
-    counts = (subjects or Subjects.of_rows(len(values))).counts(numbers)
-    return [value for value in {numbers.min(), numbers.max()} if int(counts.get(value, 0)) < min_count]
+    extremes = {numbers.min(), numbers.max()}
+    held = numbers[numbers.isin(extremes)]  # the rows holding an extreme are all that count
+    counts = (subjects or Subjects.of_rows(len(values))).counts(held)
+    return [value for value in extremes if int(counts.get(value, 0)) < min_count]
 
 
 def as_numbers(values: pd.Series) -> np.ndarray:
@@ -284,9 +286,12 @@ class _Nearest:
         nearest_distances = np.empty((len(points.numbers), k))
         for start in range(0, len(points.numbers), DCR_BLOCK_ROWS):
             block = slice(start, start + DCR_BLOCK_ROWS)
-            distances = np.round(points.rows(block).distances_to(reference), _ROUND)
+            distances = points.rows(block).distances_to(reference)
             nearest[block] = np.argpartition(distances, k - 1, axis=1)[:, :k]
             nearest_distances[block] = np.take_along_axis(distances, nearest[block], axis=1)
+        # Rounded (sums in another order are equal) after choosing: rounding keeps the order, so the
+        # k nearest have the same rounded distances as if every distance had been rounded first.
+        nearest_distances = np.round(nearest_distances, _ROUND)
         order = np.argsort(nearest_distances, axis=1, kind="stable")
         self.rows = np.take_along_axis(nearest, order, axis=1)
         self.distances = np.take_along_axis(nearest_distances, order, axis=1)
@@ -321,8 +326,11 @@ class _Encoded:
             total = cdist(self.numbers, reference.numbers, metric="cityblock")
         else:
             total = np.zeros((len(self.numbers), len(reference.numbers)))
-        for column in range(self.categories.shape[1]):
-            total += self.categories[:, column, np.newaxis] != reference.categories[np.newaxis, :, column]
+        if self.categories.shape[1]:
+            mismatches = np.zeros(total.shape, dtype=np.min_scalar_type(self.categories.shape[1]))
+            for column in range(self.categories.shape[1]):
+                mismatches += self.categories[:, column, np.newaxis] != reference.categories[np.newaxis, :, column]
+            total += mismatches
         return total
 
 

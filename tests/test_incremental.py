@@ -139,8 +139,8 @@ def settled_names(config) -> set[str]:  # noqa: ANN001
 def test_tables_failing_the_gate_or_refused_are_not_retried_until_they_change(tmp_path: Path, pg_url: str) -> None:
     create_tables(pg_url, ["t_ok", "t_secret"])
     create_codes(pg_url)
-    execute(pg_url, "CREATE ROLE reader LOGIN", "GRANT SELECT ON t_ok, t_codes TO reader")
-    config = sync_config(tmp_path, pg_url.replace("postgres@", "reader@"), **COPIED_CODES)
+    execute(pg_url, "CREATE ROLE settled_reader LOGIN", "GRANT SELECT ON t_ok, t_codes TO settled_reader")
+    config = sync_config(tmp_path, pg_url.replace("postgres@", "settled_reader@"), **COPIED_CODES)
     first = run_sync(config, sinks=[])
     assert statuses(first) == {"t_ok": "synthesized", "t_codes": "failed", "t_secret": "failed"}, first.as_dict()
     assert "distance_to_closest_record" in reasons(first)["t_codes"]
@@ -160,7 +160,7 @@ def test_tables_failing_the_gate_or_refused_are_not_retried_until_they_change(tm
     assert sorted(forced.tables) == ["t_codes", "t_ok", "t_secret"]
     assert statuses(full) == statuses(first)
 
-    execute(pg_url, "UPDATE t_codes SET amount = amount + 1 WHERE id <= 3", "GRANT SELECT ON t_secret TO reader",
+    execute(pg_url, "UPDATE t_codes SET amount = amount + 1 WHERE id <= 3", "GRANT SELECT ON t_secret TO settled_reader",
             flush_stats=True)  # fmt: skip
     busy = RecordingExecutor()
     changed = run_sync(config, sinks=[], executor=busy)

@@ -249,8 +249,7 @@ class ProcessExecutor:
 
 
 # What every worker needs: imported once, in the fork server, instead of once per worker.
-WORKER_PRELOAD = ["catalog_synth.pipeline", "catalog_synth.synthesis", "sdv.single_table", "sdv.metadata",
-                  "sdmetrics.reports"]
+WORKER_PRELOAD = ["catalog_synth.pipeline", "catalog_synth.synthesis", "sdv.single_table", "sdv.metadata"]
 
 
 def _worker_context() -> Any:
@@ -326,9 +325,9 @@ def warm_up_quietly(warm_up: Callable[[], None]) -> None:
 
 
 def warm_up_synthesis() -> None:
-    """Pay the synthesis imports (SDV, SDMetrics and torch: seconds) once per worker, before its first table."""
+    """Pay the synthesis imports (SDV, and the SDMetrics and torch it imports: seconds) once per worker,
+    before its first table."""
     import catalog_synth.synthesis  # noqa: F401
-    import sdmetrics.reports  # noqa: F401
     import sdv.metadata  # noqa: F401
     import sdv.single_table  # noqa: F401
 

@@ -32,6 +32,7 @@ from catalog_synth.keys.link import KeyLinker, store_keys
 from catalog_synth.keys.plan import KeyPlan, plan_keys
 from catalog_synth.keys.profile import KeyProfile, drop_real_keys, read_sample
 from catalog_synth.store import Store, StoreWriter, logical_name
+from catalog_synth.timings import StageTimes, collect, stage
 from catalog_synth.types import (
     GateFailed,
     SynthesisError,
@@ -81,6 +82,9 @@ class TableTask:
     variant: str = ""
     # The table's rebalanced copies and what each holds, for its catalog page's links.
     copies: tuple[tuple[TableRef, str], ...] = ()
+    # Why the last sync did not publish the table, for a reason that holds while its
+    # fingerprint does (skipped, failed the gate, refused); "" when it was published.
+    settled_reason: str = ""
 
     @property
     def unchanged(self) -> bool:
@@ -107,6 +111,9 @@ class TableOutcome:
     dialect: str = ""
     database: str | None = None
     keys: KeyProfile | None = None  # children-per-parent shapes (aggregates), for the key linker
+    # Not published for a reason that holds until the fingerprint changes (skipped, failed the
+    # gate, refused; not a timeout or a lost connection): remembered, not retried every run.
+    settled: bool = False
 
 
 @dataclass
@@ -115,6 +122,7 @@ class SyncReport:
     sink_reports: list[object] = field(default_factory=list)
     store: Path | None = None
     seconds: float = 0.0
+    stages: StageTimes = field(default_factory=StageTimes)  # the calling process's own work, outside tables
 
     def count(self, status: TableStatus) -> int:
         return sum(1 for r in self.results if r.status is status)
@@ -130,6 +138,7 @@ class SyncReport:
             "counts": {status.value: self.count(status) for status in TableStatus},
             "tables": [r.as_dict() for r in self.results],
             "sinks": [getattr(r, "as_dict", lambda r=r: str(r))() for r in self.sink_reports],
+            "stages": self.stages.as_dict(),
         }
 
 
@@ -153,9 +162,9 @@ def run_sync(
 
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
-    with _run_lock(store.path), store.writer() as writer:
-        previous = {t.logical_name: t.fingerprint for t in writer.tables()}
-        tasks, listing_failures, graph = _plan(config, previous, full)
+    with collect() as report.stages, _run_lock(store.path), store.writer() as writer:
+        with stage("plan"):
+            tasks, listing_failures, graph = _plan(config, _last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
             start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
         report.results.extend(listing_failures)
@@ -169,11 +178,12 @@ def run_sync(
         catalog_names: dict[str, str] = {}  # URN or table -> logical name, to retry unpublished tables
 
         def publish(outcome: TableOutcome) -> None:
-            key = outcome.result.stored_ref
-            results[key] = _publish(outcome, writer, sinks, config, catalog_names)
-            _log_result(results[key])
+            with collect() as times:
+                result = results[outcome.result.stored_ref] = _publish(outcome, writer, sinks, config, catalog_names)
+            result.stages.add(times)
+            _log_result(result)
             if on_table:
-                on_table(results[key])
+                on_table(result)
 
         try:
             _run_linked(executor, [task for task in tasks if task.output is None], linker, publish)
@@ -186,8 +196,10 @@ def run_sync(
         if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
             from catalog_synth.keys.metrics import record_relations  # scipy, only when the store changed
 
-            record_relations(writer, graph, linker.profiles, linker.notes)
-        report.sink_reports = [sink.close() for sink in sinks]
+            with stage("relations"):
+                record_relations(writer, graph, linker.profiles, linker.notes)
+        with stage("publish"):
+            report.sink_reports = [sink.close() for sink in sinks]
         _retry_unpublished(writer, report.sink_reports, catalog_names)
     report.results.sort(key=lambda r: r.stored_ref)
     report.seconds = time.monotonic() - started
@@ -205,10 +217,12 @@ def _run_linked(
     round_tasks = tasks
     for _ in range(MAX_KEY_ROUNDS):
         linker.expect(task.ref for task in round_tasks)
-        unchanged = [_unchanged(task) for task in round_tasks if task.unchanged]
+        unchanged = [_unchanged(task, task.fingerprint) for task in round_tasks if task.unchanged]
         work = [task for task in round_tasks if not task.unchanged]
         for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
-            for ready in linker.arrive(outcome):
+            with stage("link"):
+                arrived = linker.arrive(outcome)
+            for ready in arrived:
                 publish(ready)
         for ready in linker.finish():
             publish(ready)
@@ -220,18 +234,40 @@ def _run_linked(
 
 def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callable[[TableOutcome], None]) -> None:
     """Rebalanced copies, once the plain ones are out. Their keys stay fakes: no table points at them."""
-    unchanged = [_unchanged(task) for task in tasks if task.unchanged]
+    unchanged = [_unchanged(task, task.fingerprint) for task in tasks if task.unchanged]
     for outcome in itertools.chain(unchanged, executor.map(process_table, [t for t in tasks if not t.unchanged])):
         publish(outcome)
 
 
-def _unchanged(task: TableTask) -> TableOutcome:
-    result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED, output=task.output_name)
-    return TableOutcome(result, fingerprint=task.fingerprint)
+def _unchanged(task: TableTask, fingerprint: str | None) -> TableOutcome:
+    """The outcome of a table as it was at the last sync; one left unpublished then still is."""
+    result = TableResult(task.ref, TableStatus.UNCHANGED, task.settled_reason or UNCHANGED, output=task.output_name)
+    return TableOutcome(result, fingerprint=fingerprint, settled=bool(task.settled_reason))
+
+
+@dataclass(frozen=True)
+class LastSync:
+    """A table as the last sync left it: its fingerprint, and why it was left unpublished (if so)."""
+
+    fingerprint: str | None
+    settled_reason: str = ""
+
+
+NEVER_SYNCED = LastSync(None)
+
+
+def _last_syncs(writer: StoreWriter) -> dict[str, LastSync]:
+    """Every known table's fingerprint at the last sync, and why it was left unpublished if it was
+    (a settled outcome is newer than any stored copy: writing a copy forgets it)."""
+    last = {stored.logical_name: LastSync(stored.fingerprint) for stored in writer.tables()}
+    for name, settled in writer.settled().items():
+        reason = f"{settled.status} at the last sync: {settled.reason}; unchanged since (sync --full retries it)"
+        last[name] = LastSync(settled.fingerprint, reason)
+    return last
 
 
 def _plan(
-    config: Config, previous: dict[str, str | None], full: bool
+    config: Config, previous: dict[str, LastSync], full: bool
 ) -> tuple[list[TableTask], list[TableResult], KeyGraph]:
     """Every included table's task, with its description and fingerprint where planning could read them.
 
@@ -265,12 +301,13 @@ def _plan(
             settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
             requests = rebalance_requests(config, ref, asked)
             info, raw_fingerprint = described.get(ref, (None, None))
+            last = NEVER_SYNCED if full else previous.get(name, NEVER_SYNCED)
             task = TableTask(
                 warehouse=warehouse,
                 ref=ref,
                 settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
                 sample_rows=config.sample_rows,
-                previous_fingerprint=None if full else previous.get(name),
+                previous_fingerprint=last.fingerprint,
                 retries=config.executor.retries,
                 retry_backoff_seconds=config.executor.retry_backoff_seconds,
                 keys=plan,
@@ -278,6 +315,7 @@ def _plan(
                 # The copies' requests count too: the table's catalog links name them.
                 variant="".join(request.digest() for request in requests),
                 copies=tuple((replace(ref, name=r.output_name(ref.name)), r.describe()) for r in requests),
+                settled_reason=last.settled_reason,
             )
             tasks.append(replace(task, fingerprint=_variant(raw_fingerprint, task.variant)))
             tasks.extend(_rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests)
@@ -345,12 +383,13 @@ def _rebalance_task(
     config: Config,
     task: TableTask,
     request: RebalanceConfig,
-    previous: dict[str, str | None],
+    previous: dict[str, LastSync],
     full: bool,
     raw_fingerprint: str | None,
 ) -> TableTask:
     """The task of one rebalanced copy: the same table read again, its own generator and rows."""
     output = replace(task.ref, name=request.output_name(task.ref.name))
+    last = NEVER_SYNCED if full else previous.get(logical_name(output, config.multi_warehouse), NEVER_SYNCED)
     synthesizer, generator_settings = config.generator_for(task.ref.warehouse, task.ref.qualified, request)
     settings = replace(
         synthesis_settings(config, task.ref),
@@ -362,7 +401,8 @@ def _rebalance_task(
         task,
         settings=settings,
         sample_rows=request.sample_rows or task.sample_rows,
-        previous_fingerprint=None if full else previous.get(logical_name(output, config.multi_warehouse)),
+        previous_fingerprint=last.fingerprint,
+        settled_reason=last.settled_reason,
         keys=replace(task.keys, relinked=(), sampled_with=None),
         fingerprint=_variant(raw_fingerprint, request.digest()),
         output=output,
@@ -382,18 +422,21 @@ def _fingerprinted(
     connector: Connector, warehouse: WarehouseConfig, graph: KeyGraph, plans: dict[TableRef, KeyPlan]
 ) -> dict[TableRef, tuple[TableInfo | None, str]]:
     """Each described table's fingerprint, and its description (with the config's relationships)
-    for the worker to use.
+    for the worker to use; a table refused for good (permissions, a bad watermark column) has the
+    refusal as its fingerprint, which changes when the refusal goes away.
 
     An estimated row count (a big table, or one another session had locked) is no count to
     synthesize by: the worker describes that table again, waiting for the lock if need be.
     """
     infos = [with_declared(info, plans.get(ref, KeyPlan()).declared) for ref, info in graph.tables.items()]
     markers = connector.change_markers(infos, warehouse.watermarks)
-    return {
+    errors = {**graph.unreadable, **{ref: m for ref, m in markers.items() if isinstance(m, ConnectorError)}}
+    described = {
         info.ref: (None if info.row_count_estimated else info, fingerprint(info, markers[info.ref]))
         for info in infos
-        if not isinstance(markers.get(info.ref), ConnectorError)
+        if info.ref not in errors
     }
+    return described | {ref: (None, refusal_fingerprint(error)) for ref, error in errors.items() if settles(error)}
 
 
 def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
@@ -432,34 +475,44 @@ def column_overrides(config: Config, ref: TableRef) -> dict[str, str]:
 
 def process_table(task: TableTask) -> TableOutcome:
     """Describe, sample, synthesize and gate one table. Runs in a worker; never raises."""
+    with collect() as times:
+        outcome = _process_table(task)
+    outcome.result.stages = times
+    return outcome
+
+
+def _process_table(task: TableTask) -> TableOutcome:
     started = time.monotonic()
-    outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED))
+    outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED), fingerprint=task.fingerprint)
     try:
         connector = _cached_connector(task.warehouse)
         outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
         if task.info is not None:
             info, outcome.fingerprint = task.info, task.fingerprint
         else:
-            info, raw_fingerprint = _retrying(task, lambda: _describe(connector, task))
+            with stage("describe"):
+                info, raw_fingerprint = _retrying(task, lambda: _describe(connector, task))
             outcome.fingerprint = _variant(raw_fingerprint, task.variant)
         if task.previous_fingerprint == outcome.fingerprint:
-            outcome.result = TableResult(task.ref, TableStatus.UNCHANGED, UNCHANGED)
+            outcome = _unchanged(task, outcome.fingerprint)
             return outcome
-        sample, outcome.keys = _retrying(
-            task,
-            lambda: read_sample(
-                connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
-            ),
-        )
-        outcome.result.rows_read = len(sample)
+        with stage("sample"):
+            sample, outcome.keys = _retrying(
+                task,
+                lambda: read_sample(
+                    connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+                ),
+            )
+            outcome.result.rows_read = len(sample)
+            evidence = _retrying(task, partial(_evidence, connector, info, task.keys, sample))
         # A rebalanced copy asks for its own rows, which may be more than the real table has.
         settings = task.settings if task.settings.rebalance else _capped(task.settings, info)
         from catalog_synth.synthesis import synthesize_table
 
-        evidence = _retrying(task, partial(_evidence, connector, info, task.keys, sample))
         table = synthesize_table(info, sample, settings, evidence)
         del sample, evidence  # real rows stop here
-        real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+        with stage("sample"):
+            real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
         if task.output:
             table.ref, table.info = task.output, replace(table.info, ref=task.output)
         table.copies = list(task.copies)
@@ -479,12 +532,16 @@ def process_table(task: TableTask) -> TableOutcome:
         )
     except (TableVanished, TableSkipped) as exc:
         outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
+        outcome.settled = isinstance(exc, TableSkipped)
     except SynthesisError as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), rows_read=outcome.result.rows_read)
+        outcome.settled = True
     except GateFailed as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=exc.gate, rows_read=outcome.result.rows_read)
+        outcome.settled = True
     except ConnectorError as exc:
         outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc))
+        outcome.settled = settles(exc)
     except Exception as exc:  # a bug or an unexpected library error: report it, never echo data
         log.exception("unexpected error on %s", task.ref)
         outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
@@ -555,19 +612,37 @@ def fingerprint(info: TableInfo, change_marker: str | None = None) -> str:
         "rows": None if info.row_count_estimated and change_marker else info.row_count,
         "changes": change_marker,
     }
+    return _digest(payload)
+
+
+def refusal_fingerprint(error: ConnectorError) -> str:
+    """The fingerprint of a table the warehouse refuses to describe: the refusal (names, no values)."""
+    return _digest({"refused": str(error)})
+
+
+def _digest(payload: dict) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def settles(error: ConnectorError) -> bool:
+    """A warehouse error that holds until something changes there (a refusal, a data or schema
+    error), unlike a lost connection or a table dropped while the run looked at it."""
+    return not isinstance(error, (WarehouseUnavailable, TableVanished))
 
 
 def _publish(
     outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config, catalog_names: dict[str, str]
 ) -> TableResult:
-    """Commit a synthesized table to the store, then to every catalog sink."""
+    """Commit a synthesized table to the store, then to every catalog sink; remember why one that
+    was not published was not, while that holds."""
     table = outcome.table
     if table is None:
+        _remember_unpublished(outcome, writer, config)
         return outcome.result
-    name = writer.write(
-        table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
-    )
+    with stage("store"):
+        name = writer.write(
+            table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
+        )
     if table.rebalance is not None:  # not a catalog dataset: its source's page links to it
         return outcome.result
     if sinks:
@@ -583,9 +658,18 @@ def _publish(
             catalog_names[location.dataset_urn(table.ref)] = name
         except UrnError:  # the sink reports it under the table's name
             pass
-        for sink in sinks:
-            sink.publish(table, location)
+        with stage("publish"):
+            for sink in sinks:
+                sink.publish(table, location)
     return outcome.result
+
+
+def _remember_unpublished(outcome: TableOutcome, writer: StoreWriter, config: Config) -> None:
+    """A table left unpublished for a settled reason is not tried again until its fingerprint changes."""
+    result = outcome.result
+    if outcome.settled and outcome.fingerprint and result.status is not TableStatus.UNCHANGED:
+        name = logical_name(result.stored_ref, config.multi_warehouse)
+        writer.settle(name, result.ref.warehouse, result.status.value, result.reason, outcome.fingerprint)
 
 
 def _log_result(result: TableResult) -> None:
@@ -613,6 +697,9 @@ def _drop_vanished(
     """Remove copies of tables that left the warehouse (or the include list), for warehouses listed fine."""
     listed_ok = {w.name for w in config.warehouses} - {f.ref.warehouse for f in failures}
     current = {logical_name(t.output or t.ref, config.multi_warehouse) for t in tasks}
+    for name, settled in writer.settled().items():
+        if settled.warehouse in listed_ok and name not in current:
+            writer.forget_settled(name)
     removed = [
         stored.logical_name
         for stored in writer.tables()

@@ -11,6 +11,9 @@ store; with several warehouses configured its logical name is
 ``warehouse__schema`` (a DuckDB file has one catalog). The metadata table
 ``_catalog_synth.tables`` maps logical names to physical ones and keeps the
 aggregates (quality, gate results, column classes) — never real values.
+``_catalog_synth.settled`` remembers why the last sync did not publish a table (it was skipped,
+failed the privacy gate, or was refused), with the fingerprint it had: an unchanged table is
+not tried again on every run.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from catalog_synth.types import ColumnInfo, ColumnKind, SyntheticTable, TableRef
 
 META_SCHEMA = "_catalog_synth"
 META_TABLE = f"{META_SCHEMA}.tables"
+SETTLED_TABLE = f"{META_SCHEMA}.settled"
 
 _META_DDL = f"""
 CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
@@ -60,6 +64,16 @@ ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS notes JSON;
 -- What the generator did, and a rebalanced copy's class shares (aggregates); added with generators.
 ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS generator JSON;
 ALTER TABLE {META_TABLE} ADD COLUMN IF NOT EXISTS rebalance JSON;
+-- Tables the last sync did not publish for a reason that holds while their fingerprint does
+-- (skipped, failed the gate, refused): status and reason (counts and names, never a value).
+CREATE TABLE IF NOT EXISTS {SETTLED_TABLE} (
+    logical_name VARCHAR PRIMARY KEY,
+    warehouse VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reason VARCHAR NOT NULL,
+    fingerprint VARCHAR NOT NULL,
+    settled_at TIMESTAMPTZ NOT NULL
+);
 """
 
 _DUCKDB_TYPES = {
@@ -142,6 +156,18 @@ class StoredTable:
             "generator": self.generator,
             "rebalance": self.rebalance,
         }
+
+
+@dataclass(frozen=True)
+class SettledOutcome:
+    """A row of ``_catalog_synth.settled``: why the last sync did not publish a table."""
+
+    logical_name: str
+    warehouse: str
+    status: str
+    reason: str
+    fingerprint: str
+    settled_at: datetime
 
 
 class StoreError(RuntimeError):
@@ -246,6 +272,7 @@ class StoreWriter:
             self.con.execute(f"INSERT INTO {target} SELECT {select} FROM _incoming")
             self.con.unregister("_incoming")
             self.con.execute(f"DELETE FROM {META_TABLE} WHERE logical_name = ?", [name])
+            self.con.execute(f"DELETE FROM {SETTLED_TABLE} WHERE logical_name = ?", [name])
             self.con.execute(
                 f"INSERT INTO {META_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -295,6 +322,20 @@ class StoreWriter:
 
     def tables(self) -> list[StoredTable]:
         return read_tables(self.con)
+
+    def settle(self, name: str, warehouse: str, status: str, reason: str, fingerprint: str) -> None:
+        """Remember that ``name`` was not published, and why, while its fingerprint stays ``fingerprint``."""
+        self.con.execute(
+            f"INSERT OR REPLACE INTO {SETTLED_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
+            [name, warehouse, status, reason, fingerprint, datetime.now(timezone.utc)],
+        )
+
+    def settled(self) -> dict[str, SettledOutcome]:
+        rows = self.con.execute(f"SELECT * FROM {SETTLED_TABLE}").fetchall()
+        return {row[0]: SettledOutcome(*row) for row in rows}
+
+    def forget_settled(self, name: str) -> None:
+        self.con.execute(f"DELETE FROM {SETTLED_TABLE} WHERE logical_name = ?", [name])
 
     def set_relations(self, name: str, relations: list[dict[str, Any]]) -> None:
         """Record the per-relationship report of one table (aggregates only)."""

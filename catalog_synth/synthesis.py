@@ -54,6 +54,7 @@ from catalog_synth.privacy.meanings import Meaning, Replacer, Style, country_loc
 from catalog_synth.privacy.quality import quality_score
 from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import Forbidden, normalize
+from catalog_synth.timings import stage
 from catalog_synth.types import (
     ColumnClass,
     ColumnInfo,
@@ -157,7 +158,8 @@ def synthesize_table(
     ``settings.rebalance`` the copy is a rebalanced one: the target's shares of rows hold its
     values, and the gate also checks the rows of each target class on their own.
     """
-    table = _prepare(info, sample, settings, evidence or Evidence.of_sample(sample))
+    with stage("classify"):
+        table = _prepare(info, sample, settings, evidence or Evidence.of_sample(sample))
     rng = np.random.default_rng(settings.seed)
     if settings.rebalance:
         table = _rebalancing(table, settings.rebalance, rng)
@@ -165,23 +167,29 @@ def synthesize_table(
     for number in (1, 2):
         attempt = _Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
         target = _target(table, attempt.min_count)
-        synthetic, generator = _generate(table, attempt, rng, target)
-        gate = run_gate(_gate_input(table, synthetic, target), attempt.min_count, settings.dcr_threshold, rng)
+        with stage("generate"):
+            synthetic, generator = _generate(table, attempt, rng, target)
+        with stage("gate"):
+            gate = run_gate(_gate_input(table, synthetic, target), attempt.min_count, settings.dcr_threshold, rng)
         gate.attempts = number
         if gate.passed:
             break
         LOG.info("%s: privacy gate attempt %d failed: %s", info.ref, number, gate.summary())
     if not gate.passed:
         raise GateFailed(gate)
+    with stage("quality"):
+        modelled = table.mode is Mode.MODEL
+        quality = quality_score(table.frame, synthetic, table.classes, seed=settings.seed or 0) if modelled else None
+    with stage("generate"):
+        data = _output(table, synthetic)
     return SyntheticTable(
         ref=info.ref,
         info=info,
-        data=_output(table, synthetic),
+        data=data,
         preview_rows=min(settings.preview_rows, len(synthetic)),
         classes=table.classes,
         dropped_columns=_dropped(info, sample, table.classes),
-        quality=quality_score(table.frame, synthetic, table.classes, seed=settings.seed or 0)
-        if table.mode is Mode.MODEL else None,
+        quality=quality,
         gate=gate,
         synced_at=datetime.now(timezone.utc),
         notes=_mode_notes(table),
@@ -284,7 +292,8 @@ def _generate(
     for name in table.empty():
         modelled[name] = None
     modelled = modelled.head(table.n_rows).reset_index(drop=True)
-    fakes = _fakes(table, modelled, attempt, rng)
+    with stage("fakes"):
+        fakes = _fakes(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
     return _unique_primary_key(table, _within_lengths(table, synthetic), rng), generator
 
@@ -344,7 +353,8 @@ def _sample_model(
     train = _protect_categories(table, train, attempt.min_count, rng)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
-    sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
+    with stage("model"):
+        sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
     for name in names:
         if table.classes[name].semantic == "datetime":
             sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from catalog_synth.timings import StageTimes
+
 if TYPE_CHECKING:
     from catalog_synth.generators import GeneratorReport
 
@@ -231,6 +233,7 @@ class TableResult:
     rebalance: dict[str, Any] | None = None
     # The synthetic table's name when it is not the real table's (a rebalanced copy).
     output: str | None = None
+    stages: StageTimes = field(default_factory=StageTimes)  # where this table's time went
 
     @property
     def stored_ref(self) -> TableRef:
@@ -252,6 +255,7 @@ class TableResult:
             "generator": self.generator,
             "rebalance": self.rebalance,
             "output": self.output,
+            "stages": self.stages.as_dict(),
         }
 
 

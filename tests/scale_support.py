@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,20 @@ def execute(url: str, *statements: str, flush_stats: bool = False) -> None:
         if flush_stats:
             con.exec_driver_sql("SELECT pg_stat_force_next_flush()")
     engine.dispose()
+
+
+@contextmanager
+def table_locked(url: str, table: str) -> Iterator[sa.Connection]:
+    """Hold an ACCESS EXCLUSIVE lock on ``table`` (as a long migration would) until the block ends."""
+    engine = sa.create_engine(url)
+    con = engine.connect()
+    con.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
+    try:
+        yield con
+    finally:
+        con.rollback()
+        con.close()
+        engine.dispose()
 
 
 def config_dict(url: str, store: Path, warehouse: dict[str, Any] | None = None, **overrides: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from catalog_synth.types import ColumnKind, TableRef
+from catalog_synth.types import ColumnInfo, ColumnKind, TableRef
 from connectors import ConnectorError, TableVanished, connector_factory, open_connector
 from connectors.sqlalchemy import DuckDBConnector, SQLAlchemyConnector, kind_from_type_name
 
@@ -258,3 +258,19 @@ def test_char_padding_is_trimmed_on_read_and_lengths_and_enum_labels_are_describ
     assert tier.labels == ("gold", "silver") and tier.kind is ColumnKind.STRING
     assert sorted(connector.sample(info, 10)["seg"]) == ["AUTO", "BUILDING"]
     connector.close()
+
+
+def test_count_values_counts_rows_holding_each_value(pg_connector, sqlite_connector) -> None:  # noqa: ANN001
+    """Text ignoring case and spaces, whole numbers given as floats; values no row holds are absent
+    (PostgreSQL asks with one array parameter, SQLite with IN lists)."""
+    customers = TableRef("shop", "public", "customers")
+    texts = ColumnInfo("name", "text", ColumnKind.STRING)
+    numbers = ColumnInfo("id", "integer", ColumnKind.INTEGER)
+    assert pg_connector.count_values(customers, texts, [" NAME  7", "name 8", "nobody", "name 7"]) == {"name7": 1, "name8": 1}
+    many = [float(i) for i in range(490, 2490)] + [12.5]
+    assert pg_connector.count_values(customers, numbers, many) == {i: 1 for i in range(490, 501)}
+    selected = TableRef("files", "main", "select")
+    label = ColumnInfo("naïve col", "TEXT", ColumnKind.STRING)
+    assert sqlite_connector.count_values(selected, label, ["V1", "v 2", "v999"] * 300) == {"v1": 1, "v2": 1}
+    key = ColumnInfo("id", "INTEGER", ColumnKind.INTEGER)
+    assert sqlite_connector.count_values(selected, key, [float(i) for i in range(250, 1250)]) == {i: 1 for i in range(250, 300)}

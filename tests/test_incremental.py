@@ -1,4 +1,5 @@
-"""Incremental sync on real PostgreSQL (and SQLite for watermarks): skip what did not change."""
+"""Incremental sync on real PostgreSQL (and SQLite for watermarks): skip what did not change,
+and remember tables left unpublished for a reason that holds (gate, refusal) until they change."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from scale_support import create_tables, execute, statuses, stored_state, sync_config
+from scale_support import create_tables, execute, reasons, statuses, stored_state, sync_config, table_locked
 
-from catalog_synth.executors import InlineExecutor
+from catalog_synth.executors import InlineExecutor, warm_up_synthesis
 from catalog_synth.pipeline import fingerprint, run_sync
+from catalog_synth.store import Store
 from catalog_synth.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from connectors import ConnectorError, open_connector
 
@@ -112,3 +114,100 @@ def test_watermark_catches_changes_that_keep_the_row_count(tmp_path: Path) -> No
     con.commit()
     con.close()
     assert statuses(run_sync(config, sinks=[])) == {"watched": "synthesized", "unwatched": "unchanged"}
+
+
+# A unique column marked public is copied verbatim: every synthetic row then sits on a real row,
+# and the distance check fails on both attempts, on every run.
+COPIED_CODES = {"columns": {"public.t_codes.code": "public"}}
+
+
+def create_codes(url: str) -> None:
+    execute(
+        url,
+        "CREATE TABLE t_codes (id integer PRIMARY KEY, code text, amount double precision)",
+        "INSERT INTO t_codes SELECT g, 'K' || mod(g * 7919, 100003), round(100 + 10 * sin(g))"
+        " FROM generate_series(1, 300) AS g",
+        flush_stats=True,
+    )
+
+
+def settled_names(config) -> set[str]:  # noqa: ANN001
+    with Store(config.store).writer() as writer:
+        return set(writer.settled())
+
+
+def test_tables_failing_the_gate_or_refused_are_not_retried_until_they_change(tmp_path: Path, pg_url: str) -> None:
+    create_tables(pg_url, ["t_ok", "t_secret"])
+    create_codes(pg_url)
+    execute(pg_url, "CREATE ROLE settled_reader LOGIN", "GRANT SELECT ON t_ok, t_codes TO settled_reader")
+    config = sync_config(tmp_path, pg_url.replace("postgres@", "settled_reader@"), **COPIED_CODES)
+    first = run_sync(config, sinks=[])
+    assert statuses(first) == {"t_ok": "synthesized", "t_codes": "failed", "t_secret": "failed"}, first.as_dict()
+    assert "distance_to_closest_record" in reasons(first)["t_codes"]
+    assert "permission denied for table t_secret" in reasons(first)["t_secret"]
+    assert settled_names(config) == {"public.t_codes", "public.t_secret"}
+
+    idle = RecordingExecutor()
+    again = run_sync(config, sinks=[], executor=idle)
+    assert idle.tables == []  # nothing to synthesize: the failures are remembered, not retried
+    assert set(statuses(again).values()) == {"unchanged"} and not again.failed
+    for name in ("t_codes", "t_secret"):
+        reason = reasons(again)[name]
+        assert reason.startswith(f"failed at the last sync: {reasons(first)[name]}; unchanged since"), reason
+
+    forced = RecordingExecutor()
+    full = run_sync(config, sinks=[], executor=forced, full=True)
+    assert sorted(forced.tables) == ["t_codes", "t_ok", "t_secret"]
+    assert statuses(full) == statuses(first)
+
+    execute(pg_url, "UPDATE t_codes SET amount = amount + 1 WHERE id <= 3", "GRANT SELECT ON t_secret TO settled_reader",
+            flush_stats=True)  # fmt: skip
+    busy = RecordingExecutor()
+    changed = run_sync(config, sinks=[], executor=busy)
+    assert sorted(busy.tables) == ["t_codes", "t_secret"]  # new data; the refusal is gone
+    assert statuses(changed) == {"t_ok": "unchanged", "t_codes": "failed", "t_secret": "synthesized"}
+    assert settled_names(config) == {"public.t_codes"}
+    assert set(stored_state(config.store)) == {"public.t_ok", "public.t_secret"}
+
+    execute(pg_url, "DROP TABLE t_codes")
+    run_sync(config, sinks=[])
+    assert settled_names(config) == set()  # a table that left the warehouse is forgotten
+
+
+def test_an_unchanged_parent_that_failed_the_gate_is_still_unpublished_for_its_children(
+    tmp_path: Path, pg_url: str
+) -> None:
+    create_codes(pg_url)
+    create_tables(pg_url, ["t_child"])
+    execute(pg_url, "ALTER TABLE t_child ADD COLUMN parent_id integer NOT NULL DEFAULT 1 REFERENCES t_codes (id)",
+            flush_stats=True)  # fmt: skip
+    config = sync_config(tmp_path, pg_url, **COPIED_CODES)
+    first = run_sync(config, sinks=[])
+    assert statuses(first) == {"t_codes": "failed", "t_child": "skipped"}, first.as_dict()
+    assert "parent public.t_codes was not published (privacy gate failed" in reasons(first)["t_child"]
+
+    idle = RecordingExecutor()
+    assert set(statuses(run_sync(config, sinks=[], executor=idle)).values()) == {"unchanged"}
+    assert idle.tables == []
+
+    execute(pg_url, "UPDATE t_child SET amount = amount + 1 WHERE id <= 3", flush_stats=True)
+    busy = RecordingExecutor()
+    changed = run_sync(config, sinks=[], executor=busy)
+    assert busy.tables == ["t_child"]
+    assert statuses(changed) == {"t_codes": "unchanged", "t_child": "skipped"}
+    assert "parent public.t_codes was not published (failed at the last sync" in reasons(changed)["t_child"]
+    assert set(stored_state(config.store)) == set()
+
+
+def test_a_table_that_timed_out_is_retried_next_run(tmp_path: Path, pg_url: str) -> None:
+    """A time limit, like a lost connection, says nothing about the table: the next run tries again."""
+    warm_up_synthesis()  # the short limit measures table work, not SDV's imports
+    create_tables(pg_url, ["t_locked"])
+    config = sync_config(tmp_path, pg_url, executor={"workers": 1, "table_timeout_seconds": 3})
+    with table_locked(pg_url, "t_locked"):
+        first = run_sync(config, sinks=[])
+    assert statuses(first) == {"t_locked": "failed"} and reasons(first)["t_locked"].startswith("timed out")
+    assert settled_names(config) == set()
+    retried = RecordingExecutor()
+    assert statuses(run_sync(config, sinks=[], executor=retried)) == {"t_locked": "synthesized"}
+    assert retried.tables == ["t_locked"]

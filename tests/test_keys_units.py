@@ -181,6 +181,7 @@ class Outcome:
         self.result = TableResult(ref_, status, reason)
         self.table = table
         self.keys: KeyProfile | None = None
+        self.settled = False
 
 
 def synthetic(name: str, key: str, frame: pd.DataFrame, foreign: dict[str, tuple[str, str]], nullable: set[str] = set()) -> SyntheticTable:
@@ -292,3 +293,25 @@ def test_a_parent_waiting_on_its_own_parent_hands_out_no_keys_until_it_is_sure_t
     released = {o.result.ref.name: o for o in linker.arrive(failed)}
     assert released["nation"].table is None and released["customer"].table is None
     assert "parent main.nation was not published" in released["customer"].result.reason
+
+
+def test_identifying_sources_are_nearby_tables_first_then_people_tables_at_most_twelve() -> None:
+    from catalog_synth.keys.people import MAX_SOURCES, IdentifyingSources
+
+    def table(name: str, columns: list[str], parent: str | None = None) -> TableInfo:
+        infos = [ColumnInfo("id", "INTEGER", ColumnKind.INTEGER)] + [ColumnInfo(c, "TEXT", ColumnKind.STRING) for c in columns]
+        fks = [ForeignKey(("parent_id",), ref(parent), ("id",))] if parent else []
+        return TableInfo(ref(name), infos + ([ColumnInfo("parent_id", "INTEGER", ColumnKind.INTEGER)] if parent else []),
+                         ("id",), fks)  # fmt: skip
+
+    tables = [table("orders", ["email", "note"], parent="accounts"), table("accounts", ["phone", "website_url"])]
+    tables += [table(f"customers{i:02d}", ["email", "last_name", "notes"]) for i in range(10)]
+    tables += [table("labels", ["label"])]
+    graph = KeyGraph({t.ref: t for t in tables}, [Relationship(ref("orders"), ("parent_id",), ref("accounts"), ("id",))])
+    sources = IdentifyingSources(graph).of(ref("orders"))
+    assert len(sources) == MAX_SOURCES
+    assert [(s.table.name, s.column) for s in sources[:3]] == [("accounts", "phone"), ("customers00", "email"),
+                                                                ("customers00", "last_name")]  # fmt: skip
+    assert {s.table.name for s in sources} == {"accounts"} | {f"customers{i:02d}" for i in range(6)}
+    assert not {"orders", "labels"} & {s.table.name for s in sources}  # not itself, not a table about no one
+    assert "website_url" not in {s.column for s in sources}

@@ -155,3 +155,49 @@ def test_a_value_on_many_rows_of_one_person_is_rare() -> None:
     assert rare_check(Subjects.of_rows(len(real))).passed
     failed = rare_check(by_people)
     assert not failed.passed and "held by fewer than 5 people" in failed.detail
+
+
+def full_matrix_dcr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> tuple[float, float]:
+    """The DCR share and noise from whole distance matrices, each point's neighbours by a full
+    sort (how the check was first built; the reference for the blockwise search)."""
+    from catalog_synth.privacy.gate import _BOOTSTRAP_INCLUSION, DCR_DRAWS, DCR_NEIGHBOURS, _Encoder, _equal_size_share
+
+    encoder = _Encoder(pd.concat([train, holdout]))
+    points = encoder.encode(synthetic)
+
+    def nearest(reference: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        side = encoder.encode(reference)
+        numbers = np.abs(points.numbers[:, None, :] - side.numbers[None, :, :]).sum(axis=2)
+        distances = np.round(numbers + (points.categories[:, None, :] != side.categories[None, :, :]).sum(axis=2), 9)
+        rows = np.argsort(distances, axis=1, kind="stable")[:, :DCR_NEIGHBOURS]
+        return rows, np.take_along_axis(distances, rows, axis=1)
+
+    (train_rows, train_near), (holdout_rows, holdout_near) = nearest(train), nearest(holdout)
+    sizes = (len(train), len(holdout))
+    share = _equal_size_share(train_near[:, 0] < holdout_near[:, 0], *sizes)
+    uniform = np.random.default_rng(seed).random((DCR_DRAWS, sum(sizes)))
+
+    def drawn(rows: np.ndarray, near: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        found = [next((d for r, d in zip(row, dist) if draw[r] < _BOOTSTRAP_INCLUSION), dist[-1])
+                 for row, dist in zip(rows, near)]  # fmt: skip
+        return np.array(found)
+
+    draws = [
+        _equal_size_share(drawn(train_rows, train_near, u[: sizes[0]]) < drawn(holdout_rows, holdout_near, u[sizes[0]:]),
+                          *sizes)
+        for u in uniform
+    ]  # fmt: skip
+    return share, float(np.std(draws))
+
+
+def test_blockwise_nearest_rows_give_the_full_matrix_share_and_noise() -> None:
+    real = _population(1000, seed=7)[["tier", "salary", "age"]]
+    train, holdout = real.iloc[:800], real.iloc[800:]
+    for synthetic in (_population(700, seed=8)[["tier", "salary", "age"]], train.sample(700, random_state=1)):
+        result = dcr_share(train, holdout, synthetic, np.random.default_rng(11))
+        share, noise = full_matrix_dcr(train, holdout, synthetic, seed=11)
+        assert result.share == share and result.noise == pytest.approx(noise, abs=1e-12)
+    # Categories only: distances tie everywhere; the share (nearest distances) is still the same.
+    labels = _population(900, seed=9)[["tier"]].assign(band=lambda f: (f.index % 7).astype(str))
+    result = dcr_share(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), np.random.default_rng(1))
+    assert result.share == full_matrix_dcr(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), 1)[0]

@@ -117,6 +117,14 @@ def test_a_request_the_sample_cannot_honour_fails_that_copy_only(tmp_path: Path,
     assert results["applicants"].status is TableStatus.SYNTHESIZED
     assert results["applicants__rebalanced"].status is TableStatus.FAILED
     assert "no sampled value of column 'defaulted'" in results["applicants__rebalanced"].reason
+    again = {r.stored_ref.name: r for r in run_sync(config).results}  # remembered under the copy's name
+    assert {name: r.status for name, r in again.items()} == {
+        "applicants": TableStatus.UNCHANGED, "applicants__rebalanced": TableStatus.UNCHANGED,
+    }
+    assert again["applicants__rebalanced"].reason.startswith("failed at the last sync: ")
+    assert "no sampled value of column 'defaulted'" in again["applicants__rebalanced"].reason
+    fixed = {r.stored_ref.name: r.status for r in run_sync(make_config(tmp_path, warehouse, rebalance=[REQUEST])).results}
+    assert fixed == {"applicants": TableStatus.SYNTHESIZED, "applicants__rebalanced": TableStatus.SYNTHESIZED}
 
 
 @pytest.mark.parametrize(("request_", "message"), [

@@ -9,8 +9,6 @@ import subprocess
 import sys
 import socket
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -24,6 +22,7 @@ from scale_support import (
     statuses,
     stored_state,
     sync_config,
+    table_locked,
     write_config,
 )
 
@@ -45,20 +44,6 @@ LOCK_WAIT_SQL = (
     "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND strpos(query, 't_locked') > 0"
     " AND pid <> pg_backend_pid()"
 )
-
-
-@contextmanager
-def table_locked(url: str, table: str) -> Iterator[sa.Connection]:
-    """Hold an ACCESS EXCLUSIVE lock on ``table`` (as a long migration would) until the block ends."""
-    engine = sa.create_engine(url)
-    con = engine.connect()
-    con.exec_driver_sql(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")
-    try:
-        yield con
-    finally:
-        con.rollback()
-        con.close()
-        engine.dispose()
 
 
 def test_unreachable_server_is_transient_and_refused_access_is_not(pg_url: str) -> None:

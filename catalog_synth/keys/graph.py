@@ -96,6 +96,8 @@ class KeyGraph:
 
     tables: dict[TableRef, TableInfo]
     relationships: list[Relationship] = field(default_factory=list)
+    # Listed tables the warehouse could not describe, and why (names, no values).
+    unreadable: dict[TableRef, ConnectorError] = field(default_factory=dict)
 
     def parents_of(self, ref: TableRef) -> list[Relationship]:
         return [r for r in self.relationships if r.child == ref]
@@ -115,6 +117,7 @@ class KeyGraph:
     def merge(self, other: KeyGraph) -> None:
         self.tables.update(other.tables)
         self.relationships.extend(other.relationships)
+        self.unreadable.update(other.unreadable)
 
 
 def with_declared(info: TableInfo, declared: Iterable[ForeignKey]) -> TableInfo:
@@ -132,9 +135,11 @@ def discover(connector: Connector, warehouse: WarehouseConfig, refs: list[TableR
     """
     problems: list[str] = []
     tables: dict[TableRef, TableInfo] = {}
+    unreadable: dict[TableRef, ConnectorError] = {}
     for ref, described in connector.describe_many(refs).items():
         if isinstance(described, ConnectorError):
             log.debug("%s: not described for keys: %s", ref, described)
+            unreadable[ref] = described
         else:
             tables[ref] = described
     relationships = [
@@ -153,7 +158,7 @@ def discover(connector: Connector, warehouse: WarehouseConfig, refs: list[TableR
         if (relationship.child, relationship.columns) not in known:
             relationships.append(relationship)
             known.add((relationship.child, relationship.columns))
-    return KeyGraph(tables, relationships), problems
+    return KeyGraph(tables, relationships, unreadable), problems
 
 
 def check_relationship(relationship: Relationship, tables: dict[TableRef, TableInfo]) -> None:

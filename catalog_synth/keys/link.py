@@ -52,6 +52,7 @@ class Outcome(Protocol):
     result: TableResult
     table: SyntheticTable | None
     keys: KeyProfile | None
+    settled: bool  # not published for a reason that holds while the table's fingerprint does
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class KeyLinker:
         if outcome.table is None:
             if outcome.result.status is TableStatus.UNCHANGED:
                 self.seen[ref] = {r.parent: 0 for r in self.graph.parents_of(ref)}
-            else:
+            if outcome.result.status is not TableStatus.UNCHANGED or outcome.settled:  # left unpublished
                 self.missing[ref] = outcome.result.reason or outcome.result.status.value
             return [outcome, *self._release()]
         self.missing.pop(ref, None)
@@ -200,6 +201,8 @@ class KeyLinker:
             self.missing[ref] = reason
             outcome.result = TableResult(ref, TableStatus.SKIPPED, reason, rows_read=outcome.result.rows_read)
             outcome.table = None
+            # Settled: the table is linked again when a parent it points at gets keys (see stale()).
+            outcome.settled = True
             return outcome
         outcome.result.rows_written = len(table.data)
         referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))

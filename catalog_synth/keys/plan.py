@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 
 from catalog_synth.keys.graph import KeyGraph, Relationship
 from catalog_synth.keys.people import (
+    IdentifyingSources,
     SourceColumn,
     SubjectPath,
     describes_people,
     has_contact_columns,
-    identifying_sources,
     subject_path,
 )
 from catalog_synth.types import ForeignKey, TableInfo, TableRef
@@ -76,14 +76,17 @@ def plan_keys(
     one are reference tables (None: no table is)."""
     sampling_parent = {ref: _sampling_relationship(graph, info, sample_rows) for ref, info in graph.tables.items()}
     _break_loops(sampling_parent)
+    sources = IdentifyingSources(graph)
     plans = {
-        ref: _with_people(graph, info, _plan(graph, info, sampling_parent[ref]), reference_max_rows)
+        ref: _with_people(graph, info, _plan(graph, info, sampling_parent[ref]), reference_max_rows, sources)
         for ref, info in graph.tables.items()
     }
     return plans, _tree_sizes(graph, sampling_parent, copy_rows)
 
 
-def _with_people(graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_rows: int | None) -> KeyPlan:
+def _with_people(
+    graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_rows: int | None, sources: IdentifyingSources
+) -> KeyPlan:
     subject = subject_path(graph, info.ref)
     referenced = any(not r.self_reference for r in graph.children_of(info.ref))
     reference = (
@@ -94,7 +97,7 @@ def _with_people(graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_
         and not has_contact_columns(info)
         and subject is None
     )
-    return replace(plan, subject=subject, sources=identifying_sources(graph, info.ref), reference=reference)
+    return replace(plan, subject=subject, sources=sources.of(info.ref), reference=reference)
 
 
 def _plan(graph: KeyGraph, info: TableInfo, sampled_with: Relationship | None) -> KeyPlan:

@@ -57,6 +57,9 @@ def to_model_space(sample: pd.DataFrame, columns: list[ColumnInfo]) -> ModelFram
 
 
 def _convert(series: pd.Series, kind: ColumnKind) -> tuple[pd.Series, str | None]:
+    if kind in _NUMERIC and pd.api.types.is_numeric_dtype(series.dtype):  # the driver gave numbers already
+        numbers = series.astype("float64")
+        return numbers.mask(np.isinf(numbers)), None  # as _to_float: infinities count as missing
     if kind in _NUMERIC:
         return series.map(_to_float, na_action="ignore").astype("float64"), None
     if kind in (ColumnKind.DATE, ColumnKind.DATETIME):

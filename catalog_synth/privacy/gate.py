@@ -37,6 +37,9 @@ from catalog_synth.types import CheckResult, ColumnClass, GateResult
 DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
 DCR_DRAWS = 30
 DCR_NEIGHBOURS = 16
+# Synthetic rows compared at once: their distances to every reference row (a block of at most
+# 256 x 2,000) stay in the CPU cache, and no full distance matrix is ever held.
+DCR_BLOCK_ROWS = 256
 _BOOTSTRAP_INCLUSION = 1 - np.exp(-1)
 # The share may exceed the threshold by this many standard deviations of its own noise:
 # with a few dozen rows the share of a sound generator swings by +-0.1.
@@ -183,8 +186,10 @@ def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None =
     numbers = pd.Series(as_numbers(present), index=present.index)
     if numbers.empty:
         return []
-    counts = (subjects or Subjects.of_rows(len(values))).counts(numbers)
-    return [value for value in {numbers.min(), numbers.max()} if int(counts.get(value, 0)) < min_count]
+    extremes = {numbers.min(), numbers.max()}
+    held = numbers[numbers.isin(extremes)]  # the rows holding an extreme are all that count
+    counts = (subjects or Subjects.of_rows(len(values))).counts(held)
+    return [value for value in extremes if int(counts.get(value, 0)) < min_count]
 
 
 def as_numbers(values: pd.Series) -> np.ndarray:
@@ -302,9 +307,9 @@ def dcr_share(
     near_train = _Nearest(encoder.encode(_at_most(train, DCR_MAX_ROWS, rng)), points)
     sizes = (near_train.size, near_holdout.size)
     share = _equal_size_share(near_train.distances[:, 0] < near_holdout.distances[:, 0], *sizes)
-    draws = [
-        _equal_size_share(near_train.bootstrap(rng) < near_holdout.bootstrap(rng), *sizes) for _ in range(DCR_DRAWS)
-    ]
+    uniform = rng.random((DCR_DRAWS, sum(sizes)))  # per draw: the training rows' numbers, then the holdout's
+    closer = near_train.bootstrap(uniform[:, : sizes[0]]) < near_holdout.bootstrap(uniform[:, sizes[0] :])
+    draws = [_equal_size_share(draw, *sizes) for draw in closer]
     return DcrResult(share, float(np.std(draws)))
 
 
@@ -317,25 +322,34 @@ def _equal_size_share(closer_to_train: np.ndarray, n_train: int, n_holdout: int)
 
 
 class _Nearest:
-    """The ``DCR_NEIGHBOURS`` nearest reference rows of every point, nearest first."""
+    """The ``DCR_NEIGHBOURS`` nearest reference rows of every point, nearest first (found a block
+    of points at a time: each point's neighbours are the same as from the whole matrix)."""
 
     def __init__(self, reference: _Encoded, points: _Encoded):
-        distances = np.round(points.distances_to(reference), _ROUND)
-        k = min(DCR_NEIGHBOURS, len(reference.numbers))
-        nearest = np.argpartition(distances, k - 1, axis=1)[:, :k]
-        nearest_distances = np.take_along_axis(distances, nearest, axis=1)
-        order = np.argsort(nearest_distances, axis=1, kind="stable")
         self.size = len(reference.numbers)
+        k = min(DCR_NEIGHBOURS, self.size)
+        nearest = np.empty((len(points.numbers), k), dtype=np.intp)
+        nearest_distances = np.empty((len(points.numbers), k))
+        for start in range(0, len(points.numbers), DCR_BLOCK_ROWS):
+            block = slice(start, start + DCR_BLOCK_ROWS)
+            distances = points.rows(block).distances_to(reference)
+            nearest[block] = np.argpartition(distances, k - 1, axis=1)[:, :k]
+            nearest_distances[block] = np.take_along_axis(distances, nearest[block], axis=1)
+        # Rounded (sums in another order are equal) after choosing: rounding keeps the order, so the
+        # k nearest have the same rounded distances as if every distance had been rounded first.
+        nearest_distances = np.round(nearest_distances, _ROUND)
+        order = np.argsort(nearest_distances, axis=1, kind="stable")
         self.rows = np.take_along_axis(nearest, order, axis=1)
         self.distances = np.take_along_axis(nearest_distances, order, axis=1)
 
-    def bootstrap(self, rng: np.random.Generator) -> np.ndarray:
-        """Distance to the nearest row of a bootstrap draw of the reference (its distinct rows:
-        each row is in it with probability 1 - 1/e)."""
-        included = (rng.random(self.size) < _BOOTSTRAP_INCLUSION)[self.rows]
-        first = included.argmax(axis=1)
-        found = self.distances[np.arange(len(first)), first]
-        return np.where(included.any(axis=1), found, self.distances[:, -1])
+    def bootstrap(self, uniform: np.ndarray) -> np.ndarray:
+        """Per draw, the distance of every point to the nearest row of a bootstrap draw of the
+        reference (its distinct rows: each row is in it with probability 1 - 1/e). ``uniform``
+        holds a uniform number per draw and reference row."""
+        included = (uniform < _BOOTSTRAP_INCLUSION)[:, self.rows]  # draws x points x neighbours
+        first = included.argmax(axis=2)
+        found = np.take_along_axis(self.distances[np.newaxis], first[..., np.newaxis], axis=2)[..., 0]
+        return np.where(included.any(axis=2), found, self.distances[:, -1])
 
 
 def _at_most(frame: pd.DataFrame, rows: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -347,15 +361,22 @@ class _Encoded:
     numbers: np.ndarray  # rows x numeric columns, scaled by the real range (-1 for missing)
     categories: np.ndarray  # rows x categorical columns, integer codes (-1: not a real category)
 
+    def rows(self, which: slice) -> _Encoded:
+        return _Encoded(self.numbers[which], self.categories[which])
+
     def distances_to(self, reference: _Encoded) -> np.ndarray:
         """Manhattan distance on numbers plus one per differing category (Gower-like)."""
         from scipy.spatial.distance import cdist  # scipy only where the gate runs (workers)
 
-        total = np.zeros((len(self.numbers), len(reference.numbers)))
         if self.numbers.shape[1]:
-            total += cdist(self.numbers, reference.numbers, metric="cityblock")
+            total = cdist(self.numbers, reference.numbers, metric="cityblock")
+        else:
+            total = np.zeros((len(self.numbers), len(reference.numbers)))
         if self.categories.shape[1]:
-            total += cdist(self.categories, reference.categories, metric="hamming") * self.categories.shape[1]
+            mismatches = np.zeros(total.shape, dtype=np.min_scalar_type(self.categories.shape[1]))
+            for column in range(self.categories.shape[1]):
+                mismatches += self.categories[:, column, np.newaxis] != reference.categories[np.newaxis, :, column]
+            total += mismatches
         return total
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -161,10 +162,11 @@ def infer_locale_weights(
 def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.Series:
     """The countries each sample row shows (phones, IBANs, a country column, else the script of
     names), one entry per row and country, indexed by the row's position."""
-    found: list[pd.Series] = []
-    for name, column_class in classes.items():
-        if name in sample.columns:
-            found.append(_countries_in(column_class.semantic, non_null(sample[name]).astype(str)))
+    found = [
+        non_null(sample[name]).astype(str).map(_VALUE_COUNTRY[column_class.semantic])
+        for name, column_class in classes.items()
+        if name in sample.columns and column_class.semantic in _VALUE_COUNTRY
+    ]
     country_name = country_column(sample, classes)
     if country_name:
         found.append(non_null(sample[country_name]).map(country_of_value))
@@ -180,12 +182,16 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
     return pd.Series(pairs["code"].to_numpy(), index=pairs["row"].to_numpy(), dtype=object)
 
 
-def _countries_in(semantic: str, values: pd.Series) -> pd.Series:
-    if semantic == "phone":
-        return values.map(phone_region)
-    if semantic == "iban":
-        return values.map(lambda text: text.strip()[:2].upper() if locale_of_country(text.strip()[:2].upper()) else None)
-    return pd.Series(dtype=object)
+def _iban_country(text: str) -> str | None:
+    code = text.strip()[:2].upper()
+    return code if locale_of_country(code) else None
+
+
+# Identifying values that name a country: semantic -> the country code of one value (or None).
+_VALUE_COUNTRY: dict[str, Callable[[str], str | None]] = {
+    "phone": phone_region,
+    "iban": _iban_country,
+}
 
 
 def _script_country(text: str) -> str | None:

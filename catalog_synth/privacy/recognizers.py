@@ -15,6 +15,7 @@ import importlib
 import ipaddress
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,11 +36,25 @@ def recognize(texts: list[str]) -> str | None:
     """The first registered kind enough of ``texts`` (stripped, non-empty) match, or None."""
     if not texts:
         return None
-    unique = len(set(texts)) / len(texts)
+    counts = Counter(texts)
+    unique = len(counts) / len(texts)
     for recognizer in RECOGNIZERS:
-        if unique >= recognizer.unique and sum(map(recognizer.matches, texts)) >= recognizer.share * len(texts):
+        if unique >= recognizer.unique and _enough(recognizer.matches, counts, recognizer.share * len(texts)):
             return recognizer.semantic
     return None
+
+
+def _enough(matches: Callable[[str], bool], counts: Counter[str], needed: float) -> bool:
+    """Whether at least ``needed`` of the texts (distinct ones with their counts) match; each
+    distinct text is tried once, and trying stops as soon as the answer is known."""
+    allowed_misses = sum(counts.values()) - needed
+    missed = 0
+    for text, count in counts.items():
+        if not matches(text):
+            missed += count
+            if missed > allowed_misses:
+                return False
+    return True
 
 
 def register(recognizer: Recognizer) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from importlib.metadata import entry_points
 from typing import TypeVar
 
 import pandas as pd
 
+from catalog_synth import plugins
 from catalog_synth.types import TableInfo, TableRef
 
 ENTRY_POINT_GROUP = "catalog_synth.connectors"
@@ -115,11 +115,10 @@ def matches(qualified: str, include: list[str], exclude: list[str]) -> bool:
 
 def connector_factory(name: str) -> Callable[[str, str], Connector]:
     """Find a connector factory by its entry point name."""
-    found = entry_points(group=ENTRY_POINT_GROUP, name=name)
-    for entry_point in found:
-        return entry_point.load()
-    known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
-    raise ConnectorError(f"unknown connector {name!r} (installed: {', '.join(known) or 'none'})")
+    try:
+        return plugins.load(ENTRY_POINT_GROUP, name, "connector")
+    except plugins.UnknownPlugin as exc:
+        raise ConnectorError(str(exc)) from None
 
 
 def open_connector(name: str, connector: str, url: str) -> Connector:

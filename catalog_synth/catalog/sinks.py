@@ -16,7 +16,6 @@ import os
 import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from datahub.ingestion.api.sink import NoopWriteCallback
 from datahub.ingestion.graph.client import DataHubGraph
 from datahub.ingestion.sink.file import FileSink as DataHubFileSink
 
+from catalog_synth import plugins
 from catalog_synth.catalog.gms import CatalogConnectionError, connect, short
 from catalog_synth.catalog.markers import Proposal, dataset_proposals, sandbox_page
 from catalog_synth.catalog.urns import DatasetLocation, UrnError
@@ -290,10 +290,10 @@ def describe_error(exc: BaseException) -> str:
 
 
 def sink_class(name: str) -> type[CatalogSink]:
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP, name=name):
-        return entry_point.load()
-    known = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
-    raise CatalogError(f"catalog.sinks: unknown sink {name!r} (installed: {', '.join(known) or 'none'})")
+    try:
+        return plugins.load(ENTRY_POINT_GROUP, name, "sink")
+    except plugins.UnknownPlugin as exc:
+        raise CatalogError(f"catalog.sinks: {exc}") from None
 
 
 def open_sinks(config: Config) -> list[CatalogSink]:

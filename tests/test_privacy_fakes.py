@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -168,3 +169,36 @@ def test_a_birth_country_does_not_decide_where_a_row_lives() -> None:
     classes = {name: ColumnClass(name, "categorical", False, "", "type") for name in sample.columns}
     assert country_column(sample, classes) == "country"
     assert country_column(sample[["birth_country"]], {"birth_country": classes["birth_country"]}) is None
+
+
+def test_cities_are_real_cities_of_the_rows_country_and_never_a_real_value() -> None:
+    """GeoNames' cities of each row's country (Faker's own where it writes another script);
+    the biggest cities of both countries are real values here, and none comes back."""
+    from catalog_synth.privacy.places import cities_of
+
+    real = pd.Series(["New York City", "Los Angeles", "Chicago", "Paris", "Marseille", "Lyon"] * 5, dtype=object)
+    ctx = replace(_context(real, 300), locales=np.array(["en_US", "fr_FR", "ja_JP"] * 100, dtype=object))
+    fakes = fake_column("address", ColumnInfo("city", "text", ColumnKind.STRING), real, ctx)
+    by_locale = pd.DataFrame({"locale": ctx.locales, "city": fakes}).groupby("locale")["city"]
+    assert set(by_locale.get_group("en_US")) <= set(cities_of("US"))
+    assert set(by_locale.get_group("fr_FR")) <= set(cities_of("FR"))
+    assert by_locale.get_group("ja_JP").map(lambda city: any("\u4e00" <= char <= "\u9fff" for char in city)).all()
+    assert by_locale.get_group("en_US").nunique() > 20 and not normalized_set(fakes) & normalized_set(real)
+
+
+def test_when_every_name_of_the_rows_locale_is_real_names_come_from_its_naming_tradition() -> None:
+    """The real column holds every en_US first name Faker knows: the fakes are mostly first names
+    of English locales whose lists share many names with the real ones (en_GB, en_IE, en_NZ),
+    never of en_TH, whose list shares none, and never a real name."""
+    import importlib
+
+    from faker.providers.person.en_TH import Provider as ThaiNames
+    from faker.providers.person.en_US import Provider as AmericanNames
+
+    real = pd.Series(list(AmericanNames.first_names) * 2, dtype=object)
+    fakes = fake_column("person_name", ColumnInfo("first_name", "text", ColumnKind.STRING), real, _context(real, 400))
+    assert fakes.notna().all() and not normalized_set(fakes) & normalized_set(real)
+    assert not normalized_set(fakes) & normalized_set(ThaiNames.first_names)
+    alike = normalized_set(name for locale in ("en_GB", "en_IE", "en_NZ")
+                           for name in importlib.import_module(f"faker.providers.person.{locale}").Provider.first_names)
+    assert fakes.map(normalize).isin(alike).mean() > 0.5

@@ -136,6 +136,9 @@ def test_the_measures_can_fail() -> None:
     threshold = gibberish_threshold(words, model)
     assert measure(letters, model, threshold, words).gibberish > 0.5
     assert measure(pd.DataFrame({"x": [79.80000000000001, 1.5]}), model, threshold, words).float_noise == 1
+    cities = pd.DataFrame({"city": ["Paris", "Lyon", "Sept-Îles"] * 10})  # places: checked as places, not as words
+    assert measure(cities, model, threshold, cities).cities == 1.0
+    assert measure(letters.rename(columns={"label": "city"}), model, threshold, cities).cities == 0.0
     assert isinstance(model, LanguageModel) and len(short_texts(words)) == 240
 
 

@@ -11,6 +11,7 @@ made again on a collision.
 
 from __future__ import annotations
 
+import importlib
 import math
 import re
 import string
@@ -18,7 +19,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numpy as np
@@ -27,10 +28,10 @@ from faker import Faker
 
 from catalog_synth.privacy.classify import is_place_name, name_tokens
 from catalog_synth.privacy.evidence import RealCounts
-from catalog_synth.privacy.locales import faker_for, locale_country, locale_of_country, phone_region
+from catalog_synth.privacy.locales import faker_for, kin_locales, locale_country, locale_of_country, phone_region
 from catalog_synth.privacy.meanings import Meaning, Style, meaning_of, plausible
 from catalog_synth.privacy.subjects import Subjects
-from catalog_synth.privacy.values import Forbidden, distinct_share, non_null, normalize
+from catalog_synth.privacy.values import Forbidden, distinct_share, non_null, normalize, normalized_set
 from catalog_synth.types import ColumnInfo, ColumnKind
 
 DIGIT, UPPER, LOWER = "\x01", "\x02", "\x03"
@@ -43,8 +44,11 @@ MAX_DIGITS = 18
 EMAIL_NUMBERED_SHARE = 0.3
 # After this many rounds in the row's own locale, collisions are made again in other locales
 # (a small locale's first names can all be taken by the real sample), for the kinds of value
-# that belong to no country; a phone or a postal code stays in its row's country.
+# that belong to no country; a phone or a postal code stays in its row's country. Locales of
+# the row's language come first (see _Fallbacks), then any of FALLBACK_LOCALES.
 LOCAL_ROUNDS = 8
+KIN_ROUNDS = 8
+KIN_LIKENESS = 0.2  # kin locales less alike than this share of the most alike one are left out
 _ANY_LOCALE = frozenset({"person_name", "company", "email", "free_text", "identifier", "url"})
 PHONE_TRIES = 20
 FALLBACK_LOCALES = (
@@ -226,25 +230,91 @@ def _without_collisions(
     left for the gate to catch (values the warehouse holds join the values it checks)."""
     values = list(generator(present, locales, ctx))
     taken: set[str | None] = set()
-    pending = _reject(values, range(len(values)), taken, ctx.forbidden.of(column.name), unique)
+    forbidden = ctx.forbidden.of(column.name)
+    pending = _reject(values, range(len(values)), taken, forbidden, unique)
+    likeness = _NameLikeness(present, forbidden, _name_part(column.name, present)) if semantic == "person_name" else None
+    fallbacks = _Fallbacks(ctx.rng, likeness)
     for round_number in range(MAX_ROUNDS):
         held = set(ctx.held_in_warehouse(column, semantic, values, shared)) - set(pending)
         taken.difference_update(normalize(values[position]) for position in held)
         pending = sorted({*pending, *held})
         if not pending:
             break
-        if round_number < LOCAL_ROUNDS or semantic not in _ANY_LOCALE:
-            retry_locales = locales[pending]
-        else:
-            retry_locales = np.array(FALLBACK_LOCALES, dtype=object)[
-                ctx.rng.integers(0, len(FALLBACK_LOCALES), len(pending))
-            ]
+        retry_locales = fallbacks.locales(locales[pending], round_number if semantic in _ANY_LOCALE else 0)
         for position, value in zip(pending, generator(present, retry_locales, ctx)):
             values[position] = value
-        pending = _reject(values, pending, taken, ctx.forbidden.of(column.name), unique)
+        pending = _reject(values, pending, taken, forbidden, unique)
     else:
         ctx.held_in_warehouse(column, semantic, values, shared)  # the last ones made: known to the gate too
     return values
+
+
+@dataclass
+class _Fallbacks:
+    """Where one column's fakes are made again: the rows' own locales, then Faker's other locales
+    of the row's language, then any of FALLBACK_LOCALES.
+
+    With a ``likeness``, kin locales are drawn by it, and those far less alike than the most
+    alike are left out (or the free values of the least alike would win round after round).
+    Without one, any kin locale."""
+
+    rng: np.random.Generator
+    likeness: Callable[[str], float] | None = None
+    _kin: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def locales(self, locales: np.ndarray, round_number: int) -> np.ndarray:
+        if round_number < LOCAL_ROUNDS:
+            return locales
+        if round_number >= LOCAL_ROUNDS + KIN_ROUNDS:
+            return np.array(FALLBACK_LOCALES, dtype=object)[self.rng.integers(0, len(FALLBACK_LOCALES), len(locales))]
+        out = np.empty(len(locales), dtype=object)
+        for locale in pd.unique(locales):
+            rows = np.flatnonzero(locales == locale)
+            kin, weights = self._weighted_kin(str(locale))
+            out[rows] = kin[self.rng.choice(len(kin), size=len(rows), p=weights)]
+        return out
+
+    def _weighted_kin(self, locale: str) -> tuple[np.ndarray, np.ndarray]:
+        if locale not in self._kin:
+            kin = kin_locales(locale) or FALLBACK_LOCALES
+            likeness = np.array([self.likeness(other) for other in kin]) if self.likeness else np.zeros(len(kin))
+            weights = likeness * (likeness >= KIN_LIKENESS * likeness.max()) if likeness.any() else np.ones(len(kin))
+            self._kin[locale] = (np.array(kin, dtype=object), weights / weights.sum())
+        return self._kin[locale]
+
+
+@dataclass(frozen=True)
+class _NameLikeness:
+    """How well a locale's Faker names (of the column's part: first, last, or both) suit a column
+    of real names: the share of them the real sample holds (the same naming tradition) times the
+    share still free (no real value holds it). For US customers whose warehouse holds every en_US
+    name: en_GB and en_NZ names, not en_PK ones, and none from a locale without names of its own
+    (Faker repeats en_US's there)."""
+
+    present: pd.Series
+    forbidden: set[str]
+    part: str | None
+
+    def __call__(self, locale: str) -> float:
+        names = _faker_names(locale, self.part)
+        if not names:
+            return 0.0
+        real = normalized_set(word for value in self.present.astype(str) for word in value.split())
+        alike = sum(name in real for name in names) / len(names)
+        free = sum(name not in real and name not in self.forbidden for name in names) / len(names)
+        return alike * free
+
+
+@lru_cache(maxsize=None)
+def _faker_names(locale: str, part: str | None) -> tuple[str, ...]:
+    """The normalised names (``first_name``, ``last_name``, or both for None) of a locale's own
+    person provider (none: it has none)."""
+    try:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+    except ImportError:
+        return ()
+    lists = [f"{part}s"] if part else ["first_names", "last_names"]
+    return tuple(normalize(name) for attribute in lists for name in getattr(provider, attribute, ()))
 
 
 def _reject(
@@ -681,18 +751,24 @@ def _addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list
 
 
 def _cities(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    return list(_pooled(lambda faker: faker.city(), locales, ctx, distinct_share(values)))
+    from catalog_synth.privacy.places import city_of
+
+    return list(_pooled(lambda faker: city_of(faker.locales[0], ctx.rng), locales, ctx, distinct_share(values)))
+
+
+def _name_part(column_name: str, present: pd.Series) -> str | None:
+    """``first_name`` or ``last_name`` for a column of one part of names; None for full names."""
+    tokens = name_tokens(column_name)
+    if _FIRST_NAME.search(tokens):
+        return "first_name"
+    if _LAST_NAME.search(tokens):
+        return "last_name"
+    single_words = not present.empty and present.astype(str).str.split().str.len().mean() < 1.3
+    return "first_name" if single_words else None
 
 
 def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
-    tokens = name_tokens(column_name)
-    single_words = not present.empty and present.astype(str).str.split().str.len().mean() < 1.3
-    if _FIRST_NAME.search(tokens):
-        part = "first_name"
-    elif _LAST_NAME.search(tokens):
-        part = "last_name"
-    else:
-        part = "first_name" if single_words else None
+    part = _name_part(column_name, present)
 
     def person_names(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
         if part:

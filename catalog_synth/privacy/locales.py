@@ -59,6 +59,15 @@ def country_locales() -> dict[str, str]:
     return chosen
 
 
+@lru_cache(maxsize=None)
+def kin_locales(locale: str) -> tuple[str, ...]:
+    """Faker's other locales of ``locale``'s language (``en_IE``, ``en_NZ``... for ``en_US``)."""
+    from faker.config import AVAILABLE_LOCALES
+
+    language = locale.split("_")[0]
+    return tuple(sorted(other for other in AVAILABLE_LOCALES if other.split("_")[0] == language and other != locale))
+
+
 def locale_country(locale: str) -> str | None:
     """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``)."""
     _, _, country = locale.partition("_")

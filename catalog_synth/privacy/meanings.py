@@ -23,7 +23,13 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.privacy.classify import is_place_name, name_tokens
-from catalog_synth.privacy.locales import country_of_value, faker_for, locale_country, locale_of_country
+from catalog_synth.privacy.locales import (
+    country_of_value,
+    faker_for,
+    locale_country,
+    locale_of_country,
+)
+from catalog_synth.privacy.places import city_of
 from catalog_synth.privacy.values import normalize
 
 
@@ -132,7 +138,7 @@ def plausible(
     maker = {
         Meaning.COUNTRY: lambda: _country(style, rng, languages),
         Meaning.SUBDIVISION: lambda: _subdivision(locale, style, rng),
-        Meaning.CITY: faker.city,
+        Meaning.CITY: lambda: city_of(locale, rng),
         Meaning.CURRENCY: lambda: str(rng.choice(sorted(_currencies()))),
         Meaning.PERSON_NAME: lambda: faker.name() if _word_count(style, rng) > 1 else faker.first_name(),
         Meaning.COMPANY: faker.company,

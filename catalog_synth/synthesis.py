@@ -165,6 +165,8 @@ def synthesize_table(
         table = _rebalancing(table, settings.rebalance, rng)
     gate = GateResult()
     for number in (1, 2):
+        if number == 2:
+            table = _split_again(table, rng)
         attempt = _Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
         target = _target(table, attempt.min_count)
         with stage("generate"):
@@ -248,6 +250,20 @@ def _prepare(info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings,
     }
     locales = infer_locale_weights(real.frame, classes, settings.min_category_count, evidence.subjects)
     return _Table(info, columns, real, classes, holdout, n_rows, settings, forbidden, evidence, mode, meanings, locales)
+
+
+def _split_again(table: _Table, rng: np.random.Generator) -> _Table:
+    """The table with a new holdout, for the gate's second attempt (and, for a rebalanced copy,
+    its training rows drawn again from the new training part).
+
+    Where the model puts rows in a region few real rows share (the long tail of a duration), the
+    distance check's share depends on which side of the split those few rows fell; a model that
+    memorises its training rows is closer to them under any split. The second attempt is also
+    stricter (twice ``min_category_count``)."""
+    settings = table.settings
+    holdout = _holdout(table.subjects.holdout_groups(), settings.holdout_share, rng)
+    fresh = replace(table, holdout=holdout, trained=None)
+    return _rebalancing(fresh, settings.rebalance, rng) if settings.rebalance else fresh
 
 
 def _holdout(groups: np.ndarray, share: float, rng: np.random.Generator) -> pd.Index:

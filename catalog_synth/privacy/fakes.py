@@ -232,7 +232,7 @@ def _without_collisions(
     taken: set[str | None] = set()
     forbidden = ctx.forbidden.of(column.name)
     pending = _reject(values, range(len(values)), taken, forbidden, unique)
-    likeness = _NameLikeness(present, forbidden, _name_part(column.name, present)) if semantic == "person_name" else None
+    likeness = _name_likeness(present, forbidden, _name_part(column.name, present)) if semantic == "person_name" else None
     fallbacks = _Fallbacks(ctx.rng, likeness)
     for round_number in range(MAX_ROUNDS):
         held = set(ctx.held_in_warehouse(column, semantic, values, shared)) - set(pending)
@@ -283,26 +283,23 @@ class _Fallbacks:
         return self._kin[locale]
 
 
-@dataclass(frozen=True)
-class _NameLikeness:
+def _name_likeness(present: pd.Series, forbidden: set[str], part: str | None) -> Callable[[str], float]:
     """How well a locale's Faker names (of the column's part: first, last, or both) suit a column
     of real names: the share of them the real sample holds (the same naming tradition) times the
     share still free (no real value holds it). For US customers whose warehouse holds every en_US
     name: en_GB and en_NZ names, not en_PK ones, and none from a locale without names of its own
     (Faker repeats en_US's there)."""
+    real = normalized_set(word for value in present.astype(str) for word in value.split())
 
-    present: pd.Series
-    forbidden: set[str]
-    part: str | None
-
-    def __call__(self, locale: str) -> float:
-        names = _faker_names(locale, self.part)
+    def likeness(locale: str) -> float:
+        names = _faker_names(locale, part)
         if not names:
             return 0.0
-        real = normalized_set(word for value in self.present.astype(str) for word in value.split())
         alike = sum(name in real for name in names) / len(names)
-        free = sum(name not in real and name not in self.forbidden for name in names) / len(names)
+        free = sum(name not in real and name not in forbidden for name in names) / len(names)
         return alike * free
+
+    return likeness
 
 
 @lru_cache(maxsize=None)

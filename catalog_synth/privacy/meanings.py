@@ -23,12 +23,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.privacy.classify import is_place_name, name_tokens
-from catalog_synth.privacy.locales import (
-    country_of_value,
-    faker_for,
-    locale_country,
-    locale_of_country,
-)
+from catalog_synth.privacy.locales import country_of_value, faker_for, locale_country, locale_of_country
 from catalog_synth.privacy.places import city_of
 from catalog_synth.privacy.values import normalize
 

@@ -202,3 +202,16 @@ def test_when_every_name_of_the_rows_locale_is_real_names_come_from_its_naming_t
     alike = normalized_set(name for locale in ("en_GB", "en_IE", "en_NZ")
                            for name in importlib.import_module(f"faker.providers.person.{locale}").Provider.first_names)
     assert fakes.map(normalize).isin(alike).mean() > 0.5
+
+
+def test_email_domains_fit_the_rows_country() -> None:
+    """Common real domains are reused only where they fit: a national one on its country's rows,
+    a generic one on any row."""
+    real = pd.Series([f"user{i}@{domain}" for i, domain in enumerate(["gmail.com", "wanadoo.fr", "web.de", "btinternet.co.uk"] * 50)])
+    ctx = replace(_context(real, 600), locales=np.array(["fr_FR", "de_DE", "en_GB"] * 200, dtype=object))
+    fakes = fake_column("email", ColumnInfo("email", "text", ColumnKind.STRING), real, ctx)
+    tops = pd.DataFrame({"locale": ctx.locales, "top": fakes.str.rsplit(".", n=1).str[-1]})
+    national = {"fr_FR": "fr", "de_DE": "de", "en_GB": "uk"}
+    for locale, group in tops.groupby("locale"):
+        assert set(group["top"]) - {"com", "net", "org"} <= {national[locale]}, locale
+    assert {"fr", "de", "uk", "com"} <= set(tops["top"]) and not normalized_set(fakes) & normalized_set(real)

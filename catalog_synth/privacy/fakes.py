@@ -715,7 +715,9 @@ def with_luhn_digit(text: str) -> str:
 
 
 def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    """Faker user names at the real column's common domains (rare ones, like employers', never).
+    """Faker user names at the real column's common domains (rare ones, like employers', never)
+    that fit the row's country (``wanadoo.fr`` for a French row, ``gmail.com`` for any), else at
+    a free mail domain of the row's locale.
 
     As many user names as the real column has distinct addresses get a number (``ann.lee4821``).
     """
@@ -729,13 +731,23 @@ def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[st
     numbered = ctx.rng.random(n_rows) < max(EMAIL_NUMBERED_SHARE, distinct_share(values))
     numbers = ctx.rng.integers(10, 10_000, n_rows).astype(str)
     domain = _pooled(lambda faker: faker.free_email_domain(), locales, ctx)
-    if len(names):
-        at_common = ctx.rng.random(n_rows) < common_share
-        domain[at_common] = names[ctx.rng.choice(len(names), size=int(at_common.sum()), p=weights / weights.sum())]
+    at_common = ctx.rng.random(n_rows) < common_share
+    for locale in pd.unique(locales[at_common]):
+        rows = np.flatnonzero(at_common & (locales == locale))
+        fits = np.array([_domain_fits(name, locale_country(str(locale))) for name in names], dtype=bool)
+        if fits.any():
+            chosen = ctx.rng.choice(int(fits.sum()), size=len(rows), p=weights[fits] / weights[fits].sum())
+            domain[rows] = names[fits][chosen]
     emails = [
         f"{user}{number if with_number else ''}@{at}" for user, number, with_number, at in zip(users, numbers, numbered, domain)
     ]
     return [email.lower() for email in emails] if all(text == text.lower() for text in texts) else emails
+
+
+def _domain_fits(domain: str, country: str | None) -> bool:
+    """A mail domain fits a row of ``country``: a generic one (``.com``), or the country's own."""
+    top = domain.rsplit(".", 1)[-1]
+    return len(top) > 2 or (country is not None and top == ("uk" if country == "GB" else country.lower()))
 
 
 def _addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:

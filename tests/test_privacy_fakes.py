@@ -215,3 +215,14 @@ def test_email_domains_fit_the_rows_country() -> None:
     for locale, group in tops.groupby("locale"):
         assert set(group["top"]) - {"com", "net", "org"} <= {national[locale]}, locale
     assert {"fr", "de", "uk", "com"} <= set(tops["top"]) and not normalized_set(fakes) & normalized_set(real)
+
+
+def test_a_country_whose_few_cities_are_all_real_values_still_gets_fakes() -> None:
+    """Iceland's six GeoNames cities all hold real customers: the fakes are Faker's, none real."""
+    from catalog_synth.privacy.places import MIN_CITIES, cities_of
+
+    iceland = cities_of("IS")
+    assert 0 < len(iceland) < MIN_CITIES
+    real = pd.Series(list(iceland) * 10, dtype=object)
+    fakes = fake_column("address", ColumnInfo("city", "text", ColumnKind.STRING), real, _context(real, 100, "is_IS"))
+    assert fakes.notna().all() and not normalized_set(fakes) & normalized_set(real)

@@ -18,12 +18,16 @@ from faker import Faker
 
 from catalog_synth.privacy.locales import faker_for, locale_country
 
+# A country with fewer cities of 15,000 people (Iceland has 6) gets Faker's: its customers may live
+# in every one of them, and a fake never equals a real value of its column.
+MIN_CITIES = 30
+
 
 def city_of(locale: str, rng: np.random.Generator) -> str:
-    """A city of ``locale``'s country: a real one where GeoNames knows the country and the
-    locale writes in Latin script, else Faker's."""
+    """A city of ``locale``'s country: a real one where GeoNames knows enough of the country's
+    cities and the locale writes in Latin script, else Faker's."""
     cities = _cities().get(locale_country(locale) or "")
-    if cities is None or not _writes_latin(locale):
+    if cities is None or len(cities[0]) < MIN_CITIES or not _writes_latin(locale):
         return faker_for(locale).city()
     names, weights = cities
     return str(names[int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))])

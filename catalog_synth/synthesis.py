@@ -31,7 +31,16 @@ import pandas as pd
 from catalog_synth.generators import GeneratorReport, GeneratorUnavailable, Target, open_generator
 from catalog_synth.privacy.classify import UNSUPPORTED, classify_columns, describes_people, is_public
 from catalog_synth.privacy.evidence import Evidence
-from catalog_synth.privacy.fakes import FakeContext, fake_column, fake_foreign_key, fill, fit_text, mask_of
+from catalog_synth.privacy.fakes import (
+    FakeContext,
+    emails_following_names,
+    fake_column,
+    fake_foreign_key,
+    fill,
+    fit_text,
+    mask_of,
+    name_part,
+)
 from catalog_synth.privacy.frames import (
     ColumnTypeError,
     ModelFrame,
@@ -731,7 +740,31 @@ def _fakes(table: _Table, modelled: pd.DataFrame, attempt: _Attempt, rng: np.ran
         else:
             unique = table.info.primary_key == (name,)
             fakes[name] = fake_column(table.classes[name].semantic, column, real, ctx, unique=unique)
+    row_names = _names_of_rows(table, fakes)
+    if row_names is not None:
+        for name in names:
+            if table.classes[name].semantic == "email" and name not in foreign:
+                fakes[name] = emails_following_names(fakes[name], row_names, table.column(name), ctx)
     return pd.DataFrame(fakes, index=modelled.index)
+
+
+def _names_of_rows(table: _Table, fakes: dict[str, pd.Series]) -> pd.DataFrame | None:
+    """Each synthetic row's fake given and family name, from the table's person-name columns
+    (a first and a last name column, or full names), for e-mails that spell them; None without."""
+    parts: dict[str, pd.Series] = {}
+    for name, values in fakes.items():
+        if table.classes[name].semantic != "person_name":
+            continue
+        part = name_part(name, table.frame[name].dropna())
+        if part == "first_name":
+            parts.setdefault("given", values)
+        elif part == "last_name":
+            parts.setdefault("family", values)
+        elif "given" not in parts:
+            words = values.str.split()
+            parts.setdefault("given", words.str[0])
+            parts.setdefault("family", words.str[-1])
+    return pd.DataFrame(parts).reset_index(drop=True) if {"given", "family"} <= set(parts) else None
 
 
 def _checked_key(info: TableInfo, settings: SynthesisSettings) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import unicodedata
 from collections.abc import Iterator
 
 import numpy as np
@@ -318,3 +319,21 @@ def test_the_gates_second_attempt_holds_out_other_people_each_whole() -> None:
     for split in (table, again):
         held = set(customers[split.holdout])
         assert held and not held & set(customers[split.training_rows()])
+
+
+def test_emails_spell_the_rows_fake_name_and_none_is_real() -> None:
+    """``kyle.gibson41@…`` beside Kyle Gibson: the user part follows the row's fake name wherever
+    that address is no real one; no synthetic address equals a real one."""
+    real = people(400, seed=11)
+    table = synthesize_table(demo_table_info("people", real), real, settings(400))
+    data = table.data.dropna(subset=["first_name", "last_name", "email"])
+
+    def spells_name(row: pd.Series) -> bool:
+        user = row["email"].split("@")[0]
+        first, last = (unicodedata.normalize("NFKD", name.lower()).encode("ascii", "ignore").decode().replace(" ", "")
+                       for name in (row["first_name"], row["last_name"]))  # fmt: skip
+        return last[:4] in user and (first[:4] in user or user.startswith(first[0]))
+
+    assert len(data) > 100 and data.apply(spells_name, axis=1).mean() > 0.8
+    assert not normalized_set(table.data["email"]) & normalized_set(real["email"])
+    assert table.data["email"].dropna().is_unique

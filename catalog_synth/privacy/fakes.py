@@ -15,6 +15,7 @@ import importlib
 import math
 import re
 import string
+import unicodedata
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -232,7 +233,7 @@ def _without_collisions(
     taken: set[str | None] = set()
     forbidden = ctx.forbidden.of(column.name)
     pending = _reject(values, range(len(values)), taken, forbidden, unique)
-    likeness = _name_likeness(present, forbidden, _name_part(column.name, present)) if semantic == "person_name" else None
+    likeness = _name_likeness(present, forbidden, name_part(column.name, present)) if semantic == "person_name" else None
     fallbacks = _Fallbacks(ctx.rng, likeness)
     for round_number in range(MAX_ROUNDS):
         held = set(ctx.held_in_warehouse(column, semantic, values, shared)) - set(pending)
@@ -744,6 +745,49 @@ def _emails(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[st
     return [email.lower() for email in emails] if all(text == text.lower() for text in texts) else emails
 
 
+# How people spell their name before the @ (g: given name, f: family name), and how often.
+_NAMED_USERS = (("{g}.{f}", 0.4), ("{g}{f}", 0.2), ("{g}_{f}", 0.1), ("{i}{f}", 0.2), ("{g}", 0.1))
+
+
+def emails_following_names(emails: pd.Series, names: pd.DataFrame, column: ColumnInfo, ctx: FakeContext) -> pd.Series:
+    """The e-mail fakes with the user part spelt from the row's fake name (``kyle.gibson41@...``:
+    the fake's number and domain kept), wherever that address is neither a real one (the sample,
+    the whole column in the warehouse) nor another row's; elsewhere the fake stays as made.
+    ``names`` holds each row's fake ``given`` and ``family`` name."""
+    patterns, weights = zip(*_NAMED_USERS)
+    chosen = ctx.rng.choice(len(patterns), size=len(emails), p=np.array(weights) / sum(weights))
+    candidates = [
+        _named_address(email, given, family, patterns[pattern])
+        for email, given, family, pattern in zip(emails, names["given"], names["family"], chosen)
+    ]
+    spelt = [position for position, candidate in enumerate(candidates) if candidate is not None]
+    held = {spelt[i] for i in ctx.held_in_warehouse(column, "email", [candidates[p] for p in spelt])}
+    out, seen = emails.copy(), set(normalized_set(emails))
+    for position in spelt:
+        key = normalize(candidates[position])
+        if position not in held and key not in seen:
+            out.iloc[position] = candidates[position]
+            seen.add(key)
+    return out
+
+
+def _named_address(email: Any, given: Any, family: Any, pattern: str) -> str | None:
+    if not isinstance(email, str) or "@" not in email or not isinstance(given, str) or not isinstance(family, str):
+        return None
+    user, domain = email.rsplit("@", 1)
+    g, f = _ascii_word(given), _ascii_word(family)
+    if not g or not f:
+        return None
+    number = re.search(r"\d*$", user).group()
+    return f"{pattern.format(g=g, f=f, i=g[0])}{number}@{domain}"
+
+
+def _ascii_word(text: str) -> str:
+    """``Éléonore`` -> ``eleonore``, ``O'Hehir`` -> ``ohehir``: letters only, without accents."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(char for char in folded.lower() if char.isalnum())
+
+
 def _domain_fits(domain: str, country: str | None) -> bool:
     """A mail domain fits a row of ``country``: a generic one (``.com``), or the country's own."""
     top = domain.rsplit(".", 1)[-1]
@@ -765,7 +809,7 @@ def _cities(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[st
     return list(_pooled(lambda faker: city_of(faker.locales[0], ctx.rng), locales, ctx, distinct_share(values)))
 
 
-def _name_part(column_name: str, present: pd.Series) -> str | None:
+def name_part(column_name: str, present: pd.Series) -> str | None:
     """``first_name`` or ``last_name`` for a column of one part of names; None for full names."""
     tokens = name_tokens(column_name)
     if _FIRST_NAME.search(tokens):
@@ -777,7 +821,7 @@ def _name_part(column_name: str, present: pd.Series) -> str | None:
 
 
 def _person_name_generator(column_name: str, present: pd.Series) -> FakeMaker:
-    part = _name_part(column_name, present)
+    part = name_part(column_name, present)
 
     def person_names(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
         if part:

@@ -22,7 +22,6 @@ Used by the tests and ``bench/realism.py``; it reads frames only, never publishe
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 from collections import Counter
@@ -34,8 +33,15 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.privacy.fakes import mask_of
-from catalog_synth.privacy.locales import country_of_value, faker_for, locale_country, locale_of_country, phone_region
-from catalog_synth.privacy.meanings import Meaning, meaning_of
+from catalog_synth.privacy.locales import (
+    country_of_value,
+    faker_for,
+    faker_provider,
+    locale_country,
+    locale_of_country,
+    phone_region,
+)
+from catalog_synth.privacy.meanings import Meaning, currency_codes, meaning_of
 from catalog_synth.privacy.places import cities_of, city_names
 
 GIBBERISH_QUANTILE = 0.03
@@ -105,16 +111,9 @@ def language_model(locales: tuple[str, ...]) -> LanguageModel:
         words += faker.words(400, unique=False)
         words += [faker.first_name() for _ in range(300)] + [faker.last_name() for _ in range(300)]
         words += [word for _ in range(200) for word in _WORD.findall(faker.city() + " " + faker.street_name())]
-        words += list(getattr(_address_provider(locale), "cities", ()) or ())
+        words += list(getattr(faker_provider("address", locale), "cities", ()) or ())
         words += [word for city in cities_of(locale_country(locale)) for word in _WORD.findall(city)]
     return LanguageModel(word for word in words if word)
-
-
-def _address_provider(locale: str):
-    try:
-        return importlib.import_module(f"faker.providers.address.{locale}").Provider
-    except ImportError:
-        return None
 
 
 def short_texts(frame: pd.DataFrame) -> pd.Series:
@@ -161,7 +160,7 @@ def measure(frame: pd.DataFrame, model: LanguageModel, threshold: float, real: p
     by_meaning = {meaning: [n for n, m in meanings.items() if m is meaning and n in frame] for meaning in Meaning}
     result.countries = _share(frame, by_meaning[Meaning.COUNTRY], lambda v: country_of_value(v) is not None)
     result.states = _share(frame, by_meaning[Meaning.SUBDIVISION], _is_subdivision)
-    result.currencies = _share(frame, by_meaning[Meaning.CURRENCY], lambda v: str(v).upper() in _currency_codes())
+    result.currencies = _share(frame, by_meaning[Meaning.CURRENCY], lambda v: str(v).upper() in currency_codes())
     known_cities = {str(v).casefold() for n in by_meaning[Meaning.CITY] for v in real[n].dropna()} | _known_cities()
     result.cities = _share(frame, by_meaning[Meaning.CITY], lambda v: str(v).casefold() in known_cities)
     country = next(iter(by_meaning[Meaning.COUNTRY]), None)
@@ -205,19 +204,12 @@ def _is_subdivision(value: object) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _currency_codes() -> frozenset[str]:
-    import pycountry
-
-    return frozenset(currency.alpha_3 for currency in pycountry.currencies)
-
-
-@lru_cache(maxsize=1)
 def _known_cities() -> frozenset[str]:
     from faker.config import AVAILABLE_LOCALES
 
     cities = {name.casefold() for name in city_names()}
     for locale in AVAILABLE_LOCALES:
-        provider = _address_provider(locale)
+        provider = faker_provider("address", locale)
         cities |= {str(city).casefold() for city in getattr(provider, "cities", ()) or ()}
     return frozenset(cities)
 

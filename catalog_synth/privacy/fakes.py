@@ -11,7 +11,6 @@ made again on a collision.
 
 from __future__ import annotations
 
-import importlib
 import math
 import re
 import string
@@ -29,7 +28,14 @@ from faker import Faker
 
 from catalog_synth.privacy.classify import is_place_name, name_tokens
 from catalog_synth.privacy.evidence import RealCounts
-from catalog_synth.privacy.locales import faker_for, kin_locales, locale_country, locale_of_country, phone_region
+from catalog_synth.privacy.locales import (
+    faker_for,
+    faker_provider,
+    kin_locales,
+    locale_country,
+    locale_of_country,
+    phone_region,
+)
 from catalog_synth.privacy.meanings import Meaning, Style, meaning_of, plausible
 from catalog_synth.privacy.subjects import Subjects
 from catalog_synth.privacy.values import Forbidden, distinct_share, non_null, normalize, normalized_set
@@ -307,9 +313,8 @@ def _name_likeness(present: pd.Series, forbidden: set[str], part: str | None) ->
 def _faker_names(locale: str, part: str | None) -> tuple[str, ...]:
     """The normalised names (``first_name``, ``last_name``, or both for None) of a locale's own
     person provider (none: it has none)."""
-    try:
-        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
-    except ImportError:
+    provider = faker_provider("person", locale)
+    if provider is None:
         return ()
     lists = [f"{part}s"] if part else ["first_names", "last_names"]
     return tuple(normalize(name) for attribute in lists for name in getattr(provider, attribute, ()))

@@ -10,6 +10,7 @@ has a country column, the row's synthetic country decides.
 
 from __future__ import annotations
 
+import importlib
 import re
 import unicodedata
 from collections import Counter
@@ -63,15 +64,30 @@ def country_locales() -> dict[str, str]:
 def kin_locales(locale: str) -> tuple[str, ...]:
     """Faker's other locales of ``locale``'s language (``en_IE``, ``en_NZ``... for ``en_US``), of
     countries ISO knows (not the deprecated ``fr_QC``)."""
-    import pycountry
     from faker.config import AVAILABLE_LOCALES
 
     def known(other: str) -> bool:
         country = locale_country(other)
-        return country is None or pycountry.countries.get(alpha_2=country) is not None
+        return country is None or is_iso_country(country)
 
     language = locale.split("_")[0]
     return tuple(sorted(o for o in AVAILABLE_LOCALES if o.split("_")[0] == language and o != locale and known(o)))
+
+
+def is_iso_country(code: str) -> bool:
+    """``code`` is an ISO 3166 alpha-2 country code (Faker's ``fr_QC`` names none)."""
+    import pycountry
+
+    return pycountry.countries.get(alpha_2=code) is not None
+
+
+def faker_provider(kind: str, locale: str) -> type | None:
+    """The ``Provider`` class of one of Faker's provider kinds (``person``, ``address``) for a
+    locale; None where the locale has none of its own."""
+    try:
+        return importlib.import_module(f"faker.providers.{kind}.{locale}").Provider
+    except ImportError:
+        return None
 
 
 def locale_country(locale: str) -> str | None:

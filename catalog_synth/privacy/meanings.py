@@ -87,14 +87,14 @@ def _is_code(text: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _currencies() -> frozenset[str]:
+def currency_codes() -> frozenset[str]:
     import pycountry
 
     return frozenset(currency.alpha_3 for currency in pycountry.currencies)
 
 
 def _is_currency(text: str) -> bool:
-    return text.upper() in _currencies()
+    return text.upper() in currency_codes()
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def plausible(
         Meaning.COUNTRY: lambda: _country(style, rng, languages),
         Meaning.SUBDIVISION: lambda: _subdivision(locale, style, rng),
         Meaning.CITY: lambda: city_of(locale, rng),
-        Meaning.CURRENCY: lambda: str(rng.choice(sorted(_currencies()))),
+        Meaning.CURRENCY: lambda: str(rng.choice(sorted(currency_codes()))),
         Meaning.PERSON_NAME: lambda: faker.name() if _word_count(style, rng) > 1 else faker.first_name(),
         Meaning.COMPANY: faker.company,
         Meaning.JOB: faker.job,
@@ -159,11 +159,9 @@ def _countries_with_locales(languages: frozenset[str]) -> tuple[str, ...]:
     """ISO codes of the countries Faker has a locale for (a new country's rows get coherent fakes),
     speaking one of ``languages`` where any does (a Brazilian and Canadian shop gets Portugal or
     Australia, not Nepal)."""
-    import pycountry
+    from catalog_synth.privacy.locales import country_locales, is_iso_country
 
-    from catalog_synth.privacy.locales import country_locales
-
-    known = {code: locale for code, locale in country_locales().items() if pycountry.countries.get(alpha_2=code)}
+    known = {code: locale for code, locale in country_locales().items() if is_iso_country(code)}
     speaking = [code for code, locale in known.items() if locale.split("_")[0] in languages]
     return tuple(sorted(speaking or known))
 

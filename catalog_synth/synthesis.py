@@ -717,7 +717,9 @@ def _fakes(table: _Table, modelled: pd.DataFrame, attempt: _Attempt, rng: np.ran
     if not names:
         return pd.DataFrame(index=modelled.index)
     country = country_column(table.frame, table.classes)
-    weights = infer_locale_weights(table.frame, table.classes, attempt.min_count, table.subjects)
+    weights = table.locales  # counted with settings.min_category_count: the first attempt's
+    if attempt.min_count != table.settings.min_category_count:
+        weights = infer_locale_weights(table.frame, table.classes, attempt.min_count, table.subjects)
     countries = modelled[country] if country in modelled.columns else None
     ctx = FakeContext(
         rng=rng,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 GOAL_HELP_SECONDS = 0.5
 CLI = str(Path(sys.executable).with_name("catalog-synth"))
-SYNTHESIS_IMPORTS = "import catalog_synth.synthesis, sdv.single_table"  # SDV imports SDMetrics and torch
+SYNTHESIS_IMPORTS = "import catalog_synth.run.synthesize, sdv.single_table"  # SDV imports SDMetrics and torch
 
 
 @dataclass

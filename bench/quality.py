@@ -40,12 +40,12 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catalog_synth.generators import installed_generators  # noqa: E402
-from catalog_synth.privacy.frames import to_model_space  # noqa: E402
-from catalog_synth.privacy.quality import quality_score  # noqa: E402
-from catalog_synth.privacy.values import normalize, normalized_set  # noqa: E402
-from catalog_synth.synthesis import synthesize_table  # noqa: E402
-from catalog_synth.types import GateFailed, SynthesisError, SynthesisSettings, TableSkipped  # noqa: E402
+from catalog_synth.model import installed_generators  # noqa: E402
+from catalog_synth.model.frames import to_model_space  # noqa: E402
+from catalog_synth.gate.quality import quality_score  # noqa: E402
+from catalog_synth.core.values import normalize, normalized_set  # noqa: E402
+from catalog_synth.run.synthesize import synthesize_table  # noqa: E402
+from catalog_synth.core.types import GateFailed, SynthesisError, SynthesisSettings, TableSkipped  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 QUALITY_GOAL = 0.85

@@ -3,7 +3,7 @@
 Syncs public databases of ``tests/public_schemas.py`` (Chinook's customers, employees and
 invoices; TPC-DS's customers and addresses) and the demo's people and orders into a private
 PostgreSQL server with the default settings, then prints, per table, for the real rows and the
-synthetic copy (``catalog_synth.realism``): gibberish share, real countries / states / cities /
+synthetic copy (``catalog_synth.gate.realism``): gibberish share, real countries / states / cities /
 currencies, phone and postal code agreeing with the row's country, float-noise count.
 
     .venv/bin/python bench/realism.py
@@ -23,10 +23,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from postgres_server import PostgresServer  # noqa: E402
 from public_schemas import CHINOOK, TPCDS, load  # noqa: E402
 
-from catalog_synth.config import validate_config  # noqa: E402
-from catalog_synth.demo_data import load_into_postgres  # noqa: E402
-from catalog_synth.pipeline import run_sync  # noqa: E402
-from catalog_synth.realism import gibberish_threshold, language_model, measure, table_locales  # noqa: E402
+from catalog_synth.core.config import validate_config  # noqa: E402
+from catalog_synth.entry.demo_data import load_into_postgres  # noqa: E402
+from catalog_synth.run.sync import run_sync  # noqa: E402
+from catalog_synth.gate.realism import gibberish_threshold, language_model, measure, table_locales  # noqa: E402
 
 TABLES = {"chinook": ["customer", "employee", "invoice", "track"], "tpcds": ["customer", "customer_address"],
           "demo": ["people", "orders"]}  # fmt: skip

@@ -32,8 +32,8 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from catalog_synth.store import Store
-from catalog_synth.types import ColumnInfo, ColumnKind, SyntheticTable, TableInfo, TableRef
+from catalog_synth.store.copies import Store
+from catalog_synth.core.types import ColumnInfo, ColumnKind, SyntheticTable, TableInfo, TableRef
 
 CONCURRENCY = (1, 4, 16)
 POINT = "SELECT * FROM public.events WHERE id = {id}"
@@ -43,8 +43,8 @@ AGGREGATE = (
 )
 SERVER = """
 import sys, uvicorn
-from catalog_synth.config import load_config
-from catalog_synth.sandbox.app import create_app
+from catalog_synth.core.config import load_config
+from catalog_synth.serve.app import create_app
 uvicorn.run(create_app(load_config(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 

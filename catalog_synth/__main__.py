@@ -1,3 +1,3 @@
-from catalog_synth.cli import main
+from catalog_synth.entry.cli import main
 
 main()

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 import pandas as pd
 
-from catalog_synth import plugins
-from catalog_synth.types import TableInfo, TableRef
+from catalog_synth.core import plugins
+from catalog_synth.core.types import TableInfo, TableRef
 
 ENTRY_POINT_GROUP = "catalog_synth.connectors"
 

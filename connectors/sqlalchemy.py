@@ -21,7 +21,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
-from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
+from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
 from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches, or_error
 from connectors.sampling import SampleTarget, sample_statements, supports
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from postgres_server import PostgresServer, PostgresUnavailable, load_frames as _load_frames
 
-from catalog_synth.demo_data import load_into_postgres
+from catalog_synth.entry.demo_data import load_into_postgres
 
 PG_DEMO_ROWS = 200
 

@@ -31,10 +31,10 @@ def work(job: Job) -> tuple[str, str]:
 
 
 def cheap_warm_up() -> None:
-    import catalog_synth.types  # noqa: F401
+    import catalog_synth.core.types  # noqa: F401
 
 
 def connector_cache_keys() -> list[str]:
-    from catalog_synth.pipeline import _CONNECTORS
+    from catalog_synth.run.sync import _CONNECTORS
 
     return sorted(name for name, _ in _CONNECTORS)

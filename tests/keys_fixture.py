@@ -10,7 +10,7 @@
     support.tickets    ticket_id; order_id -> sales.orders declared ONLY in the config (nullable)
 
 Ids are random 6-digit numbers (4 for employees, categories), so synthetic ids of the same
-shape could meet real ones. Built from :mod:`catalog_synth.demo_data`; deterministic.
+shape could meet real ones. Built from :mod:`catalog_synth.entry.demo_data`; deterministic.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pandas as pd
 import sqlalchemy as sa
 from faker import Faker
 
-from catalog_synth.demo_data import order_items, orders, people, products
+from catalog_synth.entry.demo_data import order_items, orders, people, products
 
 CUSTOMERS = 150
 EMPLOYEES = 30

@@ -12,9 +12,9 @@ import duckdb
 import sqlalchemy as sa
 import yaml
 
-from catalog_synth.config import Config, validate_config
-from catalog_synth.pipeline import SyncReport
-from catalog_synth.store import META_TABLE
+from catalog_synth.core.config import Config, validate_config
+from catalog_synth.run.sync import SyncReport
+from catalog_synth.store.copies import META_TABLE
 
 ROWS = 300
 

@@ -27,9 +27,9 @@ import sqlalchemy as sa
 from privacy_checks import MIN_CONTAINED_LENGTH, output_strings
 from public_schemas import PublicDatabase
 
-from catalog_synth.config import SandboxConfig
-from catalog_synth.privacy.values import normalize
-from catalog_synth.sandbox.engine import QueryEngine, QueryError
+from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.values import normalize
+from catalog_synth.serve.engine import QueryEngine, QueryError
 
 Column = tuple[str, str]  # (table, column)
 

@@ -12,9 +12,9 @@ from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.metadata.schema_classes import DatasetFieldProfileClass, DatasetProfileClass, StatusClass
 from datahub_gms import GmsStandIn, running_gms
 
-from catalog_synth.catalog.commands import purge_real_samples_command
-from catalog_synth.catalog.profile import MESSAGE_ID_PREFIX
-from catalog_synth.store import Store
+from catalog_synth.entry.catalog_commands import purge_real_samples_command
+from catalog_synth.publish.profile import MESSAGE_ID_PREFIX
+from catalog_synth.store.copies import Store
 
 URN = "urn:li:dataset:(urn:li:dataPlatform:postgres,shopdb.public.people,PROD)"
 REAL_OLD, STATS_ONLY, OURS, REAL_NEW = 1_700_000_000_001, 1_700_000_100_000, 1_700_000_200_000, 1_700_000_300_123

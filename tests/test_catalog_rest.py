@@ -28,9 +28,9 @@ from datahub.metadata.schema_classes import (
 )
 from datahub_gms import GmsStandIn, running_gms
 
-from catalog_synth.catalog.sinks import CatalogError, RestSink, open_sinks
-from catalog_synth.catalog.urns import DatasetLocation
-from catalog_synth.config import Config
+from catalog_synth.publish.sinks import CatalogError, RestSink, open_sinks
+from catalog_synth.publish.urns import DatasetLocation
+from catalog_synth.core.config import Config
 
 TOKEN = "gms-test-token"
 SANDBOX = "https://sandbox.example"

@@ -17,9 +17,9 @@ from datahub_ingest import aspects, field_paths, ingest_with_cli, postgres_sourc
 from privacy_checks import leaked, rare_text_values
 from scale_support import config_dict
 
-from catalog_synth.config import Config, validate_config
-from catalog_synth.pipeline import SyncReport, run_sync
-from catalog_synth.types import TableStatus
+from catalog_synth.core.config import Config, validate_config
+from catalog_synth.run.sync import SyncReport, run_sync
+from catalog_synth.core.types import TableStatus
 
 TABLES = ("people", "orders")
 

@@ -21,7 +21,7 @@ from datahub.metadata.schema_classes import (
 from datahub_ingest import aspects, ingest_with_cli, postgres_source, recipe, run_pipeline
 from privacy_checks import leaked, real_text_values
 
-from catalog_synth.catalog.plugins import StripSampleValues
+from catalog_synth.entry.datahub import StripSampleValues
 
 PROFILED = {
     "profiling": {"enabled": True, "include_field_distinct_value_frequencies": True},

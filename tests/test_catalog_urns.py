@@ -21,9 +21,9 @@ from datahub_ingest import field_paths, postgres_source, run_pipeline
 from postgres_server import PostgresServer
 from sqlalchemy.engine import make_url
 
-from catalog_synth.catalog.urns import DatasetLocation, UrnError
-from catalog_synth.config import WarehouseConfig
-from catalog_synth.types import TableRef
+from catalog_synth.publish.urns import DatasetLocation, UrnError
+from catalog_synth.core.config import WarehouseConfig
+from catalog_synth.core.types import TableRef
 from connectors import open_connector
 
 MIXED_CASE_DDL = """

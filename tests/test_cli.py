@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from rich.console import Console
 from sandbox_support import people_frame, synthetic_table, write_store
 
-from catalog_synth.cli import frame_table, main
-from catalog_synth.config import SandboxConfig
+from catalog_synth.entry.cli import frame_table, main
+from catalog_synth.core.config import SandboxConfig
 
 
 @pytest.fixture

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog_synth.cli import with_executor_options
-from catalog_synth.config import load_config
-from catalog_synth.demo_data import build_demo_warehouse
-from catalog_synth.pipeline import run_sync
-from catalog_synth.types import TableStatus
+from catalog_synth.entry.cli import with_executor_options
+from catalog_synth.core.config import load_config
+from catalog_synth.entry.demo_data import build_demo_warehouse
+from catalog_synth.run.sync import run_sync
+from catalog_synth.core.types import TableStatus
 
 HEAVY = ("sdv", "sdmetrics", "torch", "scipy")
 # Runs each command line (a JSON list of argv lists) in turn in this interpreter and prints,
@@ -26,7 +26,7 @@ HEAVY = ("sdv", "sdmetrics", "torch", "scipy")
 PROBE = """
 import json, sys
 import psutil
-from catalog_synth.cli import main
+from catalog_synth.entry.cli import main
 
 heavy, seen = set(sys.argv[1].split(",")), {}
 for argv in json.loads(sys.argv[2]):

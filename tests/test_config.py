@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_synth.config import ConfigError, load_config, parse_config, validate_config
-from catalog_synth.starter import STARTER_CONFIG
+from catalog_synth.core.config import ConfigError, load_config, parse_config, validate_config
+from catalog_synth.entry.starter import STARTER_CONFIG
 
 CONTRACT = """
 warehouses:
@@ -131,8 +131,8 @@ def test_starter_config_is_valid_once_its_variable_is_set() -> None:
 
 
 def test_column_overrides_accept_table_and_column_globs() -> None:
-    from catalog_synth.pipeline import synthesis_settings
-    from catalog_synth.types import TableRef
+    from catalog_synth.run.sync import synthesis_settings
+    from catalog_synth.core.types import TableRef
 
     config = validate_config({
         "warehouses": [{"name": "shop", "url": "sqlite:///x.db"}],

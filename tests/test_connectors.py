@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
-from catalog_synth.types import ColumnInfo, ColumnKind, TableRef
+from catalog_synth.core.types import ColumnInfo, ColumnKind, TableRef
 from connectors import ConnectorError, TableVanished, connector_factory, open_connector
 from connectors.sqlalchemy import DuckDBConnector, SQLAlchemyConnector, kind_from_type_name
 

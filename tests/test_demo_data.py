@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.demo_data import MARKETS, demo_frames, people
+from catalog_synth.entry.demo_data import MARKETS, demo_frames, people
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Each manifest is read the way its own tool reads it (YAML documents, the Dockerfile's
 exec form, shell words, systemd's INI files); every ``catalog-synth`` command line found
-is resolved against ``catalog_synth.cli.main`` by walking click's command tree.
+is resolved against ``catalog_synth.entry.cli.main`` by walking click's command tree.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import pytest
 import yaml
 from pydantic import BaseModel, SecretStr
 
-from catalog_synth.config import Config, parse_config
+from catalog_synth.core.config import Config, parse_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -319,10 +319,10 @@ def _arguments_problem(command: click.Command, count: int) -> str | None:
 def cli_problem(argv: list[str] | tuple[str, ...]) -> str | None:
     """Why ``argv`` would not parse in the real CLI, or None when it would.
 
-    Walks click's command tree from ``catalog_synth.cli.main``: options are checked against
+    Walks click's command tree from ``catalog_synth.entry.cli.main``: options are checked against
     the command they follow (group options before the subcommand), values against choices.
     """
-    from catalog_synth.cli import main
+    from catalog_synth.entry.cli import main
 
     command: click.Command = main
     context = click.Context(main, info_name=PROGRAM)

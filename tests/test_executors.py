@@ -21,11 +21,11 @@ from distributed import Client, LocalCluster
 from executor_jobs import HANG_SECONDS, Job, cheap_warm_up, connector_cache_keys, work
 from scale_support import ROWS, assert_consistent_store, create_tables, statuses, sync_config, write_config
 
-from catalog_synth.cli import main
-from catalog_synth.config import ExecutorConfig
-from catalog_synth.dask_executor import DaskExecutor
-from catalog_synth.executors import ExecutorError, InlineExecutor, ProcessExecutor, open_executor
-from catalog_synth.pipeline import run_sync
+from catalog_synth.entry.cli import main
+from catalog_synth.core.config import ExecutorConfig
+from catalog_synth.run.dask_executor import DaskExecutor
+from catalog_synth.run.executors import ExecutorError, InlineExecutor, ProcessExecutor, open_executor
+from catalog_synth.run.sync import run_sync
 
 CLI = Path(sys.executable).with_name("catalog-synth")
 
@@ -108,7 +108,7 @@ def test_dask_runs_tasks_on_the_cluster_and_bounds_time(dask_cluster: LocalClust
 
 
 def test_dask_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("catalog_synth.dask_executor.CONNECT_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr("catalog_synth.run.dask_executor.CONNECT_TIMEOUT_SECONDS", 1)
     with pytest.raises(ExecutorError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         DaskExecutor(ExecutorConfig(kind="dask", scheduler="tcp://127.0.0.1:9"))
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.generators import (
+from catalog_synth.model import (
     GeneratorError,
     Target,
     installed_generators,
@@ -121,11 +121,11 @@ def run_python(code: str) -> subprocess.CompletedProcess:
 
 CLI_HELP = (
     "from click.testing import CliRunner\n"
-    "from catalog_synth.cli import main\n"
+    "from catalog_synth.entry.cli import main\n"
     "assert CliRunner().invoke(main, ['--help']).exit_code == 0\n"
 )
 VALIDATE_GENERATORS = (
-    "from catalog_synth.config import validate_config\n"
+    "from catalog_synth.core.config import validate_config\n"
     "validate_config({'warehouses': [{'name': 'w', 'url': 'sqlite:///w.db'}], 'synthesizer': 'tabular_argn',\n"
     "                 'generators': {'ctgan': {'epochs': 5}}, 'tables': {'s.*': {'synthesizer': 'tvae'}}})\n"
 )
@@ -133,7 +133,7 @@ VALIDATE_GENERATORS = (
 
 @pytest.mark.parametrize(("code", "heavy"), [
     (CLI_HELP, ("sdv", "torch", "sdmetrics", "mostlyai.engine", "ctgan")),
-    (VALIDATE_GENERATORS, ("pandas", "numpy", "catalog_synth.privacy", "mostlyai.engine", "sdv")),
+    (VALIDATE_GENERATORS, ("pandas", "numpy", "catalog_synth.protect", "mostlyai.engine", "sdv")),
 ], ids=["cli_help", "validating_generator_settings"])
 def test_light_paths_import_no_heavy_library(code: str, heavy: tuple[str, ...]) -> None:
     result = run_python(f"import sys\n{code}print(sorted(m for m in {heavy!r} if m in sys.modules))\n")
@@ -152,7 +152,7 @@ def test_a_config_naming_tabular_argn_without_the_engine_names_the_extra() -> No
         "sys.meta_path.insert(0, Hide())\n"
         "for name in [m for m in sys.modules if m.startswith('mostlyai')]:\n"
         "    del sys.modules[name]\n"
-        "from catalog_synth.config import ConfigError, validate_config\n"
+        "from catalog_synth.core.config import ConfigError, validate_config\n"
         "try:\n"
         "    validate_config({'warehouses': [{'name': 'w', 'url': 'sqlite:///w.db'}], 'synthesizer': 'tabular_argn'})\n"
         "except ConfigError as exc:\n"

@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.config import RelationshipConfig, validate_config
-from catalog_synth.demo_data import build_demo_warehouse
-from catalog_synth.keys.assign import draw_parents, draw_self_parents, scale_to, unique_key
-from catalog_synth.keys.graph import KeyGraph, Relationship, RelationshipError, config_relationship, discover
-from catalog_synth.keys.link import KeyLinker
-from catalog_synth.keys.metrics import cardinality_similarity
-from catalog_synth.keys.plan import KeyPlan, plan_keys
-from catalog_synth.keys.profile import KeyProfile, RelationProfile, drop_real_keys, histogram
-from catalog_synth.types import (
+from catalog_synth.core.config import RelationshipConfig, validate_config
+from catalog_synth.entry.demo_data import build_demo_warehouse
+from catalog_synth.link.assign import draw_parents, draw_self_parents, scale_to, unique_key
+from connectors.graph import KeyGraph, Relationship, RelationshipError, config_relationship, discover
+from catalog_synth.link.link import KeyLinker
+from catalog_synth.store.relations import cardinality_similarity
+from catalog_synth.link.plan import KeyPlan, plan_keys
+from catalog_synth.link.profile import KeyProfile, RelationProfile, drop_real_keys, histogram
+from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
     ColumnKind,
@@ -296,7 +296,7 @@ def test_a_parent_waiting_on_its_own_parent_hands_out_no_keys_until_it_is_sure_t
 
 
 def test_identifying_sources_are_nearby_tables_first_then_people_tables_at_most_twelve() -> None:
-    from catalog_synth.keys.people import MAX_SOURCES, IdentifyingSources
+    from catalog_synth.protect.people import MAX_SOURCES, IdentifyingSources
 
     def table(name: str, columns: list[str], parent: str | None = None) -> TableInfo:
         infos = [ColumnInfo("id", "INTEGER", ColumnKind.INTEGER)] + [ColumnInfo(c, "TEXT", ColumnKind.STRING) for c in columns]

@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from postgres_server import PostgresServer
 
-from catalog_synth.demo_data import build_demo_warehouse, demo_frames
+from catalog_synth.entry.demo_data import build_demo_warehouse, demo_frames
 
 EXPECTED_PRIMARY_KEYS = {
     "people": ["id"],

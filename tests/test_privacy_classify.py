@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from faker import Faker
 
-from catalog_synth.privacy.classify import classify_columns, semantic_from_content
-from catalog_synth.privacy.recognizers import is_valid_iban, luhn_valid
-from catalog_synth.types import ColumnInfo, ColumnKind, ForeignKey, SynthesisSettings, TableInfo, TableRef
+from catalog_synth.protect.classify import classify_columns, semantic_from_content
+from catalog_synth.protect.recognizers import is_valid_iban, luhn_valid
+from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, SynthesisSettings, TableInfo, TableRef
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "es_ES"]
 
@@ -156,7 +156,7 @@ def test_checksums() -> None:
 
 
 def test_concatenated_and_abbreviated_names_are_read_like_separated_ones() -> None:
-    from catalog_synth.privacy.classify import semantic_from_name
+    from catalog_synth.protect.classify import semantic_from_name
 
     expected = {
         "billingaddress": "address", "BillingAddress": "address", "shipaddr": "address",
@@ -169,7 +169,7 @@ def test_concatenated_and_abbreviated_names_are_read_like_separated_ones() -> No
 
 @pytest.mark.parametrize("locale", ["pt_BR", "it_IT", "de_DE", "fr_FR", "es_ES", "nl_NL", "en_CA"])
 def test_street_addresses_of_each_locale_are_recognised_by_their_street_words(locale: str) -> None:
-    from catalog_synth.privacy.recognizers import is_street_address
+    from catalog_synth.protect.recognizers import is_street_address
 
     fake = Faker(locale)
     fake.seed_instance(4)
@@ -188,14 +188,14 @@ def test_national_ids_of_several_countries_are_recognised_by_their_checksums() -
 
 
 def test_international_phones_are_checked_with_phonenumbers() -> None:
-    from catalog_synth.privacy.recognizers import is_phone
+    from catalog_synth.protect.recognizers import is_phone
 
     assert is_phone("+44 20 7946 0958") and is_phone("+55 (12) 3923-5555") and is_phone("0049 30 901820")
     assert not is_phone("+999 12") and not is_phone("12.5 kg")
 
 
 def test_a_registered_recognizer_is_tried_first() -> None:
-    from catalog_synth.privacy import recognizers
+    from catalog_synth.protect import recognizers
 
     badge = recognizers.Recognizer("identifier", lambda text: bool(re.fullmatch(r"EMP-\d{4}", text)))
     recognizers.register(badge)

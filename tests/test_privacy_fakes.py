@@ -10,8 +10,8 @@ import pandas as pd
 from faker import Faker
 from faker.providers.person.ja_JP import Provider as JapanesePersonProvider
 
-from catalog_synth.privacy.recognizers import is_valid_iban, luhn_valid
-from catalog_synth.privacy.fakes import (
+from catalog_synth.protect.recognizers import is_valid_iban, luhn_valid
+from catalog_synth.protect.fakes import (
     FakeContext,
     build_shapes,
     fake_column,
@@ -21,9 +21,9 @@ from catalog_synth.privacy.fakes import (
     with_iban_checksum,
     with_luhn_digit,
 )
-from catalog_synth.privacy.locales import infer_locale_weights, phone_region, row_locales
-from catalog_synth.privacy.values import Forbidden, normalize, normalized_set
-from catalog_synth.types import ColumnClass, ColumnInfo, ColumnKind
+from catalog_synth.protect.locales import infer_locale_weights, phone_region, row_locales
+from catalog_synth.core.values import Forbidden, normalize, normalized_set
+from catalog_synth.core.types import ColumnClass, ColumnInfo, ColumnKind
 
 
 def _context(real: pd.Series, n_rows: int, locale: str = "en_US", population: int = 0) -> FakeContext:
@@ -163,7 +163,7 @@ def test_cjk_full_names_keep_fakers_own_order() -> None:
 
 
 def test_a_birth_country_does_not_decide_where_a_row_lives() -> None:
-    from catalog_synth.privacy.locales import country_column
+    from catalog_synth.protect.locales import country_column
 
     sample = pd.DataFrame({"birth_country": ["JAPAN", "KOREA"] * 20, "country": ["FR", "DE"] * 20})
     classes = {name: ColumnClass(name, "categorical", False, "", "type") for name in sample.columns}
@@ -174,7 +174,7 @@ def test_a_birth_country_does_not_decide_where_a_row_lives() -> None:
 def test_cities_are_real_cities_of_the_rows_country_and_never_a_real_value() -> None:
     """GeoNames' cities of each row's country (Faker's own where it writes another script);
     the biggest cities of both countries are real values here, and none comes back."""
-    from catalog_synth.privacy.places import cities_of
+    from catalog_synth.protect.places import cities_of
 
     real = pd.Series(["New York City", "Los Angeles", "Chicago", "Paris", "Marseille", "Lyon"] * 5, dtype=object)
     ctx = replace(_context(real, 300), locales=np.array(["en_US", "fr_FR", "ja_JP"] * 100, dtype=object))
@@ -219,7 +219,7 @@ def test_email_domains_fit_the_rows_country() -> None:
 
 def test_a_country_whose_few_cities_are_all_real_values_still_gets_fakes() -> None:
     """Iceland's six GeoNames cities all hold real customers: the fakes are Faker's, none real."""
-    from catalog_synth.privacy.places import MIN_CITIES, cities_of
+    from catalog_synth.protect.places import MIN_CITIES, cities_of
 
     iceland = cities_of("IS")
     assert 0 < len(iceland) < MIN_CITIES

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.privacy.gate import GateInput, dcr_share, row_keys, run_gate
-from catalog_synth.privacy.values import normalize, normalized
-from catalog_synth.types import ColumnClass
+from catalog_synth.gate.checks import GateInput, dcr_share, row_keys, run_gate
+from catalog_synth.core.values import normalize, normalized
+from catalog_synth.core.types import ColumnClass
 
 RNG_SEED = 4
 
@@ -136,7 +136,7 @@ def test_normalized_series_agrees_with_normalize_value_by_value() -> None:
 
 def test_a_value_on_many_rows_of_one_person_is_rare() -> None:
     """Seven invoices of each of 40 customers: each city is on 7 rows but belongs to one customer."""
-    from catalog_synth.privacy.subjects import Subjects, subject_ids
+    from catalog_synth.protect.subjects import Subjects, subject_ids
 
     customers = np.repeat(np.arange(40), 7)
     real = pd.DataFrame({"city": [f"Town {c}" for c in customers], "total": np.arange(len(customers), dtype=float)})
@@ -160,7 +160,7 @@ def test_a_value_on_many_rows_of_one_person_is_rare() -> None:
 def full_matrix_dcr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> tuple[float, float]:
     """The DCR share and noise from whole distance matrices, each point's neighbours by a full
     sort (how the check was first built; the reference for the blockwise search)."""
-    from catalog_synth.privacy.gate import _BOOTSTRAP_INCLUSION, DCR_DRAWS, DCR_NEIGHBOURS, _Encoder, _equal_size_share
+    from catalog_synth.gate.checks import _BOOTSTRAP_INCLUSION, DCR_DRAWS, DCR_NEIGHBOURS, _Encoder, _equal_size_share
 
     encoder = _Encoder(pd.concat([train, holdout]))
     points = encoder.encode(synthetic)

@@ -1,4 +1,4 @@
-"""Previews that look real, measured with ``catalog_synth.realism`` on seeded syncs of real tables.
+"""Previews that look real, measured with ``catalog_synth.gate.realism`` on seeded syncs of real tables.
 
 Chinook's customers, employees and invoices (people in 24 countries, each invoice repeating its
 customer's billing address) and the demo's people and orders, synced into the store: per table,
@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from public_schemas import CHINOOK, load
 from sandbox_support import CHROMIUM, CHROMIUM_ARGS, running_server, sandbox_config
 
-from catalog_synth.config import validate_config
-from catalog_synth.pipeline import run_sync
-from catalog_synth.privacy.fakes import fit_text
-from catalog_synth.realism import LanguageModel, gibberish_threshold, language_model, measure, short_texts, table_locales
-from catalog_synth.sandbox.app import create_app
-from catalog_synth.store import Store
-from catalog_synth.types import TableStatus
+from catalog_synth.core.config import validate_config
+from catalog_synth.run.sync import run_sync
+from catalog_synth.protect.fakes import fit_text
+from catalog_synth.gate.realism import LanguageModel, gibberish_threshold, language_model, measure, short_texts, table_locales
+from catalog_synth.serve.app import create_app
+from catalog_synth.store.copies import Store
+from catalog_synth.core.types import TableStatus
 
 ARTIFACTS = Path(os.environ.get("CATALOG_SYNTH_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 
@@ -116,7 +116,7 @@ def _assert_believable(real, synthetic) -> None:
 
 def test_a_country_and_its_phone_never_disagree(chinook) -> None:
     """The same row: Canada with a +1 number of a Canadian area, Brazil with +55."""
-    from catalog_synth.privacy.locales import country_of_value, phone_region
+    from catalog_synth.protect.locales import country_of_value, phone_region
 
     _, synthetic = _pair(*chinook, "customer")
     international = synthetic.dropna(subset=["phone"])

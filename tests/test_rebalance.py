@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.privacy.gate import ClassCheck, GateInput, run_gate
-from catalog_synth.privacy.values import normalize
-from catalog_synth.synthesis import SynthesisError, synthesize_table
-from catalog_synth.types import (
+from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
+from catalog_synth.core.values import normalize
+from catalog_synth.run.synthesize import SynthesisError, synthesize_table
+from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
     ColumnKind,

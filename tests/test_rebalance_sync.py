@@ -18,12 +18,12 @@ from datahub_gms import GmsStandIn, running_gms
 from rich.console import Console
 from scale_support import config_dict
 
-from catalog_synth.catalog.urns import DatasetLocation
-from catalog_synth.config import ConfigError, validate_config
-from catalog_synth.pipeline import run_sync
-from catalog_synth.reporting import render_table_report
-from catalog_synth.store import Store
-from catalog_synth.types import TableRef, TableStatus
+from catalog_synth.publish.urns import DatasetLocation
+from catalog_synth.core.config import ConfigError, validate_config
+from catalog_synth.run.sync import run_sync
+from catalog_synth.entry.reporting import render_table_report
+from catalog_synth.store.copies import Store
+from catalog_synth.core.types import TableRef, TableStatus
 from connectors.sqlalchemy import open_sqlalchemy
 
 SANDBOX = "https://sandbox.example"

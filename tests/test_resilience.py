@@ -26,8 +26,8 @@ from scale_support import (
     write_config,
 )
 
-from catalog_synth.executors import ProcessExecutor, warm_up_synthesis
-from catalog_synth.pipeline import (
+from catalog_synth.run.executors import ProcessExecutor, warm_up_synthesis
+from catalog_synth.run.sync import (
     SyncError,
     TableTask,
     _run_lock,
@@ -36,7 +36,7 @@ from catalog_synth.pipeline import (
     run_sync,
     synthesis_settings,
 )
-from catalog_synth.types import TableRef
+from catalog_synth.core.types import TableRef
 from connectors import ConnectorError, WarehouseUnavailable, open_connector
 
 CLI = Path(sys.executable).with_name("catalog-synth")

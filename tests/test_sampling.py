@@ -18,7 +18,7 @@ from sqlalchemy import exc as sa_exc
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel
 
-from catalog_synth.types import TableRef
+from catalog_synth.core.types import TableRef
 from connectors import open_connector
 from connectors.sampling import SMALL_TABLE_ROWS, SampleTarget, sample_percent, sample_statements
 from connectors.sqlalchemy import SQLAlchemyConnector

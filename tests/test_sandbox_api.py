@@ -23,8 +23,8 @@ from sandbox_support import (
     write_store,
 )
 
-from catalog_synth.config import ConfigError
-from catalog_synth.sandbox.app import create_app
+from catalog_synth.core.config import ConfigError
+from catalog_synth.serve.app import create_app
 
 PEOPLE = people_frame(200)
 ORDERS = orders_frame(600, people=200)

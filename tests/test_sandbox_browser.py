@@ -17,7 +17,7 @@ from sandbox_support import (
     write_store,
 )
 
-from catalog_synth.sandbox.app import create_app
+from catalog_synth.serve.app import create_app
 
 PEOPLE = people_frame(60)
 

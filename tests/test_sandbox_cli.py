@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sandbox_support import people_frame, synthetic_table, write_store
 
-from catalog_synth.sandbox.commands import query_command
+from catalog_synth.entry.serve_commands import query_command
 
 PEOPLE = people_frame(40)
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 from sandbox_support import orders_frame, people_frame, running_server, sandbox_config, synthetic_table, write_store
 
-from catalog_synth.sandbox.app import create_app
-from catalog_synth.sandbox.engine import QueryEngine, QueryRefused
+from catalog_synth.serve.app import create_app
+from catalog_synth.serve.engine import QueryEngine, QueryRefused
 
 # (dialect, query in that dialect, the same question asked in DuckDB)
 EQUIVALENTS = [

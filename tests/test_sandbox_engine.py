@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from sandbox_support import orders_frame, people_frame, sandbox_config, synthetic_table, write_store
 
-from catalog_synth.config import SandboxConfig
-from catalog_synth.sandbox.engine import (
+from catalog_synth.core.config import SandboxConfig
+from catalog_synth.serve.engine import (
     QueryEngine,
     QueryFailed,
     QueryTimeout,

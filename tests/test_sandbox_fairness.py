@@ -19,10 +19,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sandbox_support import client_from, people_frame, running_server, sandbox_config, synthetic_table, write_store
 
-from catalog_synth.config import SandboxConfig
-from catalog_synth.sandbox.app import create_app
-from catalog_synth.sandbox.errors import QueryError, SandboxBusy, TooManyQueries
-from catalog_synth.sandbox.limits import QuerySlots
+from catalog_synth.core.config import SandboxConfig
+from catalog_synth.serve.app import create_app
+from catalog_synth.serve.errors import QueryError, SandboxBusy, TooManyQueries
+from catalog_synth.serve.limits import QuerySlots
 
 PEOPLE = people_frame(200)
 # Runs until the sandbox's time limit stops it.

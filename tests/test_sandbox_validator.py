@@ -6,9 +6,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from catalog_synth.sandbox.errors import QueryRefused
-from catalog_synth.sandbox.validator import MAX_SQL_CHARS, TableCatalog, validate
-from catalog_synth.store import StoredTable
+from catalog_synth.serve.errors import QueryRefused
+from catalog_synth.serve.validator import MAX_SQL_CHARS, TableCatalog, validate
+from catalog_synth.store.copies import StoredTable
 
 
 def stored(warehouse: str, schema: str, table: str, *, multi: bool = False) -> StoredTable:

@@ -9,8 +9,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from catalog_synth.store import Store, StoreError
-from catalog_synth.types import (
+from catalog_synth.store.copies import Store, StoreError
+from catalog_synth.core.types import (
     CheckResult,
     ColumnClass,
     ColumnInfo,

@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 from scale_support import config_dict
 
-from catalog_synth.config import Config, validate_config
-from catalog_synth.demo_data import build_demo_warehouse
-from catalog_synth.pipeline import SyncReport, run_sync
-from catalog_synth.store import Store
-from catalog_synth.types import TableStatus
+from catalog_synth.core.config import Config, validate_config
+from catalog_synth.entry.demo_data import build_demo_warehouse
+from catalog_synth.run.sync import SyncReport, run_sync
+from catalog_synth.store.copies import Store
+from catalog_synth.core.types import TableStatus
 
 DATAHUB = Path(sys.executable).with_name("datahub")
 
@@ -131,7 +131,7 @@ def test_bad_input_never_stops_the_run(tmp_path: Path, pg_url: str) -> None:
         with engine.begin() as con:
             con.exec_driver_sql("DROP TABLE soon_gone")
 
-    from catalog_synth import pipeline
+    from catalog_synth.run import sync as pipeline
 
     report = pipeline.run_sync(config, on_plan=drop_soon_gone)
     engine.dispose()
@@ -207,7 +207,7 @@ class RefusingSink:
     """A third-party-style sink whose catalog refuses one table."""
 
     def __init__(self, refused: str):
-        from catalog_synth.catalog.sinks import SinkReport
+        from catalog_synth.publish.sinks import SinkReport
 
         self.refused = refused
         self.report = SinkReport("refusing")

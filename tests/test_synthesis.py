@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from faker import Faker
 
-from catalog_synth.demo_data import demo_metadata, orders, people
-from catalog_synth.privacy.values import normalize, normalized_set
-from catalog_synth.logs import NOISY_LOGGERS
-from catalog_synth.synthesis import SynthesisError, synthesize_table
-from catalog_synth.types import (
+from catalog_synth.entry.demo_data import demo_metadata, orders, people
+from catalog_synth.core.values import normalize, normalized_set
+from catalog_synth.core.logs import NOISY_LOGGERS
+from catalog_synth.run.synthesize import SynthesisError, synthesize_table
+from catalog_synth.core.types import (
     ColumnInfo,
     ColumnKind,
     ForeignKey,
@@ -67,7 +67,7 @@ def pii() -> Iterator[tuple[pd.DataFrame, SyntheticTable, str]]:
     """The multi-locale customers table, synthesized once, with every log line captured."""
     real = people(400, seed=11)
     capture, root = _Capture(), logging.getLogger()
-    # Every logger at DEBUG, including library ones the CLI quietens (catalog_synth.logs).
+    # Every logger at DEBUG, including library ones the CLI quietens (catalog_synth.core.logs).
     loggers = [root, *(logging.getLogger(name) for name in NOISY_LOGGERS)]
     levels = [logger.level for logger in loggers]
     root.addHandler(capture)
@@ -306,9 +306,9 @@ def test_never_more_rows_than_the_real_table(mixed) -> None:
 def test_the_gates_second_attempt_holds_out_other_people_each_whole() -> None:
     """A new split for the second attempt: the first one's distance share can hinge on which side
     the few real rows near the model's sparse regions fell. Each customer's orders stay together."""
-    from catalog_synth.privacy.evidence import Evidence
-    from catalog_synth.privacy.subjects import Subjects
-    from catalog_synth.synthesis import _prepare, _split_again
+    from catalog_synth.protect.evidence import Evidence
+    from catalog_synth.protect.subjects import Subjects
+    from catalog_synth.run.synthesize import _prepare, _split_again
 
     real = orders(400, np.arange(1, 101), seed=3)
     customers = real["customer_id"].to_numpy()

@@ -1,0 +1,449 @@
+"""The one YAML config file: ``${ENV_VAR}`` interpolation, validated by pydantic.
+
+Errors are one line naming the key (``ConfigError``). Secrets (warehouse URLs,
+tokens) are ``SecretStr`` and never printed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import typing
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from catalog_synth.core.types import RebalanceSpec
+
+DEFAULT_CONFIG_PATH = Path("catalog-synth.yml")
+CONFIG_ENV_VAR = "CATALOG_SYNTH_CONFIG"
+_ENV_PATTERN = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigError(ValueError):
+    """A config problem, phrased as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RelationshipConfig(_Section):
+    """A foreign key the warehouse does not declare: ``child: sales.orders(customer_id)``."""
+
+    child: str
+    parent: str
+
+    @field_validator("child", "parent")
+    @classmethod
+    def _table_with_columns(cls, value: str) -> str:
+        if not re.fullmatch(r"[^()]+\.[^().]+\([^()]+\)", value.strip()):
+            raise ValueError("expected 'schema.table(column[, column...])'")
+        return value.strip()
+
+
+class WarehouseConfig(_Section):
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    url: SecretStr
+    connector: str = "sqlalchemy"
+    include: list[str] = Field(default_factory=lambda: ["*.*"])
+    exclude: list[str] = Field(default_factory=list)
+    # DataHub naming, same option names as DataHub's own SQL sources.
+    platform: str | None = None
+    platform_instance: str | None = None
+    env: str = "PROD"
+    database: str | None = None
+    # None: DataHub's default for the platform (true for snowflake, false elsewhere).
+    convert_urns_to_lowercase: bool | None = None
+    relationships: list[RelationshipConfig] = Field(default_factory=list)
+    # Optional per-table watermark column for incremental sync: {"sales.orders": "updated_at"}.
+    watermarks: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("url")
+    @classmethod
+    def _parseable_url(cls, value: SecretStr) -> SecretStr:
+        try:
+            make_url(value.get_secret_value())
+        except Exception:
+            # Never echo the URL: it may hold a password.
+            raise ValueError("not a valid SQLAlchemy URL (dialect+driver://user:password@host/db)") from None
+        return value
+
+
+class DataHubRestConfig(_Section):
+    # GMS URL and token; unset, they come from $DATAHUB_GMS_URL and $DATAHUB_GMS_TOKEN.
+    server: str | None = None
+    token: SecretStr | None = None
+    mode: Literal["restli", "openapi"] = "restli"
+    # Also write profiles to datasets DataHub does not know yet (creates them).
+    create_missing: bool = False
+    batch_size: int = Field(default=100, ge=1)
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    # Retries of 429/5xx answers and refused connections (exponential back-off).
+    retries: int = Field(default=3, ge=0)
+
+
+class CatalogConfig(_Section):
+    file: Path | None = Path(".catalog-synth/datahub-mcps.json")
+    datahub: DataHubRestConfig | None = None
+    # Base URL of the SQL sandbox, for links and the Preview tab embed.
+    sandbox_url: str | None = None
+    # Third-party sinks by entry-point name (group catalog_synth.sinks) with their settings.
+    sinks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class PrivacyConfig(_Section):
+    # Categories seen fewer than this many times in the sample are never emitted verbatim.
+    min_category_count: int = Field(default=5, ge=1)
+    # Largest acceptable share of synthetic rows closer to training rows than to held-out rows.
+    dcr_threshold: float = Field(default=0.55, gt=0.0, le=1.0)
+    holdout_share: float = Field(default=0.2, gt=0.0, lt=0.9)
+    # Columns whose distinct share in the sample reaches this are identifier-like.
+    unique_share: float = Field(default=0.9, gt=0.0, le=1.0)
+    # Fewest sample rows a table needs to be learnt by the model; smaller tables are generated
+    # column by column (fakes, replaced categories, numbers and dates over the real range).
+    min_rows: int = Field(default=10, ge=1)
+    # Small lookup tables that other tables reference and that describe no one keep their labels.
+    reference_tables: bool = True
+    reference_max_rows: int = Field(default=1000, ge=1)
+
+
+class SandboxConfig(_Section):
+    # The descriptions are what `catalog-synth serve --help` lists.
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=8765, ge=1, le=65535, description="Port to listen on.")
+    row_limit: int = Field(default=10_000, ge=1, description="Most rows a query returns.")
+    max_response_bytes: int = Field(
+        default=20_000_000, ge=1024, description="Largest result a query returns, in bytes."
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Time limit of a query, and the longest it waits for a free slot."
+    )
+    max_concurrent_queries: int = Field(default=8, ge=1, description="Queries running at once, all clients together.")
+    max_queries_per_client: int | None = Field(
+        default=None,
+        ge=1,
+        description="Queries one client (bearer token, or IP address without tokens) runs or waits for at once; "
+        "more get HTTP 429. Default: half of max_concurrent_queries, at least 1.",
+    )
+    memory_limit: str = Field(default="1GB", description="DuckDB's memory limit.")
+    threads: int = Field(default=2, ge=1, description="DuckDB's threads.")
+    max_temp_directory_size: str = Field(default="1GB", description="Most disk DuckDB spills to.")
+    token_hashes: list[str] = Field(
+        default_factory=list,
+        description="SHA-256 hex digests of the accepted bearer tokens (printf %s TOKEN | sha256sum); "
+        "empty: no token needed.",
+    )
+    catalog_origin: str | None = Field(
+        default=None, description="Origin allowed to frame the preview pages (DataHub's frontend)."
+    )
+
+    @property
+    def queries_per_client(self) -> int:
+        """Slots one client may hold: ``max_queries_per_client``, or half of all (at least 1)."""
+        share = self.max_queries_per_client or max(1, self.max_concurrent_queries // 2)
+        return min(share, self.max_concurrent_queries)
+
+    @field_validator("token_hashes")
+    @classmethod
+    def _sha256_hex(cls, value: list[str]) -> list[str]:
+        if any(not re.fullmatch(r"[0-9a-fA-F]{64}", digest) for digest in value):
+            # Never echo the entry: it may be a token pasted by mistake.
+            raise ValueError("each entry must be a SHA-256 hex digest (printf %s TOKEN | sha256sum)")
+        return [digest.lower() for digest in value]
+
+    @field_validator("catalog_origin")
+    @classmethod
+    def _origin(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", value):
+            raise ValueError("expected an origin such as https://datahub.example.com (scheme, host, port only)")
+        return value
+
+
+class ExecutorConfig(_Section):
+    kind: Literal["local", "dask"] = "local"
+    workers: int | None = None  # default: the machine's cores
+    scheduler: str | None = None  # tcp://host:8786 for dask
+    table_timeout_seconds: float = Field(default=600.0, gt=0)
+    # Retries of transient warehouse errors per table, waiting backoff * 2^attempt (plus jitter).
+    retries: int = Field(default=2, ge=0)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0)
+    # Memory a local worker may map beyond its loaded libraries, in MB (RLIMIT_AS); no cap by default.
+    worker_memory_mb: int | None = Field(default=None, ge=256)
+
+
+class TableConfig(_Section):
+    """Per-table choices under ``tables:`` (keys are ``schema.table`` globs, optionally with the warehouse)."""
+
+    synthesizer: str | None = None
+    # The generator's settings for these tables, over ``generators.<name>``.
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+Category = str | bool | int | float
+REBALANCED_SUFFIX = "__rebalanced"
+
+
+class RebalanceConfig(_Section):
+    """A rebalanced copy of one table: ``column`` + ``target`` (value -> share of rows), or a
+    subgroup ``where`` (column -> value, all of them) + ``share``."""
+
+    table: str  # schema.table, optionally warehouse.schema.table
+    column: str | None = None
+    target: dict[Category, float] | None = None
+    where: dict[str, Category] | None = None
+    share: float | None = Field(default=None, gt=0, lt=1)
+    rows: int | None = Field(default=None, ge=1)  # default: as many as the plain copy
+    name: str | None = Field(default=None, pattern=r"^[^.]+$")  # default: <table>__rebalanced
+    synthesizer: str | None = None  # default: the table's
+    settings: dict[str, Any] = Field(default_factory=dict)
+    sample_rows: int | None = Field(default=None, ge=1)  # rows read (default: sample_rows)
+    # Rows outside the target classes the model learns from (default: all); every target-class
+    # row of the sample is kept. Fewer give a time-bounded generator more passes over the rare rows.
+    other_rows: int | None = Field(default=None, ge=1)
+    # Times each target-class row is shown to the model (more weight on a rare class).
+    target_weight: int = Field(default=1, ge=1, le=20)
+
+    @model_validator(mode="after")
+    def _one_form(self) -> RebalanceConfig:
+        if (self.column is None) == (self.where is None):
+            raise ValueError("give either column and target, or where and share")
+        if self.column is not None and not self.target:
+            raise ValueError("column needs a target: {value: share}")
+        if self.where is not None and (not self.where or self.share is None):
+            raise ValueError("where needs one or more columns and a share")
+        shares = list((self.target or {}).values()) + ([self.share] if self.share else [])
+        if any(not 0 < share < 1 for share in shares) or sum(shares) >= 1:
+            raise ValueError("each share must be between 0 and 1, and together less than 1")
+        return self
+
+    def matches(self, warehouse: str, qualified: str) -> bool:
+        return self.table in (qualified, f"{warehouse}.{qualified}")
+
+    def output_name(self, table: str) -> str:
+        return self.name or f"{table}{REBALANCED_SUFFIX}"
+
+    def digest(self) -> str:
+        """Changes whenever the request does (part of the copy's fingerprint)."""
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+    def spec(self) -> RebalanceSpec:
+        """What the synthesis stage needs: columns and (values, share) pairs."""
+        from catalog_synth.core.types import RebalanceSpec  # pandas: not at config load
+
+        if self.where is not None:
+            target = ((tuple(self.where.values()), self.share or 0.0),)
+            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows, self.target_weight)
+        target = tuple(((value,), share) for value, share in (self.target or {}).items())
+        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows, self.target_weight)
+
+    def describe(self) -> str:
+        """The request in words, for the catalog link (the config's own values)."""
+        if self.where is not None:
+            condition = " and ".join(f"{column} = {value}" for column, value in self.where.items())
+            return f"{condition}: {self.share:.0%} of rows"
+        shares = ", ".join(f"{value}: {share:.0%}" for value, share in (self.target or {}).items())
+        return f"{self.column} rebalanced to {shares}"
+
+
+class Config(_Section):
+    warehouses: list[WarehouseConfig] = Field(min_length=1)
+    sample_rows: int = Field(default=2000, ge=1)
+    preview_rows: int = Field(default=20, ge=1)
+    copy_rows: int = Field(default=10_000, ge=1)
+    store: Path = Path(".catalog-synth/sandbox.duckdb")
+    catalog: CatalogConfig = Field(default_factory=CatalogConfig)
+    # The generator plugin (entry point group catalog_synth.generators) every table uses by default.
+    synthesizer: str = "gaussian_copula"
+    # Settings per generator: {"tabular_argn": {"max_training_seconds": 60}}.
+    generators: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Per-table choices by schema.table glob: {"crm.customers": {"synthesizer": "tabular_argn"}}.
+    tables: dict[str, TableConfig] = Field(default_factory=dict)
+    rebalance: list[RebalanceConfig] = Field(default_factory=list)
+    seed: int | None = None
+    # Per-column privacy overrides: {"crm.customer.notes": "sensitive", "crm.genre.*": "public"}
+    # Keys are schema.table.column globs, optionally prefixed by the warehouse name.
+    columns: dict[str, Literal["sensitive", "public"]] = Field(default_factory=dict)
+    privacy: PrivacyConfig = Field(default_factory=PrivacyConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
+
+    @model_validator(mode="after")
+    def _generators_exist(self) -> Config:
+        _check_generator("synthesizer", self.synthesizer, self.generators.get(self.synthesizer, {}))
+        for name, settings in self.generators.items():
+            _check_generator(f"generators.{name}", name, settings, need_library=False)
+        for glob, choice in self.tables.items():
+            name = choice.synthesizer or self.synthesizer
+            _check_generator(f"tables.{glob}", name, {**self.generators.get(name, {}), **choice.settings})
+        for number, request in enumerate(self.rebalance):
+            self.check_rebalance(request, f"rebalance.{number}")
+        return self
+
+    def check_rebalance(self, request: RebalanceConfig, key: str) -> None:
+        """The request's generator is installed and its settings validate."""
+        parts = request.table.split(".")
+        warehouse, qualified = (parts[0], ".".join(parts[1:])) if len(parts) > 2 else ("", request.table)
+        _check_generator(key, *self.generator_for(warehouse, qualified, request))
+
+    def table_choice(self, warehouse: str, qualified: str) -> TableConfig:
+        """The first ``tables`` entry whose glob matches the table (an empty choice if none does)."""
+        for glob, choice in self.tables.items():
+            if fnmatch.fnmatchcase(qualified, glob) or fnmatch.fnmatchcase(f"{warehouse}.{qualified}", glob):
+                return choice
+        return TableConfig()
+
+    def generator_for(self, warehouse: str, qualified: str, request: RebalanceConfig | None = None) -> tuple[str, dict]:
+        """The generator name and settings for one table (or one of its rebalanced copies)."""
+        choice = self.table_choice(warehouse, qualified)
+        name = (request.synthesizer if request else None) or choice.synthesizer or self.synthesizer
+        own = {} if request and request.synthesizer else dict(choice.settings)  # the table's own generator only
+        own.update(request.settings if request else {})
+        return name, {**self.generators.get(name, {}), **own}
+
+    def warehouse(self, name: str) -> WarehouseConfig:
+        for warehouse in self.warehouses:
+            if warehouse.name == name:
+                return warehouse
+        raise ConfigError(f"warehouses: no warehouse named {name!r}")
+
+    @property
+    def multi_warehouse(self) -> bool:
+        return len(self.warehouses) > 1
+
+
+def _check_generator(key: str, name: str, settings: dict[str, Any], need_library: bool = True) -> None:
+    """An installed generator whose settings validate (and whose library is installed, when used)."""
+    from catalog_synth.model import GeneratorError, generator_class, validate_settings
+
+    try:
+        validate_settings(name, settings)
+    except GeneratorError as exc:
+        raise ConfigError(f"{key}: {exc}") from None
+    problem = generator_class(name).missing_requirement() if need_library else None
+    if problem:
+        raise ConfigError(f"{key}: {problem}")
+
+
+def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
+    """Replace ``${VAR}`` (or ``${VAR:-default}``) with environment values.
+
+    Comments are left alone, so a commented-out ``${VAR}`` does not need to be set.
+    """
+    env = os.environ if environ is None else environ
+    lines = []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        code, hash_, comment = _split_comment(line)
+
+        def substitute(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"line {number}: environment variable ${{{name}}} is not set")
+
+        lines.append(_ENV_PATTERN.sub(substitute, code) + hash_ + comment)
+    return "".join(lines)
+
+
+def _split_comment(line: str) -> tuple[str, str, str]:
+    """Split a YAML line at a ``#`` that starts a comment (outside quotes)."""
+    quote = None
+    for index, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "#" and (index == 0 or line[index - 1].isspace()):
+            return line[:index], "#", line[index + 1 :]
+    return line, "", ""
+
+
+def parse_config(text: str, environ: dict[str, str] | None = None) -> Config:
+    try:
+        raw = yaml.safe_load(interpolate_env(text, environ))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError("the config must be a YAML mapping with a 'warehouses' key")
+    return validate_config(raw)
+
+
+def validate_config(raw: dict[str, Any]) -> Config:
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc)) from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    message = error["msg"].removeprefix("Value error, ")
+    if not error["loc"]:  # a check across keys (generators): the message names its key
+        return message
+    key = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return f"{key}: unknown key{_did_you_mean(error['loc'])}"
+    if error["type"] == "missing":
+        return f"{key}: required key is missing"
+    # Do not echo the input: it may be a secret.
+    return f"{key}: {message}"
+
+
+def _did_you_mean(loc: tuple[int | str, ...]) -> str:
+    """`` (did you mean `sample_rows`?)`` for the valid key nearest an unknown one, if any is near."""
+    model: type[BaseModel] | None = Config
+    for part in loc[:-1]:
+        if isinstance(part, str) and model is not None:
+            field = model.model_fields.get(part)
+            model = _section_model(field.annotation) if field else None
+    nearest = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1) if model else []
+    return f" (did you mean `{nearest[0]}`?)" if nearest else ""
+
+
+def _section_model(annotation: Any) -> type[BaseModel] | None:
+    """The section model inside ``Section``, ``Section | None`` or ``list[Section]``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_section_model, typing.get_args(annotation))), None)
+
+
+def config_path(explicit: str | Path | None = None) -> Path:
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    resolved = config_path(path)
+    try:
+        text = resolved.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file {resolved} not found (run 'catalog-synth init' to write one)") from None
+    config = parse_config(text)
+    return _relative_to(config, resolved.parent)
+
+
+def _relative_to(config: Config, base: Path) -> Config:
+    """Resolve relative store/catalog paths against the config file's folder."""
+    updates: dict[str, Any] = {"store": _resolve(base, config.store)}
+    catalog = config.catalog
+    if catalog.file is not None:
+        updates["catalog"] = catalog.model_copy(update={"file": _resolve(base, catalog.file)})
+    return config.model_copy(update=updates)
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else base / path

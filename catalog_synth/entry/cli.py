@@ -1,0 +1,282 @@
+"""The ``catalog-synth`` command line: a thin layer over the library API.
+
+Start-up is cheap on purpose: ``--help`` and the light commands import only click and
+rich here; each command imports what it needs when it runs (see ``cli_common``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.measure import Measurement
+from rich.table import Table
+
+from catalog_synth import __version__
+from catalog_synth.entry.common import config_option, configure_logging_from, load_or_exit, logging_options
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from catalog_synth.core.config import Config
+    from catalog_synth.run.sync import SyncReport
+    from catalog_synth.core.types import TableResult
+
+# On a terminal (or with $COLUMNS) tables fit its width; elsewhere (pipes, cron logs) they
+# keep their natural width instead of being squeezed.
+console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 1000)
+
+
+class CommandGroup(click.Group):
+    """A group whose every command, wherever it is defined, also takes the logging options."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params.extend(logging_options())
+        super().add_command(cmd, name)
+
+
+@click.group(cls=CommandGroup, params=logging_options())
+@click.version_option(__version__, prog_name="catalog-synth")
+@click.pass_context
+def main(context: click.Context) -> None:
+    """Synthetic sample data for data catalogs: previews and sandbox copies that describe nobody."""
+    configure_logging_from(context)
+
+
+@main.command()
+@click.option("--path", "-p", type=click.Path(dir_okay=False), default=None, help="Where to write the config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str | None, force: bool) -> None:
+    """Write a commented starter catalog-synth.yml."""
+    from catalog_synth.core.config import config_path
+    from catalog_synth.entry.starter import STARTER_CONFIG
+
+    target = Path(path) if path else config_path()
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists (use --force to overwrite)")
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    console.print(f"Wrote [bold]{target}[/]. Set the warehouse URL, then run [bold]catalog-synth sync[/].")
+
+
+@main.command()
+@config_option
+@click.option("--full", is_flag=True, help="Re-synthesize every table, even unchanged ones.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write a JSON run report here.")
+@click.option(
+    "--executor",
+    "executor_kind",
+    type=click.Choice(["local", "dask"]),
+    default=None,
+    help="Where per-table work runs: local worker processes, or a Dask cluster (default: the config's).",
+)
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786 (implies --executor dask).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Local worker processes (default: all cores).")
+@click.option(
+    "--create-missing", is_flag=True, help="Also publish to datasets DataHub does not know yet (creates them)."
+)
+def sync(
+    config_path: str | None,
+    full: bool,
+    report_path: str | None,
+    executor_kind: str | None,
+    scheduler: str | None,
+    workers: int | None,
+    create_missing: bool,
+) -> None:
+    """Synthesize every included table into the store and publish it to the catalog."""
+    if scheduler and executor_kind == "local":
+        raise click.UsageError("--scheduler is for --executor dask")
+    config = with_executor_options(load_or_exit(config_path), executor_kind, scheduler, workers)
+    if create_missing:
+        from catalog_synth.entry.catalog_commands import with_create_missing
+
+        config = with_create_missing(config)
+    report = sync_with_progress(config, full=full)
+    print_summary(report)
+    if report_path:
+        Path(report_path).write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    if report.failed:
+        sys.exit(1)
+
+
+def with_executor_options(
+    config: Config, kind: str | None, scheduler: str | None, workers: int | None
+) -> Config:
+    """The config with ``sync``'s --executor/--scheduler/--workers applied (a scheduler implies dask)."""
+    updates: dict[str, object] = {}
+    if scheduler:
+        updates.update(kind="dask", scheduler=scheduler)
+    if kind:
+        updates["kind"] = kind
+    if workers:
+        updates["workers"] = workers
+    return config.model_copy(update={"executor": config.executor.model_copy(update=updates)})
+
+
+def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
+    """Run the sync with a progress bar on a terminal (plain log lines elsewhere)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from catalog_synth.run.executors import ExecutorError
+    from catalog_synth.run.sync import SyncError, run_sync
+
+    progress = Progress(
+        TextColumn("[bold]sync"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        disable=not console.is_terminal,
+    )
+    with progress:
+        task = progress.add_task("", total=None)
+
+        def on_table(result: TableResult) -> None:
+            progress.update(task, advance=1, description=f"{result.stored_ref.qualified}: {result.status.value}")
+
+        try:
+            return run_sync(
+                config, full=full, on_plan=lambda total: progress.update(task, total=total), on_table=on_table
+            )
+        except (SyncError, ExecutorError) as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+_STATUS_STYLE = {"synthesized": "green", "unchanged": "cyan", "skipped": "yellow", "failed": "red"}
+
+
+def print_summary(report: SyncReport) -> None:
+    from catalog_synth.core.types import TableStatus
+
+    table = Table(title="catalog-synth sync", show_lines=False)
+    for header in ("warehouse", "table", "status", "rows", "quality", "reason / notes"):
+        table.add_column(header)
+    for result in report.results:
+        quality = f"{result.quality.overall:.2f}" if result.quality else ""
+        detail = "; ".join(filter(None, [result.reason, *result.notes]))
+        style = _STATUS_STYLE[result.status.value]
+        table.add_row(
+            result.ref.warehouse,
+            result.stored_ref.qualified,
+            f"[{style}]{result.status.value}[/]",
+            str(result.rows_written or ""),
+            quality,
+            detail,
+        )
+    console.print(table)
+    counts = ", ".join(f"{report.count(s)} {s.value}" for s in TableStatus if report.count(s))
+    console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; store: {report.store}")
+    for sink_report in report.sink_reports:
+        console.print(sink_report.summary())
+
+
+@main.command()
+@config_option
+@click.argument("table")
+@click.option("--rows", "-n", type=int, default=None, help="How many rows (default: preview_rows).")
+def preview(config_path: str | None, table: str, rows: int | None) -> None:
+    """Print the synthetic preview rows of SCHEMA.TABLE."""
+    from catalog_synth.store.copies import Store, StoreError
+
+    config = load_or_exit(config_path)
+    try:
+        frame = Store(config.store).preview(table, rows)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(frame_table(frame, title=f"{table} (synthetic)", width=console.width))
+
+
+@main.command()
+@config_option
+@click.argument("table")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def report(config_path: str | None, table: str, as_json: bool) -> None:
+    """Quality score, column classification and privacy-gate results of SCHEMA.TABLE."""
+    from catalog_synth.entry.reporting import render_table_report
+    from catalog_synth.store.copies import Store, StoreError
+
+    config = load_or_exit(config_path)
+    try:
+        stored = Store(config.store).table(table)
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(stored.as_dict(), indent=2, default=str))
+        return
+    render_table_report(console, stored)
+
+
+def frame_table(frame: pd.DataFrame, title: str = "", width: int | None = None) -> Table:
+    """The rows as a table; one wider than ``width`` is turned: a line per column, as many
+    rows side by side as fit."""
+    table = _rows_table(frame, title)
+    if width is None or _natural_width(table) <= width:
+        return table
+    for rows in range(len(frame), 0, -1):
+        turned = _columns_table(frame.head(rows), f"{title}: {rows} of {len(frame)} rows, a line per column")
+        if rows == 1 or _natural_width(turned) <= width:
+            return turned
+    return table  # no rows: nothing to turn
+
+
+def _rows_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column))
+    for row in frame.itertuples(index=False):
+        table.add_row(*_cells(row))
+    return table
+
+
+def _columns_table(frame: pd.DataFrame, title: str) -> Table:
+    table = Table(title=title)
+    table.add_column("column", style="bold")
+    for number in range(1, len(frame) + 1):
+        table.add_column(f"row {number}")
+    for column in frame.columns:
+        table.add_row(str(column), *_cells(frame[column]))
+    return table
+
+
+def _cells(values: Iterable[object]) -> list[str]:
+    import pandas as pd
+
+    return ["" if pd.isna(value) else escape(str(value)) for value in values]
+
+
+def _natural_width(table: Table) -> int:
+    """The width ``table`` takes when nothing squeezes it."""
+    return Measurement.get(console, console.options.update(max_width=1_000_000), table).maximum
+
+
+@main.command()
+@click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), default=".catalog-synth/demo", show_default=True
+)
+@click.option("--rows", type=int, default=300, show_default=True, help="People in the demo warehouse.")
+def demo(directory: str, rows: int) -> None:
+    """Build a small embedded warehouse, sync it, and show the synthetic result (no server needed)."""
+    from catalog_synth.entry.demo import run_demo
+
+    run_demo(Path(directory), rows, console)
+
+
+def _register_stage_commands() -> None:
+    """Commands that live with their stage: the sandbox serves, the catalog purges."""
+    from catalog_synth.entry.catalog_commands import purge_real_samples_command
+    from catalog_synth.entry.keys_commands import keys_command
+    from catalog_synth.entry.serve_commands import query_command, serve_command
+
+    for command in (serve_command, query_command, purge_real_samples_command, keys_command):
+        main.add_command(command)
+
+
+_register_stage_commands()

@@ -1,0 +1,91 @@
+"""Human-readable ``catalog-synth report``: aggregates only, never values."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from catalog_synth.store.copies import StoredTable
+
+
+def render_table_report(console: Console, stored: StoredTable) -> None:
+    console.print(f"[bold]{stored.logical_name}[/] — {stored.row_count} synthetic rows, synced {stored.synced_at:%Y-%m-%d %H:%M:%S %Z}")
+    if stored.quality:
+        q = stored.quality
+        console.print(
+            f"Quality (SDMetrics): overall {q['overall']:.3f} · column shapes {q['column_shapes']:.3f}"
+            f" · column pair trends {q['column_pair_trends']:.3f}"
+        )
+    for note in stored.notes or ():
+        console.print(f"[cyan]note[/] {note}")
+    if stored.generator:
+        console.print(generator_line(stored.generator))
+    if stored.rebalance:
+        console.print(rebalance_table(stored.rebalance))
+    classes = Table(title="Column classification")
+    for header in ("column", "class", "identifying", "how", "why"):
+        classes.add_column(header)
+    for name, cls in stored.classes.items():
+        classes.add_row(name, cls["semantic"], "yes" if cls["identifying"] else "no", cls["source"], cls["reason"])
+    console.print(classes)
+    for name, reason in stored.dropped_columns.items():
+        console.print(f"[yellow]left out[/] {name}: {reason}")
+    if stored.gate:
+        gate = Table(title=f"Privacy gate ({'passed' if stored.gate['passed'] else 'FAILED'}, attempts {stored.gate['attempts']})")
+        for header in ("check", "column", "result", "detail"):
+            gate.add_column(header)
+        for check in stored.gate["checks"]:
+            gate.add_row(check["name"], check["column"] or "", "pass" if check["passed"] else "FAIL", check["detail"])
+        console.print(gate)
+    if stored.relations:
+        console.print(relations_table(stored.relations))
+
+
+def generator_line(report: dict) -> str:
+    """One line: the generator, its times, epochs and rows sampled."""
+    epochs = f" · {report['epochs']:g} epochs" if report.get("epochs") is not None else ""
+    extra = "".join(f" · {key.replace('_', ' ')} {value}" for key, value in report.items()
+                    if key not in ("generator", "fit_seconds", "sample_seconds", "epochs", "rows_sampled") and value)
+    return (f"Generator: {report['generator']} · fit {report['fit_seconds']:.1f} s · sample {report['sample_seconds']:.1f} s"
+            f"{epochs} · {report['rows_sampled']} rows sampled{extra}")
+
+
+def rebalance_table(rebalance: dict) -> Table:
+    """Per target class of a rebalanced copy: the target, the real share and the synthetic share."""
+    table = Table(title=f"Rebalanced copy ({', '.join(rebalance['columns'])})")
+    for header in ("class", "target", "real share", "synthetic share"):
+        table.add_column(header)
+    for entry in rebalance["classes"]:
+        table.add_row(", ".join(str(value) for value in entry["values"]), _share(entry["target"]),
+                      _share(entry["real_share"]), _share(entry["synthetic_share"]))
+    return table
+
+
+def relations_table(relations: list[dict]) -> Table:
+    """Per foreign key: integrity, cardinality similarity (SDMetrics definition), join check."""
+    table = Table(title="Relationships (synthetic copy)")
+    headers = ("foreign key", "parent", "origin", "integrity", "cardinality similarity",
+               "children/parent real vs synthetic", "join rows", "note")
+    for header in headers:
+        table.add_column(header)
+    for entry in relations:
+        per_parent = entry.get("children_per_parent") or {}
+        table.add_row(
+            ", ".join(entry["columns"]),
+            f"{entry['parent']}({', '.join(entry['parent_columns'])})",
+            entry["origin"],
+            _share(entry.get("integrity")),
+            _number(entry.get("cardinality_similarity")),
+            f"{_number(per_parent.get('real_mean'))} vs {_number(per_parent.get('synthetic_mean'))}" if per_parent else "",
+            str(entry["join_rows"]) if "join_rows" in entry else "",
+            entry.get("note") or "",
+        )
+    return table
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"

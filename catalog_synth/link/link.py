@@ -1,0 +1,322 @@
+"""Calling-process side: synthetic children get synthetic parents before they are published.
+
+Workers synthesize every table at once, in parallel; a child's foreign keys hold
+format-preserving fakes until here. :class:`KeyLinker` holds each arriving table until the
+key pools of its parents are known (a parent's synthetic keys, or its copy already in the
+store), then re-draws the child's foreign keys from them and releases it for publication:
+
+* each synthetic parent gets a number of children drawn from the real children-per-parent
+  shape measured by the child's worker; empty keys keep the real share;
+* a self-reference (``employees.manager_id``) becomes a forest over the table's own keys;
+* the key column numbering each parent's children (``line_no``) is renumbered, and a
+  composite primary key stays unique.
+
+A parent's pool is known when it arrives, unless its referenced columns are themselves
+foreign keys still to be linked, or it may still fail its own linking (then its children wait:
+no child is published pointing at a parent that never reaches the store); so key cycles
+between tables (departments <-> employees) need no ordering. Everything handled here is
+synthetic or aggregate.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+import pandas as pd
+
+from catalog_synth.link.assign import (
+    draw_parents,
+    draw_self_parents,
+    number_children,
+    set_keys,
+    unique_key,
+)
+from connectors.graph import KeyGraph, Relationship
+from catalog_synth.link.profile import KeyProfile, RelationProfile
+from catalog_synth.core.types import CheckResult, ColumnClass, SyntheticTable, TableRef, TableResult, TableStatus
+
+if TYPE_CHECKING:
+    import duckdb
+
+# (table, columns) -> its stored synthetic keys, or None when the store has no copy of it.
+StoredKeys = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]
+
+
+class Outcome(Protocol):
+    """What the linker needs of a worker's answer (``pipeline.TableOutcome``)."""
+
+    result: TableResult
+    table: SyntheticTable | None
+    keys: KeyProfile | None
+    settled: bool  # not published for a reason that holds while the table's fingerprint does
+
+
+@dataclass(frozen=True)
+class Unlinked:
+    """Why a relationship cannot get synthetic parents; ``keep_fakes`` when its parent is not synchronized."""
+
+    reason: str
+    keep_fakes: bool
+
+
+class Unpublishable(Exception):
+    """A child whose non-null foreign key has no synthetic parent to point at."""
+
+
+class KeyLinker:
+    def __init__(self, graph: KeyGraph, stored_keys: StoredKeys, seed: int | None = None):
+        self.graph = graph
+        self.stored_keys = stored_keys
+        self.rng = np.random.default_rng(seed)
+        self.expected: set[TableRef] = set()
+        self.held: dict[TableRef, Outcome] = {}
+        self.linked: dict[TableRef, pd.DataFrame] = {}  # referenced columns of released tables
+        self.missing: dict[TableRef, str] = {}  # tables of this run that were not published, and why
+        self.version: dict[TableRef, int] = defaultdict(int)  # bumped whenever a table gets new keys
+        self.seen: dict[TableRef, dict[TableRef, int]] = {}  # parent versions each child points at
+        self.profiles: dict[TableRef, KeyProfile] = {}
+        self.notes: dict[TableRef, dict[str, str]] = defaultdict(dict)  # child -> relationship label -> note
+
+    def expect(self, refs: Iterable[TableRef]) -> None:
+        """Tables the next round of work will deliver."""
+        self.expected.update(refs)
+
+    def arrive(self, outcome: Outcome) -> list[Outcome]:
+        """Take a worker's answer; returns the answers now ready to publish, parents first."""
+        ref = outcome.result.ref
+        self.expected.discard(ref)
+        self.linked.pop(ref, None)
+        if outcome.table is None:
+            if outcome.result.status is TableStatus.UNCHANGED:
+                self.seen[ref] = {r.parent: 0 for r in self.graph.parents_of(ref)}
+            if outcome.result.status is not TableStatus.UNCHANGED or outcome.settled:  # left unpublished
+                self.missing[ref] = outcome.result.reason or outcome.result.status.value
+            return [outcome, *self._release()]
+        self.missing.pop(ref, None)
+        self.version[ref] += 1
+        self.held[ref] = outcome
+        return self._release()
+
+    def finish(self) -> list[Outcome]:
+        """Release what still waits (keys that depend on each other through composite keys)."""
+        ready = []
+        for ref in list(self.held):
+            outcome = self.held.pop(ref)
+            waiting = Unlinked("its parent's keys depend on this table's keys (a key cycle)", keep_fakes=False)
+            pools = {r: _or(self._pool(r), waiting) for r in self._relationships(ref)}
+            ready.append(self._link(outcome, pools))
+        return ready
+
+    def stale(self) -> list[TableRef]:
+        """Tables whose published keys point at parents that have since got new keys, with all
+        their descendants (so that a table and its children are linked in the same round)."""
+        stale = {ref for ref, parents in self.seen.items() if any(self.version[p] > v for p, v in parents.items())}
+        pending = list(stale)
+        while pending:
+            for relationship in self.graph.children_of(pending.pop()):
+                if relationship.child not in stale and relationship.child in self.graph.tables:
+                    stale.add(relationship.child)
+                    pending.append(relationship.child)
+        return sorted(stale)
+
+    # -- readiness -------------------------------------------------------------------------
+    def _release(self) -> list[Outcome]:
+        ready: list[Outcome] = []
+        progress = True
+        while progress:
+            progress = False
+            for ref in list(self.held):
+                pools = {r: self._pool(r) for r in self._relationships(ref)}
+                if any(pool is None for pool in pools.values()):
+                    continue
+                ready.append(self._link(self.held.pop(ref), pools))
+                progress = True
+        return ready
+
+    def _relationships(self, ref: TableRef) -> list[Relationship]:
+        return [r for r in self.graph.parents_of(ref) if not r.self_reference]
+
+    def _pool(self, relationship: Relationship) -> pd.DataFrame | Unlinked | None:
+        """The parent's distinct synthetic keys, why there are none, or None while they may change."""
+        parent, columns = relationship.parent, relationship.parent_columns
+        if parent in self.linked:
+            frame = self.linked[parent]
+        elif parent in self.held:
+            if self._keys_still_change(parent, columns) or not self._will_publish(parent):
+                return None
+            frame = self.held[parent].table.data
+        elif parent in self.expected:
+            return None
+        else:
+            stored = self.stored_keys(parent, columns)
+            frame = None if stored is None else stored.set_axis(list(columns), axis=1)
+        if frame is not None and set(columns) <= set(frame.columns):
+            keys = _distinct(frame, columns)
+            if not keys.empty:
+                return keys
+        if parent in self.missing:
+            return Unlinked(f"parent {parent.qualified} was not published ({self.missing[parent]})", keep_fakes=False)
+        if parent in self.graph.tables:
+            return Unlinked(f"parent {parent.qualified} has no synthetic keys", keep_fakes=False)
+        return Unlinked(f"parent {parent.qualified} is not synchronized", keep_fakes=True)
+
+    def _will_publish(self, ref: TableRef, visiting: frozenset[TableRef] = frozenset()) -> bool:
+        """A held table hands out its keys only when its own linking cannot fail: every parent it
+        needs is published, stored, or held and sure to be published itself (a key cycle counts
+        as sure). Otherwise a child could point at keys of a parent that never reaches the store."""
+        for relationship in self._relationships(ref):
+            parent = relationship.parent
+            if parent in visiting or parent in self.linked:
+                continue
+            if parent in self.held:
+                if not self._will_publish(parent, visiting | {ref}):
+                    return False
+                continue
+            if parent in self.expected:
+                return False
+            pool = self._pool(relationship)
+            if isinstance(pool, Unlinked) and not pool.keep_fakes and not self.graph.nullable(relationship):
+                return False
+        return True
+
+    def _keys_still_change(self, ref: TableRef, columns: tuple[str, ...]) -> bool:
+        """Referenced columns that are foreign keys themselves change when ``ref`` is linked."""
+        return any(set(r.columns) & set(columns) for r in self._relationships(ref))
+
+    # -- linking ---------------------------------------------------------------------------
+    def _link(self, outcome: Outcome, pools: dict[Relationship, pd.DataFrame | Unlinked]) -> Outcome:
+        table = outcome.table
+        ref = table.ref
+        profile = outcome.keys or KeyProfile()
+        self.profiles[ref] = profile
+        self.seen[ref] = {r.parent: self.version[r.parent] for r in self.graph.parents_of(ref)}
+        try:
+            self._link_table(table, profile, pools)
+        except Unpublishable as exc:
+            reason = str(exc)
+            self.missing[ref] = reason
+            outcome.result = TableResult(ref, TableStatus.SKIPPED, reason, rows_read=outcome.result.rows_read)
+            outcome.table = None
+            # Settled: the table is linked again when a parent it points at gets keys (see stale()).
+            outcome.settled = True
+            return outcome
+        outcome.result.rows_written = len(table.data)
+        referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))
+        self.linked[ref] = table.data[referenced].copy()
+        return outcome
+
+    def _link_table(
+        self, table: SyntheticTable, profile: KeyProfile, pools: dict[Relationship, pd.DataFrame | Unlinked]
+    ) -> None:
+        together = {p.relationship for p in profile.relations if p.sampled_together}
+        relationships = sorted(
+            self.graph.parents_of(table.ref), key=lambda r: (r.self_reference, r not in together)
+        )
+        redraw: list[tuple[tuple[str, ...], pd.DataFrame]] = []
+        for relationship in relationships:
+            measured = profile.of(relationship) or RelationProfile(relationship, {})
+            if relationship.self_reference:
+                self._link_self(table, measured)
+                continue
+            pool = pools[relationship]
+            if isinstance(pool, Unlinked):
+                self._unlinked(table, relationship, pool)
+                continue
+            self._link_one(table, measured, pool)
+            if not measured.sampled_together:
+                redraw.append((relationship.columns, pool))
+        self._keep_key_unique(table, relationships, redraw)
+
+    def _link_one(self, table: SyntheticTable, measured: RelationProfile, pool: pd.DataFrame) -> None:
+        relationship = measured.relationship
+        null_share = measured.null_share if self.graph.nullable(relationship) else 0.0
+        parents = draw_parents(len(table.data), len(pool), measured.counts(), null_share, self.rng)
+        set_keys(table.data, relationship.columns, pool, parents)
+        if measured.counter and measured.counter in table.data.columns:
+            number_children(table.data, relationship.columns, measured.counter, measured.counter_start)
+            table.classes[measured.counter] = ColumnClass(
+                measured.counter,
+                "numerical",
+                False,
+                f"numbers the rows of each {relationship.parent.qualified} from {measured.counter_start},"
+                " like the real table",
+                "key",
+            )
+        self._mark_linked(table, relationship)
+
+    def _link_self(self, table: SyntheticTable, measured: RelationProfile) -> None:
+        relationship = measured.relationship
+        if not set(relationship.columns + relationship.parent_columns) <= set(table.data.columns):
+            return
+        null_share = measured.null_share if self.graph.nullable(relationship) else 0.0
+        parents = draw_self_parents(len(table.data), measured.counts(), null_share, self.rng)
+        own_keys = table.data[list(relationship.parent_columns)].reset_index(drop=True)
+        set_keys(table.data, relationship.columns, own_keys, parents)
+        self._mark_linked(table, relationship)
+
+    def _unlinked(self, table: SyntheticTable, relationship: Relationship, why: Unlinked) -> None:
+        if why.keep_fakes:
+            self.notes[table.ref][relationship.label] = f"keys not linked: {why.reason}"
+            return
+        if not self.graph.nullable(relationship):
+            raise Unpublishable(f"foreign key ({', '.join(relationship.columns)}) cannot be linked: {why.reason}")
+        for column in relationship.columns:
+            table.data[column] = None
+        self.notes[table.ref][relationship.label] = f"keys left empty: {why.reason}"
+
+    @staticmethod
+    def _mark_linked(table: SyntheticTable, relationship: Relationship) -> None:
+        for column in relationship.columns:
+            if column in table.classes:
+                table.classes[column] = replace(
+                    table.classes[column],
+                    reason=f"foreign key to {relationship.parent.qualified}: keys of synthetic parent rows",
+                    source="key",
+                )
+
+    def _keep_key_unique(
+        self,
+        table: SyntheticTable,
+        relationships: list[Relationship],
+        redraw: list[tuple[tuple[str, ...], pd.DataFrame]],
+    ) -> None:
+        key = table.info.primary_key
+        linked = {c for r in relationships for c in r.columns}
+        if not key or not set(key) & linked or not set(key) <= set(table.data.columns):
+            return
+        inside = [(columns, pool) for columns, pool in redraw if set(columns) <= set(key)]
+        table.data = unique_key(table.data, key, inside, self.rng)
+        if table.gate is not None:
+            checks = [c for c in table.gate.checks if c.name != "primary_key"]
+            detail = f"0 of {len(table.data)} synthetic rows have a missing or repeated key (after linking keys)"
+            table.gate.checks = [*checks, CheckResult("primary_key", True, None, detail)]
+
+
+def _or(pool: pd.DataFrame | Unlinked | None, fallback: Unlinked) -> pd.DataFrame | Unlinked:
+    return fallback if pool is None else pool
+
+
+def _distinct(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    return frame[list(columns)].dropna().drop_duplicates().reset_index(drop=True)
+
+
+def store_keys(con: duckdb.DuckDBPyConnection, multi_warehouse: bool) -> StoredKeys:
+    """Read a table's distinct keys from the store being written (None when it holds no copy)."""
+    from catalog_synth.store.copies import META_TABLE, logical_name, quote
+
+    def read(ref: TableRef, columns: tuple[str, ...]) -> pd.DataFrame | None:
+        row = con.execute(
+            f"SELECT physical_schema, physical_table FROM {META_TABLE} WHERE logical_name = ?",
+            [logical_name(ref, multi_warehouse)],
+        ).fetchone()
+        if row is None:
+            return None
+        selected = ", ".join(quote(c) for c in columns)
+        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+        return con.execute(f"SELECT DISTINCT {selected} FROM {quote(row[0])}.{quote(row[1])} WHERE {not_null}").df()
+
+    return read

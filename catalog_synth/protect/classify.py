@@ -1,0 +1,353 @@
+"""Column classification: which columns identify people and must never be modelled.
+
+A column is classified, in this order, by
+1. the user's override (``public`` keeps real values, ``sensitive`` forces fakes),
+2. its role as a primary or foreign key,
+3. its SQL type (unsupported types, UUIDs),
+4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages),
+5. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
+   IBANs, card numbers and national ids with checksums, addresses, company and person names),
+   free text, or values the warehouse finds in an identifying column of another table,
+6. how unique its values are, counted by people (identifier-like columns, columns whose
+   values are mostly held by fewer than ``k`` people).
+Anything left is modelled by SDV (categorical, numerical, datetime, boolean), except the labels
+of a reference table and of an enum type, whose real values are kept.
+Reasons name the rule that fired, never a value.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from catalog_synth.protect.evidence import Evidence
+from catalog_synth.protect.recognizers import is_person_name, looks_like_free_text, recognize
+from catalog_synth.protect.subjects import Subjects
+from catalog_synth.core.values import distinct_share, non_null
+from catalog_synth.core.types import ColumnClass, ColumnInfo, ColumnKind, SynthesisSettings, TableInfo
+
+IDENTIFYING_SEMANTICS = frozenset({
+    "email", "phone", "address", "person_name", "company", "postal_code", "iban", "credit_card",
+    "national_id", "ip_address", "url", "uuid", "free_text", "identifier",
+})
+UNSUPPORTED = "unsupported"
+
+CONTENT_SAMPLE = 500
+# Mean length of a reference table's label texts (longer ones are descriptions, not labels).
+LABEL_MAX_LENGTH = 40
+LABEL_MAX_DIGITS = 0.3  # share of digits among a reference table's label characters
+
+_KIND_SEMANTIC = {
+    ColumnKind.INTEGER: "numerical",
+    ColumnKind.FLOAT: "numerical",
+    ColumnKind.DECIMAL: "numerical",
+    ColumnKind.DATE: "datetime",
+    ColumnKind.DATETIME: "datetime",
+    ColumnKind.BOOLEAN: "boolean",
+    ColumnKind.STRING: "categorical",
+    ColumnKind.UUID: "uuid",
+}
+
+# Column-name rules, checked in order on the name's tokens (accents stripped, camelCase split,
+# lower case). A rule matches the name's last tokens (its head noun: "billing_address",
+# "home_phone"); ambiguous words ("name", "person") match only as the whole name.
+_NAME_RULES: list[tuple[str, str]] = [
+    ("email", r"e?mail|email_?address|courriel|correo"),
+    ("iban", r"iban"),
+    ("credit_card", r"credit_?card(_?(number|num|no))?|card_?(number|num|no)|cc_?(number|num|no)|pan"),
+    ("national_id", r"ssn|social_security(_number)?|national_?id|nin|nino|passport(_?(number|no))?|tax_?id|tin"
+                    r"|vat(_?(number|id))?|nir|dni|nie|cpf|aadhaar|personnummer|steuer_?id"
+                    r"|driver_?licen[cs]e(_?(number|no))?|licen[cs]e_?(number|no)"
+                    r"|birth_?(number|no|nr|num)|rodne_?cislo|personal_?(number|code|id)|id_?card(_?(number|no))?"),
+    ("phone", r"phone(_?(number|no))?|tel|telephone|telefon|telefono|mobile(_?(number|no))?|cell(_?phone)?|fax"
+              r"|msisdn|handy"),
+    ("postal_code", r"zip|zip_?code|postal(_?code)?|post_?code|plz|cep|code_?postal"),
+    ("address", r"address|addr|street(_?address)?|strasse|adresse|direccion|indirizzo|address_?line_?\d?"),
+    ("ip_address", r"ip_?addr(ess)?|ipv4|ipv6|client_?ip|remote_?addr"),
+    ("url", r"url|uri|website|homepage|web_?site"),
+    ("uuid", r"uuid|guid"),
+    ("company", r"company(_?name)?|employer|organi[sz]ation(_?name)?|org_?name|firm|business_?name"
+                r"|entreprise|firma|empresa|societe"),
+    ("person_name", r"first_?name|last_?name|full_?name|sur_?name|given_?name|family_?name|middle_?name"
+                    r"|maiden_?name|(customer|client|employee|patient|contact|person)_?name"
+                    r"|prenom|vorname|nachname|apellidos?|cognome"),
+    ("identifier", r"username|user_?name|login|(account|acct|acc)_?(number|num|no|nr|id|to|from)|acct"),
+    ("free_text", r"notes?|comments?|remarks?|description|memo|message|feedback|bio|review|free_?text"),
+]
+_WHOLE_NAME_RULES: list[tuple[str, str]] = [
+    ("person_name", r"name|nom|nombre|person|contact"),
+    ("ip_address", r"ip"),
+    ("url", r"link"),
+]
+_AMBIGUOUS_NAME = re.compile(r"^(?:name|nom|nombre)$")
+_NAME_PATTERNS = [(semantic, re.compile(rf"^(?:{tokens})$")) for semantic, tokens in _WHOLE_NAME_RULES] + [
+    (semantic, re.compile(rf"(?:^|_)(?:{tokens})$")) for semantic, tokens in _NAME_RULES
+]
+# Concatenated names (``billingaddress``, ``shipaddr``, ``contactname``, ``homephone``): a
+# qualifier of whose value it is, glued to a head noun. Only these qualifiers count, so that
+# ``megaphone`` or ``velocity`` stay what they are.
+_QUALIFIERS = (
+    r"billing|bill|billto|shipping|ship|shipto|delivery|deliver|mailing|mail|postal|home|work|office|business"
+    r"|mobile|cell|contact|customer|cust|client|employee|emp|person|primary|secondary|alt|alternate|other|main"
+    r"|current|prev|previous|emergency|personal|private|legal|registered|invoice|order|owner|holder|soldto|sold"
+    r"|company|email|e"
+)
+_COMPOUND_HEADS: list[tuple[str, str]] = [
+    ("email", r"email|emailaddress|mailaddress"),
+    ("ip_address", r"ipaddress|ipaddr"),
+    ("phone", r"phone|phonenumber|phoneno|telephone|tel|fax|faxnumber"),
+    ("postal_code", r"postalcode|postcode|zipcode|zip"),
+    ("address", r"address|addr|street|streetaddress|addressline\d?"),
+    ("company", r"companyname"),
+    ("person_name", r"name|firstname|lastname|fullname|surname|givenname|familyname|middlename"),
+]
+_COMPOUND_PATTERNS = [
+    (semantic, re.compile(rf"(?:^|_)(?:{_QUALIFIERS})(?:{heads})$")) for semantic, heads in _COMPOUND_HEADS
+]
+# Place-name columns: categorical while values repeat, address fakes once they are nearly unique.
+PLACE_NAME_TOKENS = r"city|town|ville|stadt|ort|ciudad|citta|municipality|locality|village|place_?of_?birth"
+_PLACE_NAME = re.compile(rf"(?:^|_)(?:{_QUALIFIERS})?(?:{PLACE_NAME_TOKENS})$")
+# Columns of titles and labels, whose capitalised words ("Sales Support Agent") are no person's name.
+_TITLE_LIKE_NAME = re.compile(
+    r"(?:^|_)(?:title|job|job_title|position|role|occupation|profession|label|subject|headline|caption|department"
+    r"|category|genre|type|status|album|song|track|playlist|product)$"
+)
+# Names that make a nearly unique integer column an identifier (salaries are nearly unique too).
+_ID_NAME = re.compile(r"(?:^|_)(?:id|ids|key|code|number|num|no|nr|ref|reference)(?:_|$)")
+# Name rules apply to text and whole-number columns only ("email_verified_at" is a timestamp).
+_NAMED_KINDS = {ColumnKind.STRING, ColumnKind.INTEGER, ColumnKind.DECIMAL}
+
+
+_PEOPLE_TABLE = re.compile(
+    r"(?:^|_)(?:customers?|clients?|employees?|staff|patients?|persons?|people|users?|members?|contacts?"
+    r"|students?|applicants?|borrowers?|subscribers?|guests?|passengers?|account_?holders?|citizens?"
+    r"|residents?|tenants?|donors?|voters?|individuals?|kunden?|mitarbeiter|clientes?|employes?)$"
+)
+_BIRTH_DATE = re.compile(r"(?:^|_)(?:birth_?(?:date|day)|date_?of_?birth|dob|birthdate|geburtsdatum)$")
+# Name semantics that say a table describes persons: an address or a phone may be a company's or
+# a shop's, or be copied onto an invoice; a person's name, e-mail or national id is the person's.
+_PERSON_SEMANTICS = frozenset({"email", "person_name", "national_id"})
+
+
+@dataclass(frozen=True)
+class _Decision:
+    semantic: str
+    reason: str
+    source: str
+
+
+def classify_columns(
+    info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence | None = None
+) -> dict[str, ColumnClass]:
+    """Classify every column of ``info`` (columns missing from ``sample`` count as empty)."""
+    evidence = evidence or Evidence.of_sample(sample)
+    keys = _key_reasons(info)
+    about_people = describes_people(info)
+    classes = {}
+    for column in info.columns:
+        values = sample[column.name] if column.name in sample.columns else pd.Series([], dtype=object)
+        decision = _classify(column, values, keys.get(column.name), settings, evidence, about_people)
+        classes[column.name] = ColumnClass(
+            column=column.name,
+            semantic=decision.semantic,
+            identifying=decision.semantic in IDENTIFYING_SEMANTICS,
+            reason=decision.reason,
+            source=decision.source,
+        )
+    return classes
+
+
+# Sources whose real values may be emitted: the config says so, the column holds the labels of a
+# reference table, or the labels of an enum type (schema metadata).
+PUBLIC_SOURCES = frozenset({"override", "reference", "schema"})
+
+
+def named_for_people(info: TableInfo) -> bool:
+    return bool(_PEOPLE_TABLE.search(name_tokens(info.ref.name)))
+
+
+def describes_people(info: TableInfo) -> bool:
+    """Named for people, or holding a person's name (not a bare ``name``), e-mail, national id
+    or birth date."""
+    if named_for_people(info):
+        return True
+    return any(
+        (semantic_from_name(column.name) in _PERSON_SEMANTICS and not is_ambiguous_name(column.name))
+        or _BIRTH_DATE.search(name_tokens(column.name))
+        for column in info.columns
+        if column.kind is not ColumnKind.UNSUPPORTED
+    )
+
+
+def is_public(cls: ColumnClass) -> bool:
+    """Real values may be emitted: marked public, a reference table's labels, an enum's labels."""
+    return cls.source in PUBLIC_SOURCES and not cls.identifying
+
+
+def _key_reasons(info: TableInfo) -> dict[str, str]:
+    """Single-column primary keys and foreign-key columns get new keys. A composite key's other
+    members (line numbers ...) are classified like any column."""
+    reasons = {info.primary_key[0]: "primary key"} if len(info.primary_key) == 1 else {}
+    for foreign_key in info.foreign_keys:
+        for name in foreign_key.columns:
+            reasons.setdefault(name, f"foreign key to {foreign_key.referred.qualified}")
+    return reasons
+
+
+def _classify(
+    column: ColumnInfo,
+    values: pd.Series,
+    key_reason: str | None,
+    settings: SynthesisSettings,
+    evidence: Evidence,
+    about_people: bool,
+) -> _Decision:
+    if column.kind is ColumnKind.UNSUPPORTED:
+        return _Decision(UNSUPPORTED, f"unsupported SQL type ({column.unsupported_reason or column.sql_type})", "type")
+    override = settings.override_for(column.name)
+    if override == "public":
+        semantic = "categorical" if column.kind is ColumnKind.UUID else _KIND_SEMANTIC[column.kind]
+        return _Decision(semantic, "marked public in the config: real values kept", "override")
+    if key_reason:
+        semantic = "uuid" if column.kind is ColumnKind.UUID else "identifier"
+        return _Decision(semantic, f"{key_reason}: replaced by new keys of the same shape", "key")
+    if override == "sensitive":
+        detected = _detect(column, values, settings, evidence, about_people)
+        semantic = detected.semantic if detected and detected.semantic in IDENTIFYING_SEMANTICS else "identifier"
+        return _Decision(semantic, "marked sensitive in the config", "override")
+    detected = _detect(column, values, settings, evidence, about_people)
+    if detected:
+        return detected
+    if column.labels:
+        return _Decision("categorical", "enum type: its labels are schema metadata, kept", "schema")
+    if evidence.reference:
+        return _Decision(_KIND_SEMANTIC[column.kind], "reference table: labels kept", "reference")
+    return _Decision(_KIND_SEMANTIC[column.kind], f"{column.kind.value} column without identifying content", "type")
+
+
+def _detect(
+    column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence, about_people: bool
+) -> _Decision | None:
+    if column.kind is ColumnKind.UUID:
+        return _Decision("uuid", "UUID column: replaced by random UUIDs", "type")
+    present = non_null(values)
+    subjects = evidence.subjects
+    if column.kind in _NAMED_KINDS and (semantic := semantic_from_name(column.name)):
+        if semantic == "postal_code" and _shared_by_many(present, settings, subjects):
+            return _Decision("categorical", "postal codes mostly shared by many people: modelled as categories", "name")
+        ambiguous = semantic == "person_name" and is_ambiguous_name(column.name)
+        if not ambiguous or (about_people and _share(present, is_person_name) >= 0.5):
+            return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
+    if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
+        if not (semantic == "person_name" and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
+            return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
+    if column.kind is ColumnKind.STRING and evidence.copied_from and (copied := evidence.copied_from(column, present)):
+        origin, semantic = copied
+        return _Decision(semantic, f"values are those of the identifying column {origin}", "content")
+    if evidence.reference and _labels(present):
+        return None  # a lookup table's labels are unique by design: one row per label
+    if _identifier_like(column, present, settings.unique_share):
+        return _high_cardinality(column, "values are nearly unique (identifier-like)")
+    if column.kind is ColumnKind.STRING and _mostly_rare(present, settings.min_category_count, subjects):
+        return _high_cardinality(column, f"most values are held by fewer than {settings.min_category_count} people")
+    return None
+
+
+def _labels(present: pd.Series) -> bool:
+    """Short words, as a lookup table's labels are (``ASIA``, ``MPEG-4 video file``), not codes
+    made mostly of digits (``Supplier#000000001``)."""
+    if present.empty:
+        return True
+    texts = present.astype(str)
+    digits = texts.str.count(r"\d").sum() / max(texts.str.len().sum(), 1)
+    return texts.str.len().mean() <= LABEL_MAX_LENGTH and digits <= LABEL_MAX_DIGITS
+
+
+def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: Subjects) -> bool:
+    """Repeating values (like a town's postal codes): categories, whose rare ones get replaced."""
+    return not present.empty and distinct_share(present) < settings.unique_share and not _mostly_rare(
+        present, settings.min_category_count, subjects
+    )
+
+
+def _high_cardinality(column: ColumnInfo, why: str) -> _Decision:
+    """Identifier-like columns; unique place names get place-name fakes."""
+    if is_place_name(column.name):
+        return _Decision("address", f"{why}: place names", "content")
+    return _Decision("identifier", why, "content")
+
+
+def is_place_name(column_name: str) -> bool:
+    return bool(_PLACE_NAME.search(name_tokens(column_name)))
+
+
+def _mostly_rare(present: pd.Series, min_count: int, subjects: Subjects) -> bool:
+    """Half or more of the values are held by fewer than ``min_count`` people: modelling would
+    leave little but fakes (an address repeated on each invoice of one customer is one person's)."""
+    if present.empty:
+        return False
+    counts = subjects.counts(present.map(str))
+    held_by_few = counts.index[counts < min_count]
+    return int(present.map(str).isin(held_by_few).sum()) >= 0.5 * len(present)
+
+
+def name_tokens(name: str) -> str:
+    """``"CustomerEmail-Address"`` -> ``"customer_email_address"`` (accents stripped)."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", ascii_name)
+    return "_".join(re.findall(r"[a-z0-9]+", spaced.lower()))
+
+
+def is_ambiguous_name(name: str) -> bool:
+    """A bare ``name`` column names people only when its values look like people's names."""
+    return bool(_AMBIGUOUS_NAME.match(name_tokens(name)))
+
+
+def _share(present: pd.Series, detector: Callable[[str], bool]) -> float:
+    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
+    return sum(map(detector, texts)) / len(texts) if texts else 0.0
+
+
+def semantic_from_name(name: str) -> str | None:
+    """The identifying semantic a column's name says (``billingaddress`` and ``BillingAddress``
+    alike), or None."""
+    tokens = name_tokens(name)
+    for semantic, pattern in [*_NAME_PATTERNS, *_COMPOUND_PATTERNS]:
+        if pattern.search(tokens):
+            return semantic
+    return None
+
+
+def _identifier_like(column: ColumnInfo, present: pd.Series, unique_share: float) -> bool:
+    """Nearly unique text, or nearly unique whole numbers that look like ids (not measurements)."""
+    if len(present) < 2 or distinct_share(present) < unique_share:
+        return False
+    if column.kind is ColumnKind.STRING:
+        return True
+    whole = column.kind is ColumnKind.INTEGER or (column.kind is ColumnKind.DECIMAL and column.scale == 0)
+    return whole and (bool(_ID_NAME.search(name_tokens(column.name))) or _id_shaped_numbers(present))
+
+
+def _id_shaped_numbers(present: pd.Series) -> bool:
+    """Long numbers of one fixed length (account numbers) or a dense sequence (row ids)."""
+    numbers = pd.to_numeric(present, errors="coerce").dropna().astype(float)
+    if numbers.empty:
+        return False
+    lengths = numbers.abs().astype("int64").astype(str).str.len()
+    fixed_long = lengths.nunique() == 1 and lengths.iloc[0] >= 6
+    dense = (numbers.max() - numbers.min() + 1) <= 1.5 * numbers.nunique()
+    return bool(fixed_long or dense)
+
+
+def semantic_from_content(present: pd.Series) -> str | None:
+    """The identifying semantic the values show, or None (checked on a bounded sample)."""
+    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
+    texts = [text for text in texts if text]
+    semantic = recognize(texts)
+    if semantic is None and looks_like_free_text(texts):
+        return "free_text"
+    return semantic

@@ -35,6 +35,6 @@ def cheap_warm_up() -> None:
 
 
 def connector_cache_keys() -> list[str]:
-    from catalog_synth.run.sync import _CONNECTORS
+    from catalog_synth.run.connections import _CONNECTORS
 
     return sorted(name for name, _ in _CONNECTORS)

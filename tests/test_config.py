@@ -131,7 +131,7 @@ def test_starter_config_is_valid_once_its_variable_is_set() -> None:
 
 
 def test_column_overrides_accept_table_and_column_globs() -> None:
-    from catalog_synth.run.sync import synthesis_settings
+    from catalog_synth.run.plan import synthesis_settings
     from catalog_synth.core.types import TableRef
 
     config = validate_config({

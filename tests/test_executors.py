@@ -24,7 +24,8 @@ from scale_support import ROWS, assert_consistent_store, create_tables, statuses
 from catalog_synth.entry.cli import main
 from catalog_synth.core.config import ExecutorConfig
 from catalog_synth.run.dask_executor import DaskExecutor
-from catalog_synth.run.executors import ExecutorError, InlineExecutor, ProcessExecutor, open_executor
+from catalog_synth.run.choose import open_executor
+from catalog_synth.run.executors import ExecutorError, InlineExecutor, ProcessExecutor
 from catalog_synth.run.sync import run_sync
 
 CLI = Path(sys.executable).with_name("catalog-synth")

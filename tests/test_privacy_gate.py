@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.gate.checks import GateInput, dcr_share, row_keys, run_gate
+from catalog_synth.core.values import row_keys
+from catalog_synth.gate.checks import GateInput, dcr_share, run_gate
 from catalog_synth.core.values import normalize, normalized
 from catalog_synth.core.types import ColumnClass
 

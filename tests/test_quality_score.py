@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from public_schemas import CHINOOK, load
 
-from catalog_synth.model.frames import to_model_space
+from catalog_synth.core.frames import to_model_space
 from catalog_synth.gate.quality import MAX_QUALITY_COLUMNS, quality_score, scored_frames
 from catalog_synth.run.synthesize import synthesize_table
 from catalog_synth.core.types import ColumnClass, QualityScore, SynthesisSettings

@@ -11,7 +11,8 @@ import pytest
 
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.core.values import normalize
-from catalog_synth.run.synthesize import SynthesisError, synthesize_table
+from catalog_synth.core.types import SynthesisError
+from catalog_synth.run.synthesize import synthesize_table
 from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,

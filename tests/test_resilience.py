@@ -27,15 +27,11 @@ from scale_support import (
 )
 
 from catalog_synth.run.executors import ProcessExecutor, warm_up_synthesis
-from catalog_synth.run.sync import (
-    SyncError,
-    TableTask,
-    _run_lock,
-    close_cached_connectors,
-    process_table,
-    run_sync,
-    synthesis_settings,
-)
+from catalog_synth.run.connections import close_cached_connectors
+from catalog_synth.run.plan import synthesis_settings
+from catalog_synth.run.sync import SyncError, _run_lock, run_sync
+from catalog_synth.run.table_job import process_table
+from catalog_synth.run.tasks import TableTask
 from catalog_synth.core.types import TableRef
 from connectors import ConnectorError, WarehouseUnavailable, open_connector
 

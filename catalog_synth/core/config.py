@@ -322,7 +322,7 @@ class Config(_Section):
 
 def _check_generator(key: str, name: str, settings: dict[str, Any], need_library: bool = True) -> None:
     """An installed generator whose settings validate (and whose library is installed, when used)."""
-    from catalog_synth.model import GeneratorError, generator_class, validate_settings
+    from catalog_synth.core.generators import GeneratorError, generator_class, validate_settings
 
     try:
         validate_settings(name, settings)

@@ -20,7 +20,7 @@ import pandas as pd
 from catalog_synth.core.timings import StageTimes
 
 if TYPE_CHECKING:
-    from catalog_synth.model import GeneratorReport
+    from catalog_synth.core.generators import GeneratorReport
 
 
 class ColumnKind(str, enum.Enum):

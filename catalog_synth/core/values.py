@@ -102,3 +102,47 @@ class Forbidden:
         if not held and not common:
             return self.shared
         return (self.shared - (common or set())) | (held or set())
+
+
+ROUND_DECIMALS = 9
+
+
+# A missing value hashes like an empty text, in number and text columns alike.
+_MISSING_HASH = pd.util.hash_array(np.array([""], dtype=object))[0]
+
+
+def as_numbers(values: pd.Series) -> np.ndarray:
+    """Model-space numbers or datetimes as float64 (datetimes in microseconds, NaN for missing)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        stamps = values.astype("datetime64[us]")
+        return np.where(stamps.isna(), np.nan, stamps.to_numpy().astype("int64").astype("float64"))
+    return values.astype("float64").to_numpy()
+
+
+def row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
+    """One 64-bit hash per row of its canonical values over ``columns`` (equal rows give equal keys).
+
+    Two different rows share a key with odds of about one in 2**64 per pair; such a clash can
+    only make a check stricter (a row taken for a copy), never let a copy through.
+    """
+    if not columns:
+        return pd.Series(np.zeros(len(frame), dtype="uint64"), index=frame.index)
+    hashes = pd.DataFrame({position: _value_hashes(frame[column]) for position, column in enumerate(columns)})
+    return pd.util.hash_pandas_object(hashes, index=False).set_axis(frame.index)
+
+
+def _value_hashes(values: pd.Series) -> np.ndarray:
+    """A hash per value: numbers and dates rounded, text normalised, missing like empty text."""
+    if is_numeric(values):
+        hashes = pd.util.hash_array(np.round(as_numbers(values), ROUND_DECIMALS))
+    else:
+        hashes = pd.util.hash_array(normalized(values).fillna("").to_numpy(dtype=object))
+    hashes[values.isna().to_numpy()] = _MISSING_HASH
+    return hashes
+
+
+def is_numeric(values: pd.Series) -> bool:
+    dtype = values.dtype
+    return pd.api.types.is_datetime64_any_dtype(dtype) or (
+        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    )

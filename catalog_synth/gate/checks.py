@@ -29,9 +29,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from catalog_synth.protect.classify import is_public
+from catalog_synth.protect.classify import forbidden_identifying_values, is_public
 from catalog_synth.protect.subjects import Subjects
-from catalog_synth.core.values import Forbidden, non_null, normalized, normalized_set
+from catalog_synth.core.values import ROUND_DECIMALS, Forbidden, as_numbers, is_numeric, non_null, normalized, row_keys
+from catalog_synth.protect.rare import rare_extremes
 from catalog_synth.core.types import CheckResult, ColumnClass, GateResult
 
 DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
@@ -44,9 +45,6 @@ _BOOTSTRAP_INCLUSION = 1 - np.exp(-1)
 # The share may exceed the threshold by this many standard deviations of its own noise:
 # with a few dozen rows the share of a sound generator swings by +-0.1.
 DCR_NOISE_Z = 1.645
-_ROUND = 9
-# A missing value hashes like an empty text, in number and text columns alike.
-_MISSING_HASH = pd.util.hash_array(np.array([""], dtype=object))[0]
 
 
 @dataclass(frozen=True)
@@ -142,15 +140,6 @@ def _per_column(name: str, results: Iterable[tuple[str, int, int]], what: str) -
     return [CheckResult(name, True, None, f"{len(results)} column(s) checked")]
 
 
-def forbidden_identifying_values(real: pd.DataFrame, classes: dict[str, ColumnClass]) -> set[str]:
-    """Normalised real values of every identifying column: no fake may equal any of them."""
-    forbidden: set[str] = set()
-    for name, cls in classes.items():
-        if cls.identifying and name in real.columns:
-            forbidden |= normalized_set(real[name])
-    return forbidden
-
-
 def _check_identifying_values(data: GateInput) -> list[CheckResult]:
     forbidden = data.forbidden or Forbidden(forbidden_identifying_values(data.real, data.classes))
     columns = data.columns(lambda cls: cls.identifying)
@@ -178,28 +167,6 @@ def _check_rare_categories(data: GateInput, min_count: int) -> list[CheckResult]
     return _per_column("rare_categories", results, f"are categories held by fewer than {min_count} people")
 
 
-def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None = None) -> list[float]:
-    """The real minimum and maximum (as numbers) that fewer than ``min_count`` people share.
-
-    ``values`` is indexed by sample row positions when ``subjects`` is given."""
-    present = non_null(values)
-    numbers = pd.Series(as_numbers(present), index=present.index)
-    if numbers.empty:
-        return []
-    extremes = {numbers.min(), numbers.max()}
-    held = numbers[numbers.isin(extremes)]  # the rows holding an extreme are all that count
-    counts = (subjects or Subjects.of_rows(len(values))).counts(held)
-    return [value for value in extremes if int(counts.get(value, 0)) < min_count]
-
-
-def as_numbers(values: pd.Series) -> np.ndarray:
-    """Model-space numbers or datetimes as float64 (datetimes in microseconds, NaN for missing)."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        stamps = values.astype("datetime64[us]")
-        return np.where(stamps.isna(), np.nan, stamps.to_numpy().astype("int64").astype("float64"))
-    return values.astype("float64").to_numpy()
-
-
 def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
     columns = data.columns(lambda cls: cls.semantic in ("numerical", "datetime") and not is_public(cls))
     results = []
@@ -208,28 +175,6 @@ def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
         extremes = rare_extremes(data.real[column], min_count, data.subjects)
         results.append((column, int(np.isin(synthetic, extremes).sum()), synthetic.size))
     return _per_column("extremes", results, "equal the real minimum or maximum")
-
-
-def row_keys(frame: pd.DataFrame, columns: list[str]) -> pd.Series:
-    """One 64-bit hash per row of its canonical values over ``columns`` (equal rows give equal keys).
-
-    Two different rows share a key with odds of about one in 2**64 per pair; such a clash can
-    only make a check stricter (a row taken for a copy), never let a copy through.
-    """
-    if not columns:
-        return pd.Series(np.zeros(len(frame), dtype="uint64"), index=frame.index)
-    hashes = pd.DataFrame({position: _value_hashes(frame[column]) for position, column in enumerate(columns)})
-    return pd.util.hash_pandas_object(hashes, index=False).set_axis(frame.index)
-
-
-def _value_hashes(values: pd.Series) -> np.ndarray:
-    """A hash per value: numbers and dates rounded, text normalised, missing like empty text."""
-    if _is_numeric(values):
-        hashes = pd.util.hash_array(np.round(as_numbers(values), _ROUND))
-    else:
-        hashes = pd.util.hash_array(normalized(values).fillna("").to_numpy(dtype=object))
-    hashes[values.isna().to_numpy()] = _MISSING_HASH
-    return hashes
 
 
 def _check_row_copies(data: GateInput, min_count: int) -> CheckResult:
@@ -337,7 +282,7 @@ class _Nearest:
             nearest_distances[block] = np.take_along_axis(distances, nearest[block], axis=1)
         # Rounded (sums in another order are equal) after choosing: rounding keeps the order, so the
         # k nearest have the same rounded distances as if every distance had been rounded first.
-        nearest_distances = np.round(nearest_distances, _ROUND)
+        nearest_distances = np.round(nearest_distances, ROUND_DECIMALS)
         order = np.argsort(nearest_distances, axis=1, kind="stable")
         self.rows = np.take_along_axis(nearest, order, axis=1)
         self.distances = np.take_along_axis(nearest_distances, order, axis=1)
@@ -388,7 +333,7 @@ class _Encoder:
         self.codes: dict[str, dict[str, int]] = {}
         for column in real.columns:
             values = real[column]
-            if _is_numeric(values):
+            if is_numeric(values):
                 numbers = as_numbers(non_null(values))
                 low = float(numbers.min()) if numbers.size else 0.0
                 span = float(numbers.max()) - low if numbers.size else 1.0
@@ -410,13 +355,6 @@ class _Encoder:
 
 def _columns(arrays: list[np.ndarray], rows: int) -> np.ndarray:
     return np.column_stack(arrays) if arrays else np.zeros((rows, 0))
-
-
-def _is_numeric(values: pd.Series) -> bool:
-    dtype = values.dtype
-    return pd.api.types.is_datetime64_any_dtype(dtype) or (
-        pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-    )
 
 
 def _category_text(values: pd.Series) -> pd.Series:

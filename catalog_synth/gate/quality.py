@@ -28,7 +28,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from catalog_synth.gate.checks import as_numbers
+from catalog_synth.core.values import as_numbers
 from catalog_synth.core.types import ColumnClass, QualityScore
 
 MAX_QUALITY_ROWS = 2000

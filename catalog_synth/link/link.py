@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -39,15 +39,12 @@ from connectors.graph import KeyGraph, Relationship
 from catalog_synth.link.profile import KeyProfile, RelationProfile
 from catalog_synth.core.types import CheckResult, ColumnClass, SyntheticTable, TableRef, TableResult, TableStatus
 
-if TYPE_CHECKING:
-    import duckdb
-
 # (table, columns) -> its stored synthetic keys, or None when the store has no copy of it.
 StoredKeys = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]
 
 
 class Outcome(Protocol):
-    """What the linker needs of a worker's answer (``pipeline.TableOutcome``)."""
+    """What the linker needs of a worker's answer (``catalog_synth.run.tasks.TableOutcome``)."""
 
     result: TableResult
     table: SyntheticTable | None
@@ -304,19 +301,3 @@ def _distinct(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     return frame[list(columns)].dropna().drop_duplicates().reset_index(drop=True)
 
 
-def store_keys(con: duckdb.DuckDBPyConnection, multi_warehouse: bool) -> StoredKeys:
-    """Read a table's distinct keys from the store being written (None when it holds no copy)."""
-    from catalog_synth.store.copies import META_TABLE, logical_name, quote
-
-    def read(ref: TableRef, columns: tuple[str, ...]) -> pd.DataFrame | None:
-        row = con.execute(
-            f"SELECT physical_schema, physical_table FROM {META_TABLE} WHERE logical_name = ?",
-            [logical_name(ref, multi_warehouse)],
-        ).fetchone()
-        if row is None:
-            return None
-        selected = ", ".join(quote(c) for c in columns)
-        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
-        return con.execute(f"SELECT DISTINCT {selected} FROM {quote(row[0])}.{quote(row[1])} WHERE {not_null}").df()
-
-    return read

@@ -188,7 +188,7 @@ def histogram(counts: np.ndarray, min_count: int, rng: np.random.Generator) -> d
     ``min_count``-th size from its end (one customer's exact number of orders stays unknown)."""
     if counts.size == 0:
         return {}
-    from catalog_synth.run.synthesize import avoid_extremes
+    from catalog_synth.protect.rare import avoid_extremes
 
     numbers = counts.astype("float64")
     moved = avoid_extremes(numbers, pd.Series(numbers), min_count, 1.0, rng).astype("int64")

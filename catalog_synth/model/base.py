@@ -3,8 +3,9 @@
 A generator is fitted on the prepared training frame — already privacy-protected: no
 identifying column, no rare category, dates as seconds — with the model types the synthesis
 stage chose (``sdtypes``: categorical, numerical, boolean), and samples rows in the same model
-space. The protections before it and the privacy gate after it live in
-:mod:`catalog_synth.run.synthesize`, so every generator gets them.
+space. The protections before it (:mod:`catalog_synth.protect`) and the privacy gate after it
+(:mod:`catalog_synth.gate`) are applied by :mod:`catalog_synth.run.synthesize`, so every
+generator gets them.
 
 Subclasses override :meth:`Generator._fit`, :meth:`Generator._sample` and, when the model can
 fix column values itself, :meth:`Generator._sample_fixed`; the base class times the work,
@@ -19,10 +20,12 @@ from __future__ import annotations
 import math
 import time
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
+
+from catalog_synth.core.generators import GeneratorReport
 
 if TYPE_CHECKING:
     import numpy as np
@@ -40,21 +43,6 @@ class GeneratorConfig(BaseModel):
     """Settings of one generator (``generators.<name>`` and ``tables.<glob>.settings`` in the config)."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-@dataclass
-class GeneratorReport:
-    """What a generator did for one table: aggregates only."""
-
-    generator: str
-    fit_seconds: float = 0.0
-    sample_seconds: float = 0.0
-    epochs: float | None = None
-    rows_sampled: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        return {key: round(value, 3) if isinstance(value, float) else value for key, value in values.items()}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import pandas as pd
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.recognizers import is_person_name, looks_like_free_text, recognize
 from catalog_synth.protect.subjects import Subjects
-from catalog_synth.core.values import distinct_share, non_null
+from catalog_synth.core.values import distinct_share, non_null, normalized_set
 from catalog_synth.core.types import ColumnClass, ColumnInfo, ColumnKind, SynthesisSettings, TableInfo
 
 IDENTIFYING_SEMANTICS = frozenset({
@@ -351,3 +351,12 @@ def semantic_from_content(present: pd.Series) -> str | None:
     if semantic is None and looks_like_free_text(texts):
         return "free_text"
     return semantic
+
+
+def forbidden_identifying_values(real: pd.DataFrame, classes: dict[str, ColumnClass]) -> set[str]:
+    """Normalised real values of every identifying column: no fake may equal any of them."""
+    forbidden: set[str] = set()
+    for name, cls in classes.items():
+        if cls.identifying and name in real.columns:
+            forbidden |= normalized_set(real[name])
+    return forbidden

@@ -249,7 +249,7 @@ class ProcessExecutor:
 
 
 # What every worker needs: imported once, in the fork server, instead of once per worker.
-WORKER_PRELOAD = ["catalog_synth.run.sync", "catalog_synth.run.synthesize", "sdv.single_table", "sdv.metadata"]
+WORKER_PRELOAD = ["catalog_synth.run.table_job", "catalog_synth.run.synthesize", "sdv.single_table", "sdv.metadata"]
 
 
 def _worker_context() -> Any:
@@ -266,7 +266,7 @@ def _worker_context() -> Any:
 def start_worker_server(config: ExecutorConfig, task_count: int) -> None:
     """Have the fork server import the worker libraries now, while the run sets up, when
     ``task_count`` tables will run in a local pool (no server for one table or none)."""
-    pooled = config.kind == "local" and _local_workers(config, task_count) > 1
+    pooled = config.kind == "local" and local_workers(config, task_count) > 1
     if pooled and _worker_context().get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()
 
@@ -351,39 +351,6 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-class OnDemandExecutor:
-    """Opens the configured executor when the first tasks arrive, sized for them: a run whose
-    tables are all unchanged starts no worker at all."""
-
-    def __init__(self, config: ExecutorConfig):
-        self.config = config
-        self._opened: Executor | None = None
-
-    def map(self, function: Callable[[Any], Any], tasks: Iterable[Task]) -> Iterator[Any]:
-        tasks = list(tasks)
-        if not tasks:
-            return iter(())
-        if self._opened is None:
-            self._opened = open_executor(self.config, len(tasks))
-        return self._opened.map(function, tasks)
-
-    def close(self) -> None:
-        if self._opened is not None:
-            self._opened.close()
-            self._opened = None
-
-
-def open_executor(config: ExecutorConfig, task_count: int) -> Executor:
-    if config.kind == "dask":
-        from catalog_synth.run.dask_executor import DaskExecutor
-
-        return DaskExecutor(config)
-    workers = _local_workers(config, task_count)
-    if workers <= 1:
-        return InlineExecutor(config.table_timeout_seconds)
-    return ProcessExecutor(workers, config.table_timeout_seconds, config.worker_memory_mb)
-
-
-def _local_workers(config: ExecutorConfig, task_count: int) -> int:
+def local_workers(config: ExecutorConfig, task_count: int) -> int:
     """Worker processes for ``task_count`` tables: no more than the tables, nor than configured."""
     return min(config.workers or default_workers(), max(task_count, 1))

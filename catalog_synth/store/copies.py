@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -390,3 +390,21 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def store_keys(con: duckdb.DuckDBPyConnection, multi_warehouse: bool) -> Callable[[TableRef, tuple[str, ...]], pd.DataFrame | None]:
+    """A reader of a table's distinct keys in the store being written (None when it holds no copy),
+    for the key linker (:data:`catalog_synth.link.link.StoredKeys`)."""
+
+    def read(ref: TableRef, columns: tuple[str, ...]) -> pd.DataFrame | None:
+        row = con.execute(
+            f"SELECT physical_schema, physical_table FROM {META_TABLE} WHERE logical_name = ?",
+            [logical_name(ref, multi_warehouse)],
+        ).fetchone()
+        if row is None:
+            return None
+        selected = ", ".join(quote(c) for c in columns)
+        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
+        return con.execute(f"SELECT DISTINCT {selected} FROM {quote(row[0])}.{quote(row[1])} WHERE {not_null}").df()
+
+    return read

@@ -1,0 +1,166 @@
+"""The non-identifying columns of a copy: learnt by the table's generator from the protected
+training rows, or, for tables not learnt, drawn (a reference table's labels row by row, a tiny
+table column by column). Numbers come out on the column's grid, never at a rare real extreme."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pandas as pd
+
+from catalog_synth.core.timings import stage
+from catalog_synth.core.types import (
+    SynthesisError,
+)
+from catalog_synth.core.values import as_numbers
+from catalog_synth.model import GeneratorReport, GeneratorUnavailable, Target, open_generator
+from catalog_synth.core.frames import microseconds_to_datetimes, resolution
+from catalog_synth.protect.categories import protect_categories
+from catalog_synth.protect.classify import is_public
+from catalog_synth.protect.meanings import Meaning
+from catalog_synth.protect.prepare import Attempt, PreparedTable
+from catalog_synth.protect.rare import avoid_extremes, merge_rare_numbers, round_to_step
+
+
+
+# Extra rows sampled so that dropping copies of rare real rows still leaves enough.
+OVERSAMPLE = 1.25
+
+
+# Numbers and dates with at most this many distinct values are modelled as categories.
+DISCRETE_LEVELS = 20
+
+
+def reference_rows(table: PreparedTable, rng: np.random.Generator) -> pd.DataFrame:
+    """A reference table's labels, row by row (in a new order): ``WHERE region = 'ASIA'`` and
+    joins on them mean on the copy what they mean on the warehouse."""
+    rows = rng.permutation(len(table.frame))[: table.n_rows]
+    return table.frame.loc[rows, table.modelled()].reset_index(drop=True)
+
+
+def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Generator) -> pd.DataFrame:
+    """A tiny table's columns drawn one by one: nothing learnt from its few rows (each row is
+    about one of a handful of people), real shares of empty values kept."""
+    columns = {}
+    for name in table.modelled():
+        real = table.frame[name]
+        present = real.dropna()
+        semantic = table.classes[name].semantic
+        if semantic in ("numerical", "datetime"):
+            low, high = as_numbers(present).min(), as_numbers(present).max()
+            values = pd.Series(rng.uniform(low, high, table.n_rows) if high > low else np.full(table.n_rows, low))
+            if semantic == "datetime":
+                values = microseconds_to_datetimes(values.to_numpy())
+            values = finish_numbers(values, table, name, attempt.min_count, rng)
+        else:
+            values = present.iloc[rng.integers(0, len(present), table.n_rows)].reset_index(drop=True)
+        empty = rng.random(table.n_rows) < 1 - len(present) / len(real)
+        columns[name] = values.astype(object).where(~empty, None) if values.dtype == object else values.mask(empty)
+    drawn = pd.DataFrame(columns, index=pd.RangeIndex(table.n_rows))
+    return protect_categories(table, drawn, attempt.min_count, rng)
+
+
+def sample_model(
+    table: PreparedTable, attempt: Attempt, rng: np.random.Generator, target: Target | None
+) -> tuple[pd.DataFrame, GeneratorReport | None]:
+    names = table.modelled()
+    n_sample = int(np.ceil(table.n_rows * OVERSAMPLE)) + 5
+    if not names:
+        return pd.DataFrame(index=pd.RangeIndex(n_sample)), None
+    sdtypes = {name: model_sdtype(table, name, attempt.min_count) for name in names}
+    train = table.frame.loc[table.training_rows(), names].reset_index(drop=True)
+    train = protect_categories(table, train, attempt.min_count, rng)
+    for name in names:
+        train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
+    with stage("model"):
+        sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
+    for name in names:
+        if table.classes[name].semantic == "datetime":
+            sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
+        if table.classes[name].semantic in ("numerical", "datetime"):
+            sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
+    return _coherent_places(table, sampled, train, rng), generator
+
+
+def model_sdtype(table: PreparedTable, name: str, min_count: int) -> str:
+    """SDV sdtype: numbers and dates with few distinct values are learnt as categories."""
+    semantic = table.classes[name].semantic
+    if semantic in ("numerical", "datetime"):
+        counts = table.subjects.counts(table.frame[name])
+        discrete = len(counts) <= DISCRETE_LEVELS and bool((counts >= min_count).any())
+        return "categorical" if discrete else "numerical"
+    return semantic
+
+
+def _training_values(
+    train: pd.Series, table: PreparedTable, name: str, sdtype: str, min_count: int, rng: np.random.Generator
+) -> pd.Series:
+    """What the model sees of numbers: no rare value of a few-valued column, dates as seconds
+    (categories are protected by :func:`protect_categories`)."""
+    cls, real = table.classes[name], table.frame[name]
+    if cls.semantic in ("numerical", "datetime"):
+        numbers = pd.Series(as_numbers(train), index=train.index)
+        if sdtype == "categorical" and not is_public(cls):
+            numbers = merge_rare_numbers(numbers, pd.Series(as_numbers(real)), min_count, table.subjects)
+        return numbers / 1e6 if cls.semantic == "datetime" else numbers  # seconds: SDV sees plain numbers
+    return train
+
+
+def _coherent_places(table: PreparedTable, sampled: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Cities and states that agree with their row's country: a sampled (country, city) pair the
+    training rows never hold gets a city those rows hold with that country (or, for a country they
+    hold no city of, a new one of its locale). Only protected training values are reused."""
+    country = next((n for n in train.columns if table.meanings.get(n) is Meaning.COUNTRY), None)
+    if country is None or country not in sampled.columns:
+        return sampled
+    for name in train.columns:
+        if table.meanings.get(name) not in (Meaning.CITY, Meaning.SUBDIVISION) or name not in sampled.columns:
+            continue
+        seen = train[[country, name]].dropna()
+        by_country = {key: group[name].to_numpy() for key, group in seen.groupby(country)}
+        pairs = set(zip(seen[country], seen[name]))
+        wrong = [i for i, pair in enumerate(zip(sampled[country], sampled[name]))
+                 if pd.notna(pair[1]) and pd.notna(pair[0]) and pair not in pairs]  # fmt: skip
+        for position in wrong:
+            choices = by_country.get(sampled.at[position, country])
+            if choices is not None and len(choices):
+                sampled.at[position, name] = choices[int(rng.integers(len(choices)))]
+            else:
+                sampled.at[position, name] = None
+    return sampled
+
+
+def _fit_and_sample(
+    table: PreparedTable, train: pd.DataFrame, sdtypes: dict[str, str], n_rows: int, seed: int, target: Target | None
+) -> tuple[pd.DataFrame, GeneratorReport]:
+    """The generator the settings name, fitted on the protected training rows; its report."""
+    name = table.settings.synthesizer
+    try:
+        generator = open_generator(name, table.settings.generator_settings, seed)
+    except ValueError as exc:  # unknown generator or bad settings: names keys, never values
+        raise SynthesisError(f"generator {name}: {exc}") from None
+    try:
+        generator.fit(train, sdtypes)
+        sampled = generator.sample(n_rows, target)
+    except GeneratorUnavailable as exc:
+        raise SynthesisError(str(exc)) from None
+    except Exception as exc:  # library messages may quote values: never pass them on
+        raise SynthesisError(f"the {name} model could not be fitted or sampled ({type(exc).__name__})") from None
+    finally:
+        generator.close()
+    return sampled, generator.report
+
+
+def finish_numbers(
+    values: pd.Series, table: PreparedTable, name: str, min_count: int, rng: np.random.Generator
+) -> pd.Series:
+    """Round to the column's step, then move values equal to a rare real extreme inward."""
+    real = table.frame[name]
+    is_datetime = table.classes[name].semantic == "datetime"
+    step = resolution(real, table.column(name))
+    numbers = round_to_step(as_numbers(values), step)
+    if not is_public(table.classes[name]):
+        numbers = avoid_extremes(numbers, real, min_count, step, rng, table.subjects)
+    if is_datetime:
+        return microseconds_to_datetimes(numbers).set_axis(values.index)
+    return pd.Series(numbers, index=values.index)

@@ -1,0 +1,163 @@
+"""A table ready to protect and model: its columns classified, whole people held out, what its
+text columns mean, which locales its people are in, and how it is made.
+
+Three modes (:class:`Mode`): a **reference table** (a small lookup table other tables point at,
+about no one) keeps its rows' labels; a **tiny table** (fewer than ``min_rows`` rows) is
+generated column by column; every other table is learnt by a generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+import pandas as pd
+
+from catalog_synth.core.types import (
+    ColumnClass,
+    ColumnInfo,
+    ColumnKind,
+    SynthesisError,
+    SynthesisSettings,
+    TableInfo,
+    TableSkipped,
+)
+from catalog_synth.core.values import Forbidden
+from catalog_synth.protect.classify import UNSUPPORTED, classify_columns, describes_people
+from catalog_synth.protect.evidence import Evidence
+from catalog_synth.protect.locales import DEFAULT_LOCALE, infer_locale_weights
+from catalog_synth.protect.meanings import Meaning, meaning_of
+from catalog_synth.protect.rare import holdout
+from catalog_synth.protect.subjects import Subjects
+from catalog_synth.protect.classify import forbidden_identifying_values
+from catalog_synth.core.frames import ColumnTypeError, ModelFrame, to_model_space
+
+
+
+@dataclass(frozen=True)
+class Attempt:
+    number: int
+    min_count: int
+    seed: int
+
+
+class Mode(str, Enum):
+    """How a table's non-identifying columns are made."""
+
+    MODEL = "model"  # learnt by the generator
+    REFERENCE = "reference"  # a lookup table's labels, kept row by row
+    GENERATED = "generated"  # too few rows to learn from: drawn column by column
+
+
+@dataclass
+class PreparedTable:
+    """Everything one table's attempts share."""
+
+    info: TableInfo
+    columns: list[ColumnInfo]  # supported columns, in table order
+    real: ModelFrame
+    classes: dict[str, ColumnClass]
+    holdout: pd.Index
+    n_rows: int
+    settings: SynthesisSettings
+    forbidden: Forbidden  # normalised real values of every identifying column (and the warehouse's)
+    evidence: Evidence
+    mode: Mode = Mode.MODEL
+    meanings: dict[str, Meaning] = field(default_factory=dict)  # text columns: what their values mean
+    locales: dict[str, float] = field(default_factory=lambda: {DEFAULT_LOCALE: 1.0})  # of the table's people
+
+    trained: pd.Index | None = None  # rows the model learns from (None: every row not held out)
+
+    @property
+    def default_locale(self) -> str:
+        """The locale most of the table's people are in."""
+        return max(self.locales, key=self.locales.get)
+
+    @property
+    def subjects(self) -> Subjects:
+        return self.evidence.subjects
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        return self.real.frame
+
+    def column(self, name: str) -> ColumnInfo:
+        return self.info.column(name)
+
+    def modelled(self) -> list[str]:
+        """Columns the model learns: not identifying, and with at least one real value."""
+        return [name for name in self._not_identifying() if self.frame[name].notna().any()]
+
+    def empty(self) -> list[str]:
+        """Columns with no real value at all: they stay empty."""
+        return [name for name in self._not_identifying() if self.frame[name].isna().all()]
+
+    def _not_identifying(self) -> list[str]:
+        return [c.name for c in self.columns if not self.classes[c.name].identifying]
+
+    def identifying(self) -> list[str]:
+        return [c.name for c in self.columns if self.classes[c.name].identifying]
+
+    def training_rows(self) -> pd.Index:
+        """Rows the model learns from (a rebalanced copy may repeat those of its target classes)."""
+        return self.trained if self.trained is not None else self.frame.index[~self.frame.index.isin(self.holdout)]
+
+
+def mode_notes(table: PreparedTable) -> list[str]:
+    if table.frame.empty:
+        return ["the table is empty: published as an empty copy"]
+    if table.mode is Mode.REFERENCE:
+        return ["reference table: labels kept (privacy.reference_tables)"]
+    if table.mode is Mode.GENERATED:
+        return [
+            f"only {len(table.frame)} rows (fewer than privacy.min_rows = {table.settings.min_rows}): generated"
+            " column by column, not learnt from the rows"
+        ]
+    return []
+
+
+def prepare_table(info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence) -> PreparedTable:
+    if all(column.kind is ColumnKind.UNSUPPORTED for column in info.columns):
+        raise TableSkipped("no column has a type that can be synthesized")
+    candidates = [c for c in info.columns if c.kind is not ColumnKind.UNSUPPORTED and c.name in sample.columns]
+    try:
+        real = to_model_space(sample, candidates)
+    except ColumnTypeError as exc:
+        raise SynthesisError(str(exc)) from None
+    classes = classify_columns(info, sample, settings, evidence)  # raw values: exact for 64-bit ids
+    columns = [c for c in candidates if classes[c.name].semantic != UNSUPPORTED]
+    if not columns:
+        raise TableSkipped("no column of a type that can be synthesized was in the sample")
+    n_rows = min(settings.copy_rows, max(info.row_count, len(sample)))
+    mode = Mode.MODEL
+    if evidence.reference and not sample.empty:
+        mode, n_rows = Mode.REFERENCE, min(n_rows, len(sample))
+    elif len(sample) < settings.min_rows:
+        mode, n_rows = Mode.GENERATED, min(n_rows, len(sample))
+    groups = evidence.subjects.holdout_groups()
+    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed))
+    forbidden = Forbidden(forbidden_identifying_values(real.frame, classes))
+    about_people = describes_people(info)
+    meanings = {
+        c.name: meaning_of(c.name, real.frame[c.name], about_people, classes[c.name].semantic)
+        for c in columns
+        if c.kind is ColumnKind.STRING and not classes[c.name].identifying
+    }
+    locales = infer_locale_weights(real.frame, classes, settings.min_category_count, evidence.subjects)
+    return PreparedTable(info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales)
+
+
+def dropped_columns(info: TableInfo, sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> dict[str, str]:
+    dropped = {}
+    for column in info.columns:
+        if column.kind is ColumnKind.UNSUPPORTED:
+            dropped[column.name] = f"left out: unsupported SQL type ({column.unsupported_reason or column.sql_type})"
+        elif column.name not in sample.columns:
+            dropped[column.name] = "left out: the column was not in the sample read from the warehouse"
+    return dropped
+
+
+def checked_key(info: TableInfo, settings: SynthesisSettings) -> tuple[str, ...]:
+    """The primary key the gate checks here: none when the key linker re-draws part of it."""
+    return () if set(info.primary_key) & set(settings.relinked) else info.primary_key

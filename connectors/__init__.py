@@ -1,21 +1,30 @@
-"""Warehouse connectors: table metadata and bounded samples.
+"""Warehouse connectors: the read stage. Table metadata, bounded samples and, where a connector
+declares them, reads of the whole warehouse that privacy and keys rely on.
 
 A connector is registered under the entry point group ``catalog_synth.connectors``
 (``name = "package.module:factory"``, a callable ``(name, url) -> Connector``), so a third-party package can add one;
 a warehouse picks it with ``connector: NAME`` in the config.
+
+The contract is :class:`Connector`: four methods every connector has (``list_tables``,
+``describe``, ``sample``, ``close``) and optional ones grouped in :class:`Capability`, which a
+connector declares in ``capabilities`` and implements. A missing capability degrades visibly:
+the table's result and ``report`` say what was not done, and where privacy depends on it (fakes
+checked against the whole real column, people counted through keys) the table is refused
+unless ``privacy.allow_sample_only_checks`` is set.
 """
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from typing import ClassVar, TypeVar
 
 import pandas as pd
 
 from catalog_synth.core import plugins
-from catalog_synth.core.types import TableInfo, TableRef
+from catalog_synth.core.types import ColumnInfo, TableInfo, TableRef
 
 ENTRY_POINT_GROUP = "catalog_synth.connectors"
 
@@ -32,8 +41,50 @@ class WarehouseUnavailable(ConnectorError):
     """A transient failure (lost connection, server restarting, deadlock): worth retrying."""
 
 
+class CapabilityMissing(ConnectorError, NotImplementedError):
+    """The connector does not offer a capability a caller asked for."""
+
+    def __init__(self, connector: Connector, capability: Capability):
+        super().__init__(f"connector {type(connector).__name__} does not offer {capability.value} ({capability.meaning})")
+
+
+class Capability(enum.Enum):
+    """Reads beyond a sample, each a group of optional :class:`Connector` methods."""
+
+    #: ``count_values``: fakes and replaced categories are checked against the whole real column
+    #: (not only the sample), and text copied from identifying columns elsewhere is found.
+    VALUE_COUNTS = "value_counts"
+    #: ``lookup`` and ``existing_keys``: rows are traced through foreign keys to the people they
+    #: are about, and synthetic keys equal to a real key anywhere in the table are dropped.
+    KEY_LOOKUPS = "key_lookups"
+    #: ``sample_children``, ``count_by_key`` and ``count_missing``: samples of whole families and
+    #: the real number of children per parent.
+    FAMILY_SAMPLES = "family_samples"
+    #: ``change_marker(s)`` that change with the data: an unchanged table is not synthesized again.
+    CHANGE_MARKERS = "change_markers"
+
+    @property
+    def meaning(self) -> str:
+        return _MEANINGS[self]
+
+
+_MEANINGS = {
+    Capability.VALUE_COUNTS: "whole-column value counts",
+    Capability.KEY_LOOKUPS: "lookups of rows by key",
+    Capability.FAMILY_SAMPLES: "samples of whole families",
+    Capability.CHANGE_MARKERS: "change markers",
+}
+
+
 class Connector(ABC):
-    """Reads one warehouse. Implementations must never pull a whole table into Python."""
+    """Reads one warehouse. Implementations must never pull a whole table into Python.
+
+    Subclasses implement the abstract methods, and the optional methods of each
+    :class:`Capability` they list in ``capabilities``.
+    """
+
+    #: What the connector offers beyond listing, describing and sampling.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
 
     #: DataHub platform name (``postgres``, ``mysql``, ``snowflake``, ``sqlite``, ``duckdb`` ...).
     platform: str
@@ -58,6 +109,44 @@ class Connector(ABC):
     def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
         """A random sample of at most ``rows`` rows, drawn inside the warehouse."""
 
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities
+
+    # -- Capability.VALUE_COUNTS -----------------------------------------------------------
+    def count_values(
+        self, ref: TableRef, column: ColumnInfo, values: Sequence[object], distinct_of: str | None = None
+    ) -> dict[object, int]:
+        """Rows of the whole column holding each of ``values`` (with ``distinct_of``, the distinct
+        values of that column among them: the people holding it); values no row holds are absent.
+        Text compares as a reader would, ignoring case and spaces, and is keyed in that form."""
+        raise CapabilityMissing(self, Capability.VALUE_COUNTS)
+
+    # -- Capability.KEY_LOOKUPS ------------------------------------------------------------
+    def lookup(
+        self, ref: TableRef, key_columns: tuple[str, ...], value_columns: tuple[str, ...], keys: pd.DataFrame
+    ) -> pd.DataFrame:
+        """The ``value_columns`` of the rows whose ``key_columns`` equal a row of ``keys``: the key
+        columns first, then the values."""
+        raise CapabilityMissing(self, Capability.KEY_LOOKUPS)
+
+    def existing_keys(self, ref: TableRef, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
+        """The distinct rows of ``keys`` that also occur as values of ``columns`` in the table."""
+        raise CapabilityMissing(self, Capability.KEY_LOOKUPS)
+
+    # -- Capability.FAMILY_SAMPLES ---------------------------------------------------------
+    def sample_children(self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame, rows: int) -> pd.DataFrame:
+        """At most ``rows`` rows of ``info`` whose ``columns`` equal a row of ``keys``."""
+        raise CapabilityMissing(self, Capability.FAMILY_SAMPLES)
+
+    def count_by_key(self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame:
+        """Rows of ``info`` per value of ``columns`` among ``keys``: the key columns plus ``children``."""
+        raise CapabilityMissing(self, Capability.FAMILY_SAMPLES)
+
+    def count_missing(self, info: TableInfo, columns: tuple[str, ...]) -> int:
+        """Rows of ``info`` where any of ``columns`` is NULL."""
+        raise CapabilityMissing(self, Capability.FAMILY_SAMPLES)
+
+    # -- planning and Capability.CHANGE_MARKERS --------------------------------------------
     def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:
         """``describe`` of many tables, for planning a run: each table maps to its description
         or to the error describing it raised.

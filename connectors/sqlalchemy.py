@@ -22,7 +22,7 @@ from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
 from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches, or_error
+from connectors import Capability, Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches, or_error
 from connectors.sampling import SampleTarget, sample_statements, supports
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)
@@ -211,6 +211,8 @@ def safe_error(exc: BaseException) -> str:
 
 
 class SQLAlchemyConnector(Connector):
+    capabilities = frozenset(Capability)
+
     def __init__(self, name: str, url: str):
         super().__init__(name, url)
         parsed = make_url(url)

@@ -275,6 +275,9 @@ class SynthesisSettings:
     holdout_share: float = 0.2
     unique_share: float = 0.9
     min_rows: int = 10
+    # Accept a connector without whole-warehouse value counts or key lookups (fakes then checked
+    # against the sample only); without it such a table is refused.
+    allow_sample_only_checks: bool = False
     # Key columns the key linker (catalog_synth.link) re-draws after synthesis: foreign keys
     # and the counters numbering each parent's children. A primary key that includes one is
     # made unique (and checked) after linking, not here.

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from connectors import Capability, Connector
 from connectors.graph import Relationship
 from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
 from catalog_synth.core.values import normalize
-from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo, TableRef
+from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 
 # A key column numbers children when this share of the sampled families is numbered 1..n.
 COUNTER_SHARE = 0.98
@@ -26,23 +27,6 @@ COUNTER_SHARE = 0.98
 PARENT_OVERSAMPLE = 1.5
 # Below this share of the rows wanted, a sample of whole families is dropped for a random one.
 MIN_FAMILY_SAMPLE_SHARE = 0.5
-
-
-@runtime_checkable
-class KeyReader(Protocol):
-    """What a connector offers for related samples (the SQLAlchemy connector has it)."""
-
-    def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame: ...
-
-    def count_by_key(self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame: ...
-
-    def sample_children(
-        self, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame, rows: int
-    ) -> pd.DataFrame: ...
-
-    def existing_keys(self, ref: TableRef, columns: tuple[str, ...], keys: pd.DataFrame) -> pd.DataFrame: ...
-
-    def count_missing(self, info: TableInfo, columns: tuple[str, ...]) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +79,7 @@ class KeyProfile:
 
 
 def read_sample(
-    connector: Any, info: TableInfo, plan: KeyPlan, rows: int, seed: int | None, min_count: int
+    connector: Connector, info: TableInfo, plan: KeyPlan, rows: int, seed: int | None, min_count: int
 ) -> tuple[pd.DataFrame, KeyProfile]:
     """The table's sample and the profile of its relationships.
 
@@ -104,7 +88,7 @@ def read_sample(
     """
     if not plan.measured:
         return connector.sample(info, rows, seed), KeyProfile()
-    if not isinstance(connector, KeyReader):
+    if not connector.supports(Capability.FAMILY_SAMPLES):
         note = "the connector cannot read related rows: children per parent are not measured"
         return connector.sample(info, rows, seed), KeyProfile(notes=[note])
     sample: pd.DataFrame | None = None
@@ -121,7 +105,7 @@ def read_sample(
 
 
 def _measure(
-    connector: KeyReader,
+    connector: Connector,
     info: TableInfo,
     parent_keys: ParentKeys,
     together: bool,
@@ -147,7 +131,7 @@ def _measure(
 
 
 def _family_sample(
-    connector: KeyReader, info: TableInfo, relationship: Relationship, keys: pd.DataFrame, counts: np.ndarray, rows: int
+    connector: Connector, info: TableInfo, relationship: Relationship, keys: pd.DataFrame, counts: np.ndarray, rows: int
 ) -> pd.DataFrame | None:
     """The whole families of the first sampled parents, at most ``rows`` rows; None when children
     crowd on a few parents (3 airports of 1,500 have flights) and a random sample serves better."""
@@ -156,7 +140,7 @@ def _family_sample(
 
 
 def _parent_keys(
-    connector: KeyReader, parent_keys: ParentKeys, child: TableInfo, rows: int, seed: int | None
+    connector: Connector, parent_keys: ParentKeys, child: TableInfo, rows: int, seed: int | None
 ) -> pd.DataFrame:
     """Distinct keys of randomly sampled parent rows (real values: they stay in this worker):
     ``rows`` of them, or more when that many families would not fill a sample of ``rows``."""
@@ -168,7 +152,7 @@ def _parent_keys(
 
 
 def _children_counts(
-    connector: KeyReader, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame
+    connector: Connector, info: TableInfo, columns: tuple[str, ...], keys: pd.DataFrame
 ) -> np.ndarray:
     """How many rows of ``info`` reference each row of ``keys`` (0 for none)."""
     if keys.empty:
@@ -196,7 +180,7 @@ def histogram(counts: np.ndarray, min_count: int, rng: np.random.Generator) -> d
     return {int(n): int(p) for n, p in zip(values, parents)}
 
 
-def _null_share(connector: KeyReader, info: TableInfo, relationship: Relationship) -> float:
+def _null_share(connector: Connector, info: TableInfo, relationship: Relationship) -> float:
     if info.row_count == 0 or not all(info.column(c).nullable for c in relationship.columns):
         return 0.0
     return connector.count_missing(info, relationship.columns) / info.row_count
@@ -221,14 +205,14 @@ def find_counter(info: TableInfo, relationship: Relationship, sample: pd.DataFra
     return None, 1
 
 
-def drop_real_keys(connector: Any, table: SyntheticTable, plan: KeyPlan) -> int:
+def drop_real_keys(connector: Connector, table: SyntheticTable, plan: KeyPlan) -> int:
     """Drop synthetic rows whose referenced key exists anywhere in the real table.
 
     The privacy gate compares keys with the sample; other tables will point at these keys,
     so they are also looked up in the whole warehouse table. Returns the rows dropped.
     """
     columns = plan.checked_key
-    if not columns or not isinstance(connector, KeyReader):
+    if not columns or not connector.supports(Capability.KEY_LOOKUPS):
         return 0
     if not all(c in table.data.columns and table.classes[c].identifying for c in columns):
         return 0

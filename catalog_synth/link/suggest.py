@@ -18,10 +18,9 @@ import pandas as pd
 
 from catalog_synth.core.config import WarehouseConfig
 from connectors.graph import Relationship, discover, endpoint, kind_family
-from catalog_synth.link.profile import KeyReader
 from catalog_synth.protect.classify import name_tokens
 from catalog_synth.core.types import ColumnKind, TableInfo, TableRef
-from connectors import Connector, ConnectorError
+from connectors import Capability, Connector, ConnectorError
 
 # Share of a child's sampled distinct values that must exist in the parent.
 MIN_CONTAINMENT = 0.98
@@ -53,7 +52,7 @@ def suggest_relationships(
     connector: Connector, warehouse: WarehouseConfig, sample_rows: int, seed: int | None = None
 ) -> list[Suggestion]:
     """Relationships the warehouse and the config do not declare yet, verified on samples."""
-    if not isinstance(connector, KeyReader):
+    if not connector.supports(Capability.KEY_LOOKUPS):
         raise ConnectorError(f"connector {warehouse.connector!r} cannot look up keys, so it cannot verify suggestions")
     refs = connector.list_tables(warehouse.include, warehouse.exclude)
     graph, _ = discover(connector, warehouse, refs)
@@ -74,7 +73,7 @@ def suggest_relationships(
     return suggestions
 
 
-def _sample_id_columns(connector: KeyReader, info: TableInfo, rows: int, seed: int | None) -> pd.DataFrame:
+def _sample_id_columns(connector: Connector, info: TableInfo, rows: int, seed: int | None) -> pd.DataFrame:
     """A sample of the columns that could be keys (whole numbers, text, UUIDs)."""
     columns = [c for c in info.columns if c.kind in _KEY_KINDS]
     if not columns:
@@ -143,7 +142,7 @@ def _points_at(tokens: str, key: _Key) -> bool:
 
 
 def _verify(
-    connector: KeyReader, child: TableRef, column: str, parent: _Key, sample: pd.DataFrame
+    connector: Connector, child: TableRef, column: str, parent: _Key, sample: pd.DataFrame
 ) -> Suggestion | None:
     values = sample[column].dropna().drop_duplicates() if column in sample.columns else pd.Series([], dtype=object)
     if values.empty:

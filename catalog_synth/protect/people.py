@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from connectors import Capability, Connector
 from connectors.graph import KeyGraph, Relationship
 from catalog_synth.protect.classify import (
     IDENTIFYING_SEMANTICS,
@@ -100,21 +101,21 @@ def subject_path(graph: KeyGraph, ref: TableRef) -> SubjectPath | None:
     return max(found, key=lambda path: (graph.tables[path.person].row_count, -len(path.hops)))
 
 
-def read_subjects(connector: Any, info: TableInfo, path: SubjectPath | None, sample: pd.DataFrame) -> Subjects:
+def read_subjects(connector: Connector, info: TableInfo, path: SubjectPath | None, sample: pd.DataFrame) -> Subjects:
     """Who each sampled row is about. Keys beyond the first hop are looked up in the warehouse
     (real keys, kept in this worker); a connector that cannot look keys up counts rows."""
     if path is None or not set(path.hops[0].columns) <= set(sample.columns):
         return Subjects.of_rows(len(sample))
     keys = sample[list(path.hops[0].columns)].reset_index(drop=True)
     for previous, hop in zip(path.hops, path.hops[1:]):
-        if not hasattr(connector, "lookup"):
+        if not connector.supports(Capability.KEY_LOOKUPS):
             return Subjects.of_rows(len(sample))
         keys = _follow(connector, previous, hop, keys)
     ids = subject_ids([keys[column] for column in keys.columns], len(sample))
     return Subjects(len(sample), (ids,))
 
 
-def _follow(connector: Any, previous: Hop, hop: Hop, keys: pd.DataFrame) -> pd.DataFrame:
+def _follow(connector: Connector, previous: Hop, hop: Hop, keys: pd.DataFrame) -> pd.DataFrame:
     """For each row of ``keys`` (values of ``previous.parent_columns``), the parent row's ``hop.columns``."""
     distinct = keys.dropna().drop_duplicates()
     found = connector.lookup(previous.parent, previous.parent_columns, hop.columns, distinct)
@@ -196,7 +197,7 @@ COPIED_SHARE = 0.5  # of a column's distinct values found in an identifying colu
 
 
 def real_counts_probe(
-    connector: Any, ref: TableRef, sources: tuple[SourceColumn, ...] = (), subject: SubjectPath | None = None
+    connector: Connector, ref: TableRef, sources: tuple[SourceColumn, ...] = (), subject: SubjectPath | None = None
 ) -> RealCounts | None:
     """How many real people hold each candidate fake: in the whole column, and in the identifying
     columns of the same semantic among ``sources`` (None: the connector cannot ask).
@@ -204,7 +205,7 @@ def real_counts_probe(
     People are the table's rows, or the distinct keys of the one foreign key to the people its
     rows are about; further away (``invoiceline -> invoice -> customer``) they cannot be counted
     in one query, and a value held at all counts as held by one person."""
-    if not hasattr(connector, "count_values"):
+    if not connector.supports(Capability.VALUE_COUNTS):
         return None
     near = subject is not None and len(subject.hops) == 1 and len(subject.hops[0].columns) == 1
     distinct_of = subject.hops[0].columns[0] if near else None
@@ -228,9 +229,9 @@ def _text_column(name: str) -> ColumnInfo:
     return ColumnInfo(name, "text", ColumnKind.STRING)
 
 
-def copied_from_probe(connector: Any, sources: tuple[SourceColumn, ...]) -> CopiedFrom | None:
+def copied_from_probe(connector: Connector, sources: tuple[SourceColumn, ...]) -> CopiedFrom | None:
     """Whether a column's values are mostly those of an identifying column elsewhere."""
-    if not sources or not hasattr(connector, "count_values"):
+    if not sources or not connector.supports(Capability.VALUE_COUNTS):
         return None
 
     def copied_from(column: ColumnInfo, present: pd.Series) -> tuple[str, str] | None:

@@ -240,6 +240,7 @@ def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
         holdout_share=privacy.holdout_share,
         unique_share=privacy.unique_share,
         min_rows=privacy.min_rows,
+        allow_sample_only_checks=privacy.allow_sample_only_checks,
     )
 
 

@@ -11,116 +11,118 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
-from connectors.graph import with_declared
-from catalog_synth.link.plan import KeyPlan
-from catalog_synth.link.profile import drop_real_keys, read_sample
 from catalog_synth.core.timings import collect, stage
 from catalog_synth.core.types import (
     GateFailed,
     SynthesisError,
     SynthesisSettings,
+    SyntheticTable,
     TableInfo,
     TableResult,
     TableSkipped,
     TableStatus,
 )
-from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable
+from catalog_synth.link.profile import drop_real_keys, read_sample
+from catalog_synth.run.connections import cached_connector
+from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
+from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
+from connectors import Capability, Connector, ConnectorError, TableVanished, WarehouseUnavailable
+from connectors.graph import with_declared
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from catalog_synth.protect.evidence import Evidence
-from catalog_synth.run.connections import cached_connector
-from catalog_synth.run.plan import (
-    fingerprint, settles, variant_fingerprint,
-)
-from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
 
 log = logging.getLogger("catalog_synth.sync")
 
+
 def process_table(task: TableTask) -> TableOutcome:
     """Describe, sample, synthesize and gate one table. Runs in a worker; never raises."""
-    with collect() as times:
-        outcome = _process_table(task)
-    outcome.result.stages = times
-    return outcome
-
-
-def _process_table(task: TableTask) -> TableOutcome:
     started = time.monotonic()
     outcome = TableOutcome(TableResult(task.ref, TableStatus.FAILED), fingerprint=task.fingerprint)
-    try:
-        connector = cached_connector(task.warehouse)
-        outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
-        if task.info is not None:
-            info, outcome.fingerprint = task.info, task.fingerprint
-        else:
-            with stage("describe"):
-                info, raw_fingerprint = _retrying(task, lambda: _describe(connector, task))
-            outcome.fingerprint = variant_fingerprint(raw_fingerprint, task.variant)
-        if task.previous_fingerprint == outcome.fingerprint:
-            outcome = unchanged_outcome(task, outcome.fingerprint)
-            return outcome
-        with stage("sample"):
-            sample, outcome.keys = _retrying(
-                task,
-                lambda: read_sample(
-                    connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
-                ),
-            )
-            outcome.result.rows_read = len(sample)
-            evidence = _retrying(task, partial(_evidence, connector, info, task.keys, sample))
-        # A rebalanced copy asks for its own rows, which may be more than the real table has.
-        settings = task.settings if task.settings.rebalance else _capped(task.settings, info)
-        from catalog_synth.run.synthesize import synthesize_table
-
-        table = synthesize_table(info, sample, settings, evidence)
-        del sample, evidence  # real rows stop here
-        with stage("sample"):
-            real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
-        if task.output:
-            table.ref, table.info = task.output, replace(table.info, ref=task.output)
-        table.copies = list(task.copies)
-        outcome.table = table
-        outcome.result = TableResult(
-            task.ref,
-            TableStatus.SYNTHESIZED,
-            rows_read=outcome.result.rows_read,
-            rows_written=len(table.data),
-            quality=table.quality,
-            gate=table.gate,
-            notes=table.notes
-            + [f"column {c!r} {why}" for c, why in table.dropped_columns.items()]
-            + ([f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []),
-            generator=table.generator.as_dict() if table.generator else None,
-            rebalance=table.rebalance,
-        )
-    except (TableVanished, TableSkipped) as exc:
-        outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=outcome.result.rows_read)
-        outcome.settled = isinstance(exc, TableSkipped)
-    except SynthesisError as exc:
-        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), rows_read=outcome.result.rows_read)
-        outcome.settled = True
-    except GateFailed as exc:
-        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=exc.gate, rows_read=outcome.result.rows_read)
-        outcome.settled = True
-    except ConnectorError as exc:
-        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc))
-        outcome.settled = settles(exc)
-    except Exception as exc:  # a bug or an unexpected library error: report it, never echo data
-        log.exception("unexpected error on %s", task.ref)
-        outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
-    finally:
-        outcome.result.seconds = time.monotonic() - started
-        outcome.result.output = task.output_name
+    with collect() as times:
+        try:
+            outcome = _synthesized(task, outcome)
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the table's result
+            _failed(task, outcome, exc)
+    outcome.result.stages = times
+    outcome.result.seconds = time.monotonic() - started
+    outcome.result.output = task.output_name
     return outcome
 
 
-def _evidence(connector: Connector, info: TableInfo, plan: KeyPlan, sample: pd.DataFrame) -> Evidence:
-    """What the privacy stage needs to know beyond the sample, read from the warehouse in the worker."""
-    from catalog_synth.protect.people import copied_from_probe, read_subjects, real_counts_probe
-    from catalog_synth.protect.evidence import Evidence
+def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
+    connector = cached_connector(task.warehouse)
+    outcome.platform, outcome.dialect, outcome.database = connector.platform, connector.dialect, connector.database
+    info = _described(connector, task, outcome)
+    if task.previous_fingerprint == outcome.fingerprint:
+        return unchanged_outcome(task, outcome.fingerprint)
+    limits = capability_notes(connector, task)
+    with stage("sample"):
+        sample, outcome.keys = _retrying(task, lambda: read_sample(
+            connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+        ))  # fmt: skip
+        outcome.result.rows_read = len(sample)
+        evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
+    from catalog_synth.run.synthesize import synthesize_table
 
+    table = synthesize_table(info, sample, _settings(task, info), evidence)
+    del sample, evidence  # real rows stop here
+    with stage("sample"):
+        real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+    table.notes = [*table.notes, *limits]
+    outcome.table = _named(task, table)
+    outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
+    return outcome
+
+
+def capability_notes(connector: Connector, task: TableTask) -> list[str]:
+    """What the connector cannot do for this table, as notes for its result and ``report``.
+
+    Where privacy depends on it (fakes checked against the whole real column, people counted
+    through keys, synthetic keys checked against every real key) the table is refused unless the
+    config accepts sample-only checks."""
+    needed = [Capability.VALUE_COUNTS]
+    subject = task.keys.subject
+    if task.keys.checked_key or (subject is not None and len(subject.hops) > 1):
+        needed.append(Capability.KEY_LOOKUPS)
+    missing = " or ".join(capability.meaning for capability in needed if not connector.supports(capability))
+    if not missing:
+        return []
+    name = task.warehouse.connector
+    if not task.settings.allow_sample_only_checks:
+        raise TableSkipped(
+            f"refused: connector {name!r} offers no {missing}, so real values outside the sample cannot be"
+            " ruled out (privacy.allow_sample_only_checks: true accepts checks against the sample only)"
+        )
+    return [f"connector {name!r} offers no {missing}: fakes and keys were checked against the sample only"]
+
+
+def _described(connector: Connector, task: TableTask, outcome: TableOutcome) -> TableInfo:
+    """The table as planning described it, or described now; sets the outcome's fingerprint."""
+    if task.info is not None:
+        outcome.fingerprint = task.fingerprint
+        return task.info
+    with stage("describe"):
+        info, raw_fingerprint = _retrying(task, lambda: _describe(connector, task))
+    outcome.fingerprint = variant_fingerprint(raw_fingerprint, task.variant)
+    return info
+
+
+def _describe(connector: Connector, task: TableTask) -> tuple[TableInfo, str]:
+    """The table's description and its fingerprint, including the warehouse's change marker."""
+    info = with_declared(connector.describe(task.ref), task.keys.declared)
+    marker = connector.change_marker(info, task.warehouse.watermarks.get(task.ref.qualified))
+    return info, fingerprint(info, marker)
+
+
+def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd.DataFrame) -> Evidence:
+    """What the privacy stage needs to know beyond the sample, read from the warehouse in the worker."""
+    from catalog_synth.protect.evidence import Evidence
+    from catalog_synth.protect.people import copied_from_probe, read_subjects, real_counts_probe
+
+    plan = task.keys
     return Evidence(
         subjects=read_subjects(connector, info, plan.subject, sample),
         reference=plan.reference,
@@ -129,11 +131,55 @@ def _evidence(connector: Connector, info: TableInfo, plan: KeyPlan, sample: pd.D
     )
 
 
-def _describe(connector: Connector, task: TableTask) -> tuple[TableInfo, str]:
-    """The table's description and its fingerprint, including the warehouse's change marker."""
-    info = with_declared(connector.describe(task.ref), task.keys.declared)
-    marker = connector.change_marker(info, task.warehouse.watermarks.get(task.ref.qualified))
-    return info, fingerprint(info, marker)
+def _settings(task: TableTask, info: TableInfo) -> SynthesisSettings:
+    """Never more synthetic rows than the real table has (a rebalanced copy asks for its own)."""
+    if task.settings.rebalance:
+        return task.settings
+    return replace(task.settings, copy_rows=max(0, min(task.settings.copy_rows, info.row_count)))
+
+
+def _named(task: TableTask, table: SyntheticTable) -> SyntheticTable:
+    """The copy under its stored name (a rebalanced copy's own), with the links to its copies."""
+    if task.output:
+        table.ref, table.info = task.output, replace(table.info, ref=task.output)
+    table.copies = list(task.copies)
+    return table
+
+
+def _result(task: TableTask, table: SyntheticTable, rows_read: int, real_keys: int) -> TableResult:
+    dropped = [f"column {column!r} {why}" for column, why in table.dropped_columns.items()]
+    keys = [f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []
+    return TableResult(
+        task.ref,
+        TableStatus.SYNTHESIZED,
+        rows_read=rows_read,
+        rows_written=len(table.data),
+        quality=table.quality,
+        gate=table.gate,
+        notes=[*table.notes, *dropped, *keys],
+        generator=table.generator.as_dict() if table.generator else None,
+        rebalance=table.rebalance,
+    )
+
+
+def _failed(task: TableTask, outcome: TableOutcome, exc: Exception) -> None:
+    """The table's result for a failure: a reason without values, and whether it holds until the
+    table changes (settled) or is worth trying again next run."""
+    rows_read = outcome.result.rows_read
+    outcome.table = None
+    if isinstance(exc, (TableVanished, TableSkipped)):
+        outcome.result = TableResult(task.ref, TableStatus.SKIPPED, str(exc), rows_read=rows_read)
+        outcome.settled = isinstance(exc, TableSkipped)
+    elif isinstance(exc, (SynthesisError, GateFailed)):
+        gate = exc.gate if isinstance(exc, GateFailed) else None
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc), gate=gate, rows_read=rows_read)
+        outcome.settled = True
+    elif isinstance(exc, ConnectorError):
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, str(exc))
+        outcome.settled = settles(exc)
+    else:  # a bug or an unexpected library error: report it, never echo data
+        log.error("unexpected error on %s", task.ref, exc_info=exc)
+        outcome.result = TableResult(task.ref, TableStatus.FAILED, f"internal error ({type(exc).__name__})")
 
 
 _T = TypeVar("_T")
@@ -156,8 +202,3 @@ def _retrying(task: TableTask, action: Callable[[], _T]) -> _T:
             attempt += 1
             log.warning("%s: %s; retry %d of %d in %.1f s", task.ref, exc, attempt, task.retries, delay)
             time.sleep(delay)
-
-
-def _capped(settings: SynthesisSettings, info: TableInfo) -> SynthesisSettings:
-    """Never more synthetic rows than the real table has."""
-    return replace(settings, copy_rows=max(0, min(settings.copy_rows, info.row_count)))

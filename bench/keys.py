@@ -30,9 +30,9 @@ import pandas as pd
 
 from catalog_synth.core.config import validate_config
 from catalog_synth.run.executors import warm_up_synthesis
-from catalog_synth.store.relations import cardinality_similarity
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store, StoredTable
+from catalog_synth.store.relations import cardinality_similarity
 
 # (child, child column, parent, parent column)
 RELATIONSHIPS = [

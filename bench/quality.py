@@ -40,12 +40,17 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from catalog_synth.model import installed_generators  # noqa: E402
 from catalog_synth.core.frames import to_model_space  # noqa: E402
-from catalog_synth.gate.quality import quality_score  # noqa: E402
+from catalog_synth.core.types import (  # noqa: E402
+    GateFailed,
+    SynthesisError,
+    SynthesisSettings,
+    TableSkipped,
+)
 from catalog_synth.core.values import normalize, normalized_set  # noqa: E402
+from catalog_synth.gate.quality import quality_score  # noqa: E402
+from catalog_synth.model import installed_generators  # noqa: E402
 from catalog_synth.run.synthesize import synthesize_table  # noqa: E402
-from catalog_synth.core.types import GateFailed, SynthesisError, SynthesisSettings, TableSkipped  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 QUALITY_GOAL = 0.85

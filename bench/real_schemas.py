@@ -29,11 +29,11 @@ import schema_checks  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 from public_schemas import DATABASES, PublicDatabase, load  # noqa: E402
 
-from catalog_synth.entry.cli import main as cli  # noqa: E402
 from catalog_synth.core.config import validate_config  # noqa: E402
+from catalog_synth.core.types import TableStatus  # noqa: E402
+from catalog_synth.entry.cli import main as cli  # noqa: E402
 from catalog_synth.run.sync import run_sync  # noqa: E402
 from catalog_synth.store.copies import Store  # noqa: E402
-from catalog_synth.core.types import TableStatus  # noqa: E402
 
 
 def measure(database: PublicDatabase, url: str, folder: Path, sample_rows: int, copy_rows: int) -> dict:

@@ -25,8 +25,13 @@ from public_schemas import CHINOOK, TPCDS, load  # noqa: E402
 
 from catalog_synth.core.config import validate_config  # noqa: E402
 from catalog_synth.entry.demo_data import load_into_postgres  # noqa: E402
+from catalog_synth.gate.realism import (  # noqa: E402
+    gibberish_threshold,
+    language_model,
+    measure,
+    table_locales,
+)
 from catalog_synth.run.sync import run_sync  # noqa: E402
-from catalog_synth.gate.realism import gibberish_threshold, language_model, measure, table_locales  # noqa: E402
 
 TABLES = {"chinook": ["customer", "employee", "invoice", "track"], "tpcds": ["customer", "customer_address"],
           "demo": ["people", "orders"]}  # fmt: skip

@@ -46,9 +46,14 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from catalog_synth.core.types import (  # noqa: E402
+    GateFailed,
+    RebalanceSpec,
+    SynthesisError,
+    SynthesisSettings,
+)
 from catalog_synth.model.argn import TRAINING_SHARE  # noqa: E402
 from catalog_synth.run.synthesize import synthesize_table  # noqa: E402
-from catalog_synth.core.types import GateFailed, RebalanceSpec, SynthesisError, SynthesisSettings  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 CENSUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "census"

@@ -32,8 +32,14 @@ import httpx
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+)
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import ColumnInfo, ColumnKind, SyntheticTable, TableInfo, TableRef
 
 CONCURRENCY = (1, 4, 16)
 POINT = "SELECT * FROM public.events WHERE id = {id}"

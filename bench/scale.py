@@ -47,9 +47,9 @@ from cli_startup import CLI, measure  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 
 from catalog_synth.core.config import Config, validate_config  # noqa: E402
+from catalog_synth.core.types import TableResult, TableStatus  # noqa: E402
 from catalog_synth.run.executors import default_workers, warm_up_synthesis  # noqa: E402
 from catalog_synth.run.sync import SyncReport, run_sync  # noqa: E402
-from catalog_synth.core.types import TableResult, TableStatus  # noqa: E402
 
 SCHEMA = "bench"
 GOALS = {"full / datahub": 1.0, "no-change / full": 0.05, "1% changed / full": 0.05}

@@ -21,8 +21,22 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy import types as sa_types
 from sqlalchemy.engine import Engine, make_url
 
-from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from connectors import Capability, Connector, ConnectorError, TableVanished, WarehouseUnavailable, matches, or_error
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    ForeignKey,
+    TableInfo,
+    TableRef,
+)
+from connectors import (
+    Capability,
+    Connector,
+    ConnectorError,
+    TableVanished,
+    WarehouseUnavailable,
+    matches,
+    or_error,
+)
 from connectors.sampling import SampleTarget, sample_statements, supports
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)

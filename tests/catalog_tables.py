@@ -7,7 +7,14 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from catalog_synth.core.config import Config, validate_config
-from catalog_synth.core.types import ColumnInfo, ColumnKind, QualityScore, SyntheticTable, TableInfo, TableRef
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    QualityScore,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+)
 
 COLUMNS = [
     ColumnInfo("id", "integer", ColumnKind.INTEGER, nullable=False),

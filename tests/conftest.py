@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from postgres_server import PostgresServer, PostgresUnavailable, load_frames as _load_frames
+from postgres_server import PostgresServer, PostgresUnavailable
+from postgres_server import load_frames as _load_frames
 
 from catalog_synth.entry.demo_data import load_into_postgres
 

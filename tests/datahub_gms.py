@@ -35,10 +35,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from datahub.emitter.aspect import ASPECT_MAP, JSON_CONTENT_TYPE, JSON_PATCH_CONTENT_TYPE
+from datahub.emitter.aspect import (
+    ASPECT_MAP,
+    JSON_CONTENT_TYPE,
+    JSON_PATCH_CONTENT_TYPE,
+)
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.emitter.serialization_helper import post_json_transform, pre_json_transform
-from datahub.metadata.schema_classes import KEY_ASPECTS, ChangeTypeClass, MetadataChangeProposalClass
+from datahub.metadata.schema_classes import (
+    KEY_ASPECTS,
+    ChangeTypeClass,
+    MetadataChangeProposalClass,
+)
 from datahub.metadata.urns import Urn
 
 MAX_URN_BYTES = 512

@@ -17,8 +17,15 @@ import uvicorn
 from fastapi import FastAPI
 
 from catalog_synth.core.config import Config, validate_config
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    QualityScore,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+)
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import ColumnInfo, ColumnKind, QualityScore, SyntheticTable, TableInfo, TableRef
 
 # pandas dtype kind -> (SQL type, column kind) of the warehouse column it stands for
 _COLUMN_TYPES = {

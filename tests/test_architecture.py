@@ -60,7 +60,9 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_every_module_lives_in_a_stage(graph: dict[str, set[str]]) -> None:
-    outside = sorted(name for name in graph if _stage(name) is None and name not in ("catalog_synth", "catalog_synth.__main__"))
+    outside = sorted(
+        name for name in graph if _stage(name) is None and name not in ("catalog_synth", "catalog_synth.__main__")
+    )
     assert not outside, f"modules outside the stage folders: {outside}"
 
 
@@ -90,14 +92,21 @@ def test_no_import_circle(graph: dict[str, set[str]]) -> None:
 
 
 def test_modules_stay_small() -> None:
-    large = {name: lines for name, path in _modules().items() if (lines := len(path.read_text().splitlines())) > LARGEST_MODULE_LINES}
+    large = {
+        name: lines
+        for name, path in _modules().items()
+        if (lines := len(path.read_text().splitlines())) > LARGEST_MODULE_LINES
+    }
     assert not large, f"modules over {LARGEST_MODULE_LINES} lines: {large}"
 
 
 def test_the_checks_catch_an_upward_import_and_a_circle(tmp_path: Path) -> None:
     """The checks themselves can fail: a store module importing the CLI is upward, two
     modules importing each other are a circle."""
-    fake = {"catalog_synth.store.copies": {"catalog_synth.entry.cli"}, "catalog_synth.entry.cli": {"catalog_synth.store.copies"}}
+    fake = {
+        "catalog_synth.store.copies": {"catalog_synth.entry.cli"},
+        "catalog_synth.entry.cli": {"catalog_synth.store.copies"},
+    }
     with pytest.raises(AssertionError, match="store.copies -> catalog_synth.entry.cli"):
         test_no_import_points_to_a_later_stage(fake)
     with pytest.raises(AssertionError, match="import circles"):

@@ -11,9 +11,15 @@ from datahub.ingestion.run.pipeline import Pipeline
 from datahub_gms import running_gms
 from datahub_ingest import run_datahub_cli
 
-from catalog_synth.publish.sinks import CatalogError, FileSink, RestSink, open_sinks, sink_class
-from catalog_synth.publish.urns import DatasetLocation
 from catalog_synth.core.config import Config
+from catalog_synth.publish.sinks import (
+    CatalogError,
+    FileSink,
+    RestSink,
+    open_sinks,
+    sink_class,
+)
+from catalog_synth.publish.urns import DatasetLocation
 
 
 def publish(config: Config, *names: str) -> list[dict]:

@@ -16,10 +16,10 @@ from datahub.metadata.schema_classes import (
     PartitionTypeClass,
 )
 
+from catalog_synth.core.config import WarehouseConfig
 from catalog_synth.publish.markers import dataset_proposals, sandbox_page
 from catalog_synth.publish.profile import build_profile, is_catalog_synth_profile
 from catalog_synth.publish.urns import DatasetLocation
-from catalog_synth.core.config import WarehouseConfig
 
 NOW = datetime(2026, 11, 2, 8, 30, tzinfo=timezone.utc)
 

@@ -9,7 +9,11 @@ import pytest
 from catalog_tables import synthetic_table
 from click.testing import CliRunner, Result
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
-from datahub.metadata.schema_classes import DatasetFieldProfileClass, DatasetProfileClass, StatusClass
+from datahub.metadata.schema_classes import (
+    DatasetFieldProfileClass,
+    DatasetProfileClass,
+    StatusClass,
+)
 from datahub_gms import GmsStandIn, running_gms
 
 from catalog_synth.entry.catalog_commands import purge_real_samples_command

@@ -7,16 +7,15 @@ import socket
 from collections.abc import Iterator
 
 import pytest
-from pydantic import SecretStr
 from catalog_tables import catalog_config, synthetic_table
+from datahub.configuration.common import OperationalError
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.emitter.rest_emitter import DataHubRestEmitter
-from datahub.configuration.common import OperationalError
 from datahub.metadata.schema_classes import (
     AuditStampClass,
     ChangeTypeClass,
-    DatasetPropertiesClass,
     DatasetProfileClass,
+    DatasetPropertiesClass,
     EmbedClass,
     GenericAspectClass,
     GlobalTagsClass,
@@ -27,10 +26,11 @@ from datahub.metadata.schema_classes import (
     TagPropertiesClass,
 )
 from datahub_gms import GmsStandIn, running_gms
+from pydantic import SecretStr
 
+from catalog_synth.core.config import Config
 from catalog_synth.publish.sinks import CatalogError, RestSink, open_sinks
 from catalog_synth.publish.urns import DatasetLocation
-from catalog_synth.core.config import Config
 
 TOKEN = "gms-test-token"
 SANDBOX = "https://sandbox.example"

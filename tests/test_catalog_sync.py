@@ -13,13 +13,20 @@ import yaml
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
 from datahub.metadata.schema_classes import StatusClass
 from datahub_gms import GmsStandIn, running_gms
-from datahub_ingest import aspects, field_paths, ingest_with_cli, postgres_source, recipe, run_pipeline
+from datahub_ingest import (
+    aspects,
+    field_paths,
+    ingest_with_cli,
+    postgres_source,
+    recipe,
+    run_pipeline,
+)
 from privacy_checks import leaked, rare_text_values
 from scale_support import config_dict
 
 from catalog_synth.core.config import Config, validate_config
-from catalog_synth.run.sync import SyncReport, run_sync
 from catalog_synth.core.types import TableStatus
+from catalog_synth.run.sync import SyncReport, run_sync
 
 TABLES = ("people", "orders")
 

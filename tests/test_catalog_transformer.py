@@ -18,7 +18,13 @@ from datahub.metadata.schema_classes import (
     MetadataChangeProposalClass,
     ValueFrequencyClass,
 )
-from datahub_ingest import aspects, ingest_with_cli, postgres_source, recipe, run_pipeline
+from datahub_ingest import (
+    aspects,
+    ingest_with_cli,
+    postgres_source,
+    recipe,
+    run_pipeline,
+)
 from privacy_checks import leaked, real_text_values
 
 from catalog_synth.entry.datahub import StripSampleValues

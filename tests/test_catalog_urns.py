@@ -21,9 +21,9 @@ from datahub_ingest import field_paths, postgres_source, run_pipeline
 from postgres_server import PostgresServer
 from sqlalchemy.engine import make_url
 
-from catalog_synth.publish.urns import DatasetLocation, UrnError
 from catalog_synth.core.config import WarehouseConfig
 from catalog_synth.core.types import TableRef
+from catalog_synth.publish.urns import DatasetLocation, UrnError
 from connectors import open_connector
 
 MIXED_CASE_DDL = """
@@ -81,7 +81,10 @@ def test_sqlite_parity_with_datahubs_sqlalchemy_source(tmp_path: Path) -> None:
 
 def test_duckdb_parity_with_datahubs_generic_source_naming(tmp_path: Path) -> None:
     from datahub.ingestion.api.common import PipelineContext
-    from datahub.ingestion.source.sql.sql_generic import SQLAlchemyGenericConfig, SQLAlchemyGenericSource
+    from datahub.ingestion.source.sql.sql_generic import (
+        SQLAlchemyGenericConfig,
+        SQLAlchemyGenericSource,
+    )
 
     path = tmp_path / "shop.v2.duckdb"
     with duckdb.connect(str(path)) as connection:

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from catalog_synth.entry.cli import with_executor_options
 from catalog_synth.core.config import load_config
+from catalog_synth.core.types import TableStatus
+from catalog_synth.entry.cli import with_executor_options
 from catalog_synth.entry.demo_data import build_demo_warehouse
 from catalog_synth.run.sync import run_sync
-from catalog_synth.core.types import TableStatus
 
 HEAVY = ("sdv", "sdmetrics", "torch", "scipy")
 # Runs each command line (a JSON list of argv lists) in turn in this interpreter and prints,

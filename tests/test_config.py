@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from catalog_synth.core.config import ConfigError, load_config, parse_config, validate_config
+from catalog_synth.core.config import (
+    ConfigError,
+    load_config,
+    parse_config,
+    validate_config,
+)
 from catalog_synth.entry.starter import STARTER_CONFIG
 
 CONTRACT = """
@@ -131,8 +136,8 @@ def test_starter_config_is_valid_once_its_variable_is_set() -> None:
 
 
 def test_column_overrides_accept_table_and_column_globs() -> None:
-    from catalog_synth.run.plan import synthesis_settings
     from catalog_synth.core.types import TableRef
+    from catalog_synth.run.plan import synthesis_settings
 
     config = validate_config({
         "warehouses": [{"name": "shop", "url": "sqlite:///x.db"}],

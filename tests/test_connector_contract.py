@@ -49,7 +49,9 @@ class SampleOnlyConnector(Connector):
 @pytest.fixture
 def sample_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Warehouses open through :class:`SampleOnlyConnector` (as an installed plugin would)."""
-    monkeypatch.setattr("catalog_synth.run.connections.open_connector", lambda name, _kind, url: SampleOnlyConnector(name, url))
+    monkeypatch.setattr(
+        "catalog_synth.run.connections.open_connector", lambda name, _kind, url: SampleOnlyConnector(name, url)
+    )
 
 
 def _config(tmp_path: Path, **privacy: object):
@@ -67,7 +69,9 @@ def test_an_undeclared_capability_raises_a_named_error(tmp_path: Path) -> None:
     with SampleOnlyConnector("w", url) as connector:
         assert not connector.supports(Capability.VALUE_COUNTS)
         with pytest.raises(CapabilityMissing, match="does not offer value_counts"):
-            connector.count_values(TableRef("w", "main", "people"), ColumnInfo("email", "text", ColumnKind.STRING), ["x"])
+            connector.count_values(
+                TableRef("w", "main", "people"), ColumnInfo("email", "text", ColumnKind.STRING), ["x"]
+            )
 
 
 def test_a_table_is_refused_without_whole_column_checks(tmp_path: Path, sample_only: None) -> None:

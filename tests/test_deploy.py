@@ -16,7 +16,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tomllib
 import typing
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from urllib.parse import urlsplit
 import click
 import kubernetes_validate
 import pytest
+import tomllib
 import yaml
 from pydantic import BaseModel, SecretStr
 

@@ -19,12 +19,19 @@ import pytest
 from click.testing import CliRunner
 from distributed import Client, LocalCluster
 from executor_jobs import HANG_SECONDS, Job, cheap_warm_up, connector_cache_keys, work
-from scale_support import ROWS, assert_consistent_store, create_tables, statuses, sync_config, write_config
+from scale_support import (
+    ROWS,
+    assert_consistent_store,
+    create_tables,
+    statuses,
+    sync_config,
+    write_config,
+)
 
-from catalog_synth.entry.cli import main
 from catalog_synth.core.config import ExecutorConfig
-from catalog_synth.run.dask_executor import DaskExecutor
+from catalog_synth.entry.cli import main
 from catalog_synth.run.choose import open_executor
+from catalog_synth.run.dask_executor import DaskExecutor
 from catalog_synth.run.executors import ExecutorError, InlineExecutor, ProcessExecutor
 from catalog_synth.run.sync import run_sync
 

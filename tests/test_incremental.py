@@ -7,13 +7,21 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from scale_support import create_tables, execute, reasons, statuses, stored_state, sync_config, table_locked
+from scale_support import (
+    create_tables,
+    execute,
+    reasons,
+    statuses,
+    stored_state,
+    sync_config,
+    table_locked,
+)
 
+from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from catalog_synth.run.executors import InlineExecutor, warm_up_synthesis
 from catalog_synth.run.plan import fingerprint
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from connectors import ConnectorError, open_connector
 
 TABLES = ["t_keep", "t_schema", "t_data", "t_gone"]

@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from keys_fixture import CONFIG_RELATIONSHIP, RELATIONSHIPS, load_shop
 from scale_support import config_dict
 
-from catalog_synth.entry.cli import main
 from catalog_synth.core.config import Config, validate_config
-from catalog_synth.run.sync import SyncReport, run_sync
-from catalog_synth.entry.serve_commands import run_query
-from catalog_synth.store.copies import Store, StoredTable
 from catalog_synth.core.types import TableStatus
+from catalog_synth.entry.cli import main
+from catalog_synth.entry.serve_commands import run_query
+from catalog_synth.run.sync import SyncReport, run_sync
+from catalog_synth.store.copies import Store, StoredTable
 
 ID_COLUMNS = {
     "crm.employees": ["employee_id", "manager_id"],

@@ -10,10 +10,10 @@ import pandas as pd
 from scale_support import config_dict
 
 from catalog_synth.core.config import Config, validate_config
+from catalog_synth.core.types import TableStatus
 from catalog_synth.entry.demo_data import build_demo_warehouse
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableStatus
 
 
 def make_config(tmp_path: Path, url: str, relationships: list[dict] | None = None) -> Config:

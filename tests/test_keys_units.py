@@ -7,13 +7,6 @@ import pandas as pd
 import pytest
 
 from catalog_synth.core.config import RelationshipConfig, validate_config
-from catalog_synth.entry.demo_data import build_demo_warehouse
-from catalog_synth.link.assign import draw_parents, draw_self_parents, scale_to, unique_key
-from connectors.graph import KeyGraph, Relationship, RelationshipError, config_relationship, discover
-from catalog_synth.link.link import KeyLinker
-from catalog_synth.store.relations import cardinality_similarity
-from catalog_synth.link.plan import KeyPlan, plan_keys
-from catalog_synth.link.profile import KeyProfile, RelationProfile, drop_real_keys, histogram
 from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
@@ -25,6 +18,29 @@ from catalog_synth.core.types import (
     TableRef,
     TableResult,
     TableStatus,
+)
+from catalog_synth.entry.demo_data import build_demo_warehouse
+from catalog_synth.link.assign import (
+    draw_parents,
+    draw_self_parents,
+    scale_to,
+    unique_key,
+)
+from catalog_synth.link.link import KeyLinker
+from catalog_synth.link.plan import KeyPlan, plan_keys
+from catalog_synth.link.profile import (
+    KeyProfile,
+    RelationProfile,
+    drop_real_keys,
+    histogram,
+)
+from catalog_synth.store.relations import cardinality_similarity
+from connectors.graph import (
+    KeyGraph,
+    Relationship,
+    RelationshipError,
+    config_relationship,
+    discover,
 )
 from connectors.sqlalchemy import open_sqlalchemy
 

@@ -9,9 +9,16 @@ import pandas as pd
 import pytest
 from faker import Faker
 
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    ForeignKey,
+    SynthesisSettings,
+    TableInfo,
+    TableRef,
+)
 from catalog_synth.protect.classify import classify_columns, semantic_from_content
 from catalog_synth.protect.recognizers import is_valid_iban, luhn_valid
-from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, SynthesisSettings, TableInfo, TableRef
 
 LOCALES = ["en_US", "de_DE", "fr_FR", "ja_JP", "es_ES"]
 
@@ -194,13 +201,15 @@ def test_international_phones_are_checked_with_phonenumbers() -> None:
     assert not is_phone("+999 12") and not is_phone("12.5 kg")
 
 
-def test_a_registered_recognizer_is_tried_first() -> None:
-    from catalog_synth.protect import recognizers
+def test_a_registered_kind_is_recognised_first() -> None:
+    from catalog_synth.protect import kinds
+    from catalog_synth.protect.recognizers import Recognizer
 
-    badge = recognizers.Recognizer("identifier", lambda text: bool(re.fullmatch(r"EMP-\d{4}", text)))
-    recognizers.register(badge)
+    recognizer = Recognizer(lambda text: bool(re.fullmatch(r"EMP-\d{4}", text)))
+    badge = kinds.Kind("badge", kinds.always(kinds.make_identifiers), (recognizer,))
+    kinds.register(badge)
     try:
-        assert semantic_from_content(pd.Series([f"EMP-{n:04d}" for n in range(50)])) == "identifier"
+        assert semantic_from_content(pd.Series([f"EMP-{n:04d}" for n in range(50)])) == "badge"
     finally:
-        recognizers.RECOGNIZERS.remove(badge)
+        kinds.unregister("badge")
     assert semantic_from_content(pd.Series([f"EMP-{n:04d}" for n in range(50)])) is None

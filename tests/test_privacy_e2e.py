@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+
 import duckdb
 import pandas as pd
 import pytest
@@ -13,12 +14,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from privacy_checks import LogLines, leaked
 
-from catalog_synth.entry.cli import main
 from catalog_synth.core.config import load_config
-from catalog_synth.run.sync import run_sync
-from catalog_synth.core.values import normalize
-from catalog_synth.store.copies import Store
 from catalog_synth.core.types import TableStatus
+from catalog_synth.core.values import normalize
+from catalog_synth.entry.cli import main
+from catalog_synth.run.sync import run_sync
+from catalog_synth.store.copies import Store
 
 IDENTIFYING = (
     "first_name", "last_name", "email", "phone", "street_address", "company", "iban", "credit_card_number", "notes",

@@ -10,20 +10,18 @@ import pandas as pd
 from faker import Faker
 from faker.providers.person.ja_JP import Provider as JapanesePersonProvider
 
-from catalog_synth.protect.recognizers import is_valid_iban, luhn_valid
-from catalog_synth.protect.fakes import (
-    FakeContext,
-    build_shapes,
-    fake_column,
-    fake_foreign_key,
-    mask_of,
-    sample_from_pool,
-    with_iban_checksum,
-    with_luhn_digit,
-)
-from catalog_synth.protect.locales import infer_locale_weights, phone_region, row_locales
-from catalog_synth.core.values import Forbidden, normalize, normalized_set
 from catalog_synth.core.types import ColumnClass, ColumnInfo, ColumnKind
+from catalog_synth.core.values import Forbidden, normalize, normalized_set
+from catalog_synth.protect.contact_fakes import with_iban_checksum, with_luhn_digit
+from catalog_synth.protect.fake_context import FakeContext
+from catalog_synth.protect.fakes import fake_column, fake_foreign_key, sample_from_pool
+from catalog_synth.protect.locales import (
+    infer_locale_weights,
+    phone_region,
+    row_locales,
+)
+from catalog_synth.protect.recognizers import is_valid_iban, luhn_valid
+from catalog_synth.protect.shapes import build_shapes, mask_of
 
 
 def _context(real: pd.Series, n_rows: int, locale: str = "en_US", population: int = 0) -> FakeContext:

@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.core.values import row_keys
-from catalog_synth.gate.checks import GateInput, dcr_share, run_gate
-from catalog_synth.core.values import normalize, normalized
 from catalog_synth.core.types import ColumnClass
+from catalog_synth.core.values import normalize, normalized, row_keys
+from catalog_synth.gate.checks import GateInput, dcr_share, run_gate
 
 RNG_SEED = 4
 
@@ -161,7 +160,13 @@ def test_a_value_on_many_rows_of_one_person_is_rare() -> None:
 def full_matrix_dcr(train: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, seed: int) -> tuple[float, float]:
     """The DCR share and noise from whole distance matrices, each point's neighbours by a full
     sort (how the check was first built; the reference for the blockwise search)."""
-    from catalog_synth.gate.checks import _BOOTSTRAP_INCLUSION, DCR_DRAWS, DCR_NEIGHBOURS, _Encoder, _equal_size_share
+    from catalog_synth.gate.checks import (
+        _BOOTSTRAP_INCLUSION,
+        DCR_DRAWS,
+        DCR_NEIGHBOURS,
+        _Encoder,
+        _equal_size_share,
+    )
 
     encoder = _Encoder(pd.concat([train, holdout]))
     points = encoder.encode(synthetic)

@@ -26,11 +26,11 @@ from schema_checks import (
     text_leaks,
 )
 
-from catalog_synth.entry.cli import main as cli
 from catalog_synth.core.config import load_config
+from catalog_synth.core.types import TableStatus
+from catalog_synth.entry.cli import main as cli
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableStatus
 
 
 @pytest.fixture(scope="module", params=sorted(DATABASES))

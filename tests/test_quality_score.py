@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from public_schemas import CHINOOK, load
 
 from catalog_synth.core.frames import to_model_space
+from catalog_synth.core.types import ColumnClass, QualityScore, SynthesisSettings
 from catalog_synth.gate.quality import MAX_QUALITY_COLUMNS, quality_score, scored_frames
 from catalog_synth.run.synthesize import synthesize_table
-from catalog_synth.core.types import ColumnClass, QualityScore, SynthesisSettings
 from connectors.sqlalchemy import open_sqlalchemy
 
 CHINOOK_TABLES = ["customer", "employee", "invoice", "invoiceline"]

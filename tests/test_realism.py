@@ -21,12 +21,19 @@ from public_schemas import CHINOOK, load
 from sandbox_support import CHROMIUM, CHROMIUM_ARGS, running_server, sandbox_config
 
 from catalog_synth.core.config import validate_config
-from catalog_synth.run.sync import run_sync
+from catalog_synth.core.types import TableStatus
+from catalog_synth.gate.realism import (
+    LanguageModel,
+    gibberish_threshold,
+    language_model,
+    measure,
+    short_texts,
+    table_locales,
+)
 from catalog_synth.protect.fakes import fit_text
-from catalog_synth.gate.realism import LanguageModel, gibberish_threshold, language_model, measure, short_texts, table_locales
+from catalog_synth.run.sync import run_sync
 from catalog_synth.serve.app import create_app
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableStatus
 
 ARTIFACTS = Path(os.environ.get("CATALOG_SYNTH_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "test-artifacts"))
 

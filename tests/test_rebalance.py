@@ -9,19 +9,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
-from catalog_synth.core.values import normalize
-from catalog_synth.core.types import SynthesisError
-from catalog_synth.run.synthesize import synthesize_table
 from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
     ColumnKind,
     RebalanceSpec,
+    SynthesisError,
     SynthesisSettings,
     TableInfo,
     TableRef,
 )
+from catalog_synth.core.values import normalize
+from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
+from catalog_synth.run.synthesize import synthesize_table
 
 ARGN = {"time_budget_seconds": 4, "max_epochs": 5, "model": "MOSTLY_AI/Small"}
 COLUMNS = [

@@ -13,17 +13,21 @@ import pytest
 import sqlalchemy as sa
 from datahub.emitter.mce_builder import make_tag_urn
 from datahub.emitter.mcp import MetadataChangeProposalWrapper
-from datahub.metadata.schema_classes import DatasetPropertiesClass, GlobalTagsClass, TagAssociationClass
+from datahub.metadata.schema_classes import (
+    DatasetPropertiesClass,
+    GlobalTagsClass,
+    TagAssociationClass,
+)
 from datahub_gms import GmsStandIn, running_gms
 from rich.console import Console
 from scale_support import config_dict
 
-from catalog_synth.publish.urns import DatasetLocation
 from catalog_synth.core.config import ConfigError, validate_config
-from catalog_synth.run.sync import run_sync
-from catalog_synth.entry.reporting import render_table_report
-from catalog_synth.store.copies import Store
 from catalog_synth.core.types import TableRef, TableStatus
+from catalog_synth.entry.reporting import render_table_report
+from catalog_synth.publish.urns import DatasetLocation
+from catalog_synth.run.sync import run_sync
+from catalog_synth.store.copies import Store
 from connectors.sqlalchemy import open_sqlalchemy
 
 SANDBOX = "https://sandbox.example"

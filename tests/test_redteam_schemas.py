@@ -21,11 +21,11 @@ from public_schemas import libpq_dsn
 from schema_checks import foreign_key_integrity
 
 from catalog_synth.core.config import SandboxConfig, validate_config
-from catalog_synth.run.sync import run_sync
+from catalog_synth.core.types import TableStatus
 from catalog_synth.core.values import normalize
+from catalog_synth.run.sync import run_sync
 from catalog_synth.serve.engine import QueryEngine
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableStatus
 
 CLIENTS = 600
 SAMPLE_ROWS = 150  # most real clients are never sampled: fakes must still avoid their values

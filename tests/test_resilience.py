@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import subprocess
 import sys
-import socket
 import threading
 from pathlib import Path
 
@@ -26,13 +26,13 @@ from scale_support import (
     write_config,
 )
 
-from catalog_synth.run.executors import ProcessExecutor, warm_up_synthesis
+from catalog_synth.core.types import TableRef
 from catalog_synth.run.connections import close_cached_connectors
+from catalog_synth.run.executors import ProcessExecutor, warm_up_synthesis
 from catalog_synth.run.plan import synthesis_settings
 from catalog_synth.run.sync import SyncError, _run_lock, run_sync
 from catalog_synth.run.table_job import process_table
 from catalog_synth.run.tasks import TableTask
-from catalog_synth.core.types import TableRef
 from connectors import ConnectorError, WarehouseUnavailable, open_connector
 
 CLI = Path(sys.executable).with_name("catalog-synth")

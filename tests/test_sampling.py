@@ -20,7 +20,12 @@ from sqlglot.errors import ErrorLevel
 
 from catalog_synth.core.types import TableRef
 from connectors import open_connector
-from connectors.sampling import SMALL_TABLE_ROWS, SampleTarget, sample_percent, sample_statements
+from connectors.sampling import (
+    SMALL_TABLE_ROWS,
+    SampleTarget,
+    sample_percent,
+    sample_statements,
+)
 from connectors.sqlalchemy import SQLAlchemyConnector
 
 # SQLAlchemy dialect name -> sqlglot dialect

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sandbox_support import orders_frame, people_frame, running_server, sandbox_config, synthetic_table, write_store
+from sandbox_support import (
+    orders_frame,
+    people_frame,
+    running_server,
+    sandbox_config,
+    synthetic_table,
+    write_store,
+)
 
 from catalog_synth.serve.app import create_app
 from catalog_synth.serve.engine import QueryEngine, QueryRefused

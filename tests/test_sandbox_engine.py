@@ -8,7 +8,13 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-from sandbox_support import orders_frame, people_frame, sandbox_config, synthetic_table, write_store
+from sandbox_support import (
+    orders_frame,
+    people_frame,
+    sandbox_config,
+    synthetic_table,
+    write_store,
+)
 
 from catalog_synth.core.config import SandboxConfig
 from catalog_synth.serve.engine import (

@@ -17,7 +17,14 @@ from pathlib import Path
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sandbox_support import client_from, people_frame, running_server, sandbox_config, synthetic_table, write_store
+from sandbox_support import (
+    client_from,
+    people_frame,
+    running_server,
+    sandbox_config,
+    synthetic_table,
+    write_store,
+)
 
 from catalog_synth.core.config import SandboxConfig
 from catalog_synth.serve.app import create_app

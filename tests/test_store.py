@@ -9,7 +9,6 @@ import duckdb
 import pandas as pd
 import pytest
 
-from catalog_synth.store.copies import Store, StoreError
 from catalog_synth.core.types import (
     CheckResult,
     ColumnClass,
@@ -21,6 +20,7 @@ from catalog_synth.core.types import (
     TableInfo,
     TableRef,
 )
+from catalog_synth.store.copies import Store, StoreError
 
 COLUMNS = [
     ColumnInfo("id", "INTEGER", ColumnKind.INTEGER, False),

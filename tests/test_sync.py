@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from scale_support import config_dict
 
 from catalog_synth.core.config import Config, validate_config
+from catalog_synth.core.types import TableStatus
 from catalog_synth.entry.demo_data import build_demo_warehouse
 from catalog_synth.run.sync import SyncReport, run_sync
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableStatus
 
 DATAHUB = Path(sys.executable).with_name("datahub")
 

@@ -13,22 +13,22 @@ import pandas as pd
 import pytest
 from faker import Faker
 
-from catalog_synth.entry.demo_data import demo_metadata, orders, people
-from catalog_synth.core.values import normalize, normalized_set
 from catalog_synth.core.logs import NOISY_LOGGERS
-from catalog_synth.core.types import SynthesisError
-from catalog_synth.run.synthesize import synthesize_table
 from catalog_synth.core.types import (
     ColumnInfo,
     ColumnKind,
     ForeignKey,
     GateFailed,
+    SynthesisError,
     SynthesisSettings,
     SyntheticTable,
     TableInfo,
     TableRef,
     TableSkipped,
 )
+from catalog_synth.core.values import normalize, normalized_set
+from catalog_synth.entry.demo_data import demo_metadata, orders, people
+from catalog_synth.run.synthesize import synthesize_table
 from connectors.sqlalchemy import column_kind
 
 PII_COLUMNS = ["id", "first_name", "last_name", "email", "phone", "street_address", "city", "postal_code",
@@ -308,8 +308,8 @@ def test_the_gates_second_attempt_holds_out_other_people_each_whole() -> None:
     """A new split for the second attempt: the first one's distance share can hinge on which side
     the few real rows near the model's sparse regions fell. Each customer's orders stay together."""
     from catalog_synth.protect.evidence import Evidence
-    from catalog_synth.protect.subjects import Subjects
     from catalog_synth.protect.prepare import prepare_table as _prepare
+    from catalog_synth.protect.subjects import Subjects
     from catalog_synth.run.synthesize import _split_again
 
     real = orders(400, np.arange(1, 101), seed=3)

@@ -9,10 +9,10 @@ import pytest
 from scale_support import config_dict
 
 from catalog_synth.core.config import validate_config
-from catalog_synth.entry.demo_data import build_demo_warehouse
-from catalog_synth.run.sync import run_sync
 from catalog_synth.core.timings import OTHER, collect, stage
 from catalog_synth.core.types import TableStatus
+from catalog_synth.entry.demo_data import build_demo_warehouse
+from catalog_synth.run.sync import run_sync
 
 
 def busy(rounds: int = 200_000) -> int:

@@ -17,7 +17,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.engine import make_url
 
 if TYPE_CHECKING:
@@ -325,7 +333,11 @@ class Config(_Section):
 
 def _check_generator(key: str, name: str, settings: dict[str, Any], need_library: bool = True) -> None:
     """An installed generator whose settings validate (and whose library is installed, when used)."""
-    from catalog_synth.core.generators import GeneratorError, generator_class, validate_settings
+    from catalog_synth.core.generators import (
+        GeneratorError,
+        generator_class,
+        validate_settings,
+    )
 
     try:
         validate_settings(name, settings)

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 from catalog_synth.core import plugins
 
 
-
 @dataclass
 class GeneratorReport:
     """What a generator did for one table: aggregates only."""

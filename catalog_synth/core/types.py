@@ -161,14 +161,43 @@ class GateResult:
         return {"passed": self.passed, "attempts": self.attempts, "checks": [c.as_dict() for c in self.checks]}
 
 
+class Semantic(str, enum.Enum):
+    """What a column's values are. The identifying kinds are bound to their recognizers and fake
+    makers in :mod:`catalog_synth.protect.kinds` (where a plugin may register more, under its own
+    name); the modelled ones are learnt by the generator."""
+
+    # identifying: replaced by format-preserving fakes, never modelled
+    EMAIL = "email"
+    PHONE = "phone"
+    ADDRESS = "address"
+    PERSON_NAME = "person_name"
+    COMPANY = "company"
+    POSTAL_CODE = "postal_code"
+    IBAN = "iban"
+    CREDIT_CARD = "credit_card"
+    NATIONAL_ID = "national_id"
+    IP_ADDRESS = "ip_address"
+    URL = "url"
+    UUID = "uuid"
+    FREE_TEXT = "free_text"
+    IDENTIFIER = "identifier"
+    # modelled
+    CATEGORICAL = "categorical"
+    NUMERICAL = "numerical"
+    DATETIME = "datetime"
+    BOOLEAN = "boolean"
+    # left out of the copy
+    UNSUPPORTED = "unsupported"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True)
 class ColumnClass:
     """How the privacy stage treats one column.
 
-    ``semantic`` is one of: email, phone, address, person_name, company, postal_code,
-    iban, credit_card, national_id, ip_address, url, uuid, free_text, identifier
-    (identifying: replaced by format-preserving fakes, never modelled), or
-    categorical, numerical, datetime, boolean (modelled by SDV), or unsupported.
+    ``semantic`` is a :class:`Semantic` (or the name of a kind a plugin registered);
     ``reason`` explains the decision without quoting any value.
     """
 

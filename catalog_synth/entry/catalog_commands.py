@@ -9,8 +9,8 @@ import click
 from catalog_synth.entry.common import config_option, load_or_exit
 
 if TYPE_CHECKING:  # imported when the command runs: `catalog-synth --help` stays fast
-    from catalog_synth.publish.purge import PurgeReport
     from catalog_synth.core.config import Config
+    from catalog_synth.publish.purge import PurgeReport
 
 
 @click.command("purge-real-samples")
@@ -19,11 +19,11 @@ if TYPE_CHECKING:  # imported when the command runs: `catalog-synth --help` stay
 @click.option("--limit", default=1000, show_default=True, type=click.IntRange(min=1), help="Profiles read per dataset.")
 def purge_real_samples_command(config_path: str | None, delete: bool, limit: int) -> None:
     """Delete earlier DataHub profiles of synced datasets that still hold real sample values."""
+    from catalog_synth.core.config import ConfigError
     from catalog_synth.publish.gms import CatalogConnectionError
     from catalog_synth.publish.purge import purge_real_samples
     from catalog_synth.publish.sinks import CatalogError
     from catalog_synth.publish.urns import UrnError
-    from catalog_synth.core.config import ConfigError
     from catalog_synth.store.copies import StoreError
     from connectors import ConnectorError
 

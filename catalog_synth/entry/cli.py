@@ -14,8 +14,18 @@ from typing import TYPE_CHECKING
 import click
 
 from catalog_synth import __version__
-from catalog_synth.entry.common import config_option, configure_logging_from, load_or_exit, logging_options
-from catalog_synth.entry.output import console, frame_table, print_summary, sync_with_progress
+from catalog_synth.entry.common import (
+    config_option,
+    configure_logging_from,
+    load_or_exit,
+    logging_options,
+)
+from catalog_synth.entry.output import (
+    console,
+    frame_table,
+    print_summary,
+    sync_with_progress,
+)
 
 if TYPE_CHECKING:
 

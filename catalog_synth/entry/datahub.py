@@ -23,13 +23,17 @@ from datahub.ingestion.api.transform import Transformer
 from datahub.ingestion.api.workunit import MetadataWorkUnit
 from datahub.ingestion.graph.client import DataHubGraph
 from datahub.ingestion.workunit_processors import AutoStatusAspectProcessor
-from datahub.metadata.schema_classes import DatasetFieldProfileClass, DatasetProfileClass, MetadataChangeProposalClass
+from datahub.metadata.schema_classes import (
+    DatasetFieldProfileClass,
+    DatasetProfileClass,
+    MetadataChangeProposalClass,
+)
 from pydantic import Field, field_validator
 
-from catalog_synth.publish.markers import Proposal
-from catalog_synth.publish.sinks import DataHubDelivery
 from catalog_synth.core.config import Config, load_config
 from catalog_synth.core.types import TableStatus
+from catalog_synth.publish.markers import Proposal
+from catalog_synth.publish.sinks import DataHubDelivery
 
 log = logging.getLogger("catalog_synth.publish")
 

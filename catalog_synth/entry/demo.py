@@ -46,7 +46,11 @@ def write_demo(directory: Path, rows: int) -> Path:
 
 
 def run_demo(directory: Path, rows: int, console: Console) -> None:
-    from catalog_synth.entry.output import frame_table, print_summary, sync_with_progress
+    from catalog_synth.entry.output import (
+        frame_table,
+        print_summary,
+        sync_with_progress,
+    )
     from catalog_synth.entry.serve_commands import result_table, run_query
     from catalog_synth.serve.errors import QueryError
     from catalog_synth.store.copies import Store

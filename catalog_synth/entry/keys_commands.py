@@ -13,8 +13,8 @@ from catalog_synth.entry.common import config_option, load_or_exit
 
 if TYPE_CHECKING:  # imported when the command runs: `catalog-synth --help` stays fast
     from catalog_synth.core.config import Config, WarehouseConfig
-    from connectors.graph import KeyGraph, Relationship
     from catalog_synth.link.suggest import Suggestion
+    from connectors.graph import KeyGraph, Relationship
 
 console = Console()
 
@@ -51,9 +51,9 @@ def _suggestions(config: Config, warehouse: WarehouseConfig) -> list[Suggestion]
 
 
 def _print_relationships(config: Config, warehouses: list[WarehouseConfig], as_json: bool) -> None:
-    from connectors.graph import discover
     from catalog_synth.link.plan import plan_keys
     from connectors import open_connector
+    from connectors.graph import discover
 
     listings = []
     for warehouse in warehouses:

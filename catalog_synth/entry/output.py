@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from catalog_synth.run.sync import SyncReport
 
 
-
 # On a terminal (or with $COLUMNS) tables fit its width; elsewhere (pipes, cron logs) they
 # keep their natural width instead of being squeezed.
 console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 1000)
@@ -29,7 +28,13 @@ console = Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ e
 
 def sync_with_progress(config: Config, *, full: bool = False) -> SyncReport:
     """Run the sync with a progress bar on a terminal (plain log lines elsewhere)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from catalog_synth.run.executors import ExecutorError
     from catalog_synth.run.sync import SyncError, run_sync

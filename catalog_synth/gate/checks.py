@@ -29,11 +29,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import CheckResult, ColumnClass, GateResult, Semantic
+from catalog_synth.core.values import (
+    ROUND_DECIMALS,
+    Forbidden,
+    as_numbers,
+    is_numeric,
+    non_null,
+    normalized,
+    row_keys,
+)
 from catalog_synth.protect.classify import forbidden_identifying_values, is_public
-from catalog_synth.protect.subjects import Subjects
-from catalog_synth.core.values import ROUND_DECIMALS, Forbidden, as_numbers, is_numeric, non_null, normalized, row_keys
 from catalog_synth.protect.rare import rare_extremes
-from catalog_synth.core.types import CheckResult, ColumnClass, GateResult
+from catalog_synth.protect.subjects import Subjects
 
 DCR_MAX_ROWS = 2000  # synthetic rows and training rows compared (bounded cost)
 DCR_DRAWS = 30
@@ -90,7 +98,9 @@ class GateInput:
     def modelled(self) -> list[str]:
         """Columns whose synthetic values come from the model (compared row by row); a reference
         table's labels are copied on purpose and are not compared."""
-        return self.columns(lambda cls: not cls.identifying and cls.semantic != "unsupported" and cls.source != "reference")
+        return self.columns(
+            lambda cls: not cls.identifying and cls.semantic != Semantic.UNSUPPORTED and cls.source != "reference"
+        )
 
 
 def run_gate(data: GateInput, min_count: int, dcr_threshold: float, rng: np.random.Generator) -> GateResult:
@@ -155,7 +165,7 @@ def _count_in(values: pd.Series, forbidden: set[str]) -> int:
 
 
 def _check_rare_categories(data: GateInput, min_count: int) -> list[CheckResult]:
-    columns = data.columns(lambda cls: cls.semantic == "categorical" and not is_public(cls))
+    columns = data.columns(lambda cls: cls.semantic == Semantic.CATEGORICAL and not is_public(cls))
     results = (
         (
             column,
@@ -168,7 +178,7 @@ def _check_rare_categories(data: GateInput, min_count: int) -> list[CheckResult]
 
 
 def _check_extremes(data: GateInput, min_count: int) -> list[CheckResult]:
-    columns = data.columns(lambda cls: cls.semantic in ("numerical", "datetime") and not is_public(cls))
+    columns = data.columns(lambda cls: cls.semantic in (Semantic.NUMERICAL, Semantic.DATETIME) and not is_public(cls))
     results = []
     for column in columns:
         synthetic = as_numbers(non_null(data.synthetic[column]))
@@ -311,7 +321,9 @@ class _Encoded:
 
     def distances_to(self, reference: _Encoded) -> np.ndarray:
         """Manhattan distance on numbers plus one per differing category (Gower-like)."""
-        from scipy.spatial.distance import cdist  # scipy only where the gate runs (workers)
+        from scipy.spatial.distance import (
+            cdist,  # scipy only where the gate runs (workers)
+        )
 
         if self.numbers.shape[1]:
             total = cdist(self.numbers, reference.numbers, metric="cityblock")

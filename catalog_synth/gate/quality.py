@@ -28,13 +28,14 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import ColumnClass, QualityScore, Semantic
 from catalog_synth.core.values import as_numbers
-from catalog_synth.core.types import ColumnClass, QualityScore
 
 MAX_QUALITY_ROWS = 2000
 # Wider tables are scored on a random set of columns (at most 120 pairs, a few milliseconds).
 MAX_QUALITY_COLUMNS = 16
-_SCORED = ("categorical", "numerical", "datetime", "boolean")  # SDMetrics sdtypes: our semantic classes
+# SDMetrics sdtypes: our semantic classes
+_SCORED = (Semantic.CATEGORICAL, Semantic.NUMERICAL, Semantic.DATETIME, Semantic.BOOLEAN)
 _CONTINUOUS = ("numerical", "datetime")
 # SDMetrics' settings: KS compares values rounded to 14 decimals; continuous columns are cut into
 # 10 bins for contingency tables.

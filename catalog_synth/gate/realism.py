@@ -32,7 +32,6 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from catalog_synth.protect.fakes import mask_of
 from catalog_synth.protect.locales import (
     country_of_value,
     faker_for,
@@ -43,6 +42,7 @@ from catalog_synth.protect.locales import (
 )
 from catalog_synth.protect.meanings import Meaning, currency_codes, meaning_of
 from catalog_synth.protect.places import cities_of, city_names
+from catalog_synth.protect.shapes import mask_of
 
 GIBBERISH_QUANTILE = 0.03
 MAX_WORDS = 4

@@ -28,6 +28,14 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import (
+    CheckResult,
+    ColumnClass,
+    SyntheticTable,
+    TableRef,
+    TableResult,
+    TableStatus,
+)
 from catalog_synth.link.assign import (
     draw_parents,
     draw_self_parents,
@@ -35,9 +43,8 @@ from catalog_synth.link.assign import (
     set_keys,
     unique_key,
 )
-from connectors.graph import KeyGraph, Relationship
 from catalog_synth.link.profile import KeyProfile, RelationProfile
-from catalog_synth.core.types import CheckResult, ColumnClass, SyntheticTable, TableRef, TableResult, TableStatus
+from connectors.graph import KeyGraph, Relationship
 
 # (table, columns) -> its stored synthetic keys, or None when the store has no copy of it.
 StoredKeys = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]

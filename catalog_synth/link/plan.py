@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
-from connectors.graph import KeyGraph, Relationship
+from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
 from catalog_synth.protect.people import (
     IdentifyingSources,
     SourceColumn,
@@ -29,7 +29,7 @@ from catalog_synth.protect.people import (
     has_contact_columns,
     subject_path,
 )
-from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
+from connectors.graph import KeyGraph, Relationship
 
 # A consistent sample must hold at least this many families (parents with their children).
 MIN_SAMPLED_PARENTS = 50

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
+from catalog_synth.core.values import normalize
+from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
 from connectors import Capability, Connector
 from connectors.graph import Relationship
-from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
-from catalog_synth.core.values import normalize
-from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 
 # A key column numbers children when this share of the sampled families is numbered 1..n.
 COUNTER_SHARE = 0.98

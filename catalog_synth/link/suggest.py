@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from catalog_synth.core.config import WarehouseConfig
-from connectors.graph import Relationship, discover, endpoint, kind_family
-from catalog_synth.protect.classify import name_tokens
 from catalog_synth.core.types import ColumnKind, TableInfo, TableRef
+from catalog_synth.protect.names import name_tokens
 from connectors import Capability, Connector, ConnectorError
+from connectors.graph import Relationship, discover, endpoint, kind_family
 
 # Share of a child's sampled distinct values that must exist in the parent.
 MIN_CONTAINMENT = 0.98

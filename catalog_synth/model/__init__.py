@@ -17,8 +17,12 @@ from catalog_synth.core.generators import (
     installed_generators,
     validate_settings,
 )
-from catalog_synth.model.base import Generator, GeneratorConfig, GeneratorUnavailable, Target
-
+from catalog_synth.model.base import (
+    Generator,
+    GeneratorConfig,
+    GeneratorUnavailable,
+    Target,
+)
 
 __all__ = [
     "DEFAULT_GENERATOR",

@@ -10,13 +10,13 @@ import pandas as pd
 
 from catalog_synth.core.types import (
     RebalanceSpec,
+    Semantic,
     SynthesisError,
 )
 from catalog_synth.core.values import normalize
 from catalog_synth.model import Target
 from catalog_synth.model.sample import model_sdtype
 from catalog_synth.protect.prepare import Mode, PreparedTable, mode_notes
-
 
 
 def rebalancing(table: PreparedTable, spec: RebalanceSpec, rng: np.random.Generator) -> PreparedTable:
@@ -57,8 +57,10 @@ def target_of(table: PreparedTable, min_count: int) -> Target | None:
 def _check_rebalanced_column(table: PreparedTable, column: str, min_count: int) -> None:
     if column not in table.modelled():
         raise SynthesisError(f"rebalance: column {column!r} is not modelled (identifying, empty or unsupported)")
-    if model_sdtype(table, column, min_count) not in ("categorical", "boolean"):
-        raise SynthesisError(f"rebalance: column {column!r} is not categorical (a category, boolean or few-valued number)")
+    if model_sdtype(table, column, min_count) not in (Semantic.CATEGORICAL, Semantic.BOOLEAN):
+        raise SynthesisError(
+            f"rebalance: column {column!r} is not categorical (a category, boolean or few-valued number)"
+        )
 
 
 def _real_category(table: PreparedTable, column: str, value: object, number: int) -> object:
@@ -77,10 +79,12 @@ def class_shares(table: PreparedTable, synthetic: pd.DataFrame, target: Target |
     classes = []
     for (values, share), (asked, _) in zip(target.shares, spec.target):
         one = Target(target.columns, ((values, share),))
-        classes.append({
-            "values": list(asked),
-            "target": share,
-            "real_share": round(float(one.matches(table.frame).mean()), 4),
-            "synthetic_share": round(float(one.matches(synthetic).mean()), 4) if len(synthetic) else 0.0,
-        })
+        classes.append(
+            {
+                "values": list(asked),
+                "target": share,
+                "real_share": round(float(one.matches(table.frame).mean()), 4),
+                "synthetic_share": round(float(one.matches(synthetic).mean()), 4) if len(synthetic) else 0.0,
+            }
+        )
     return {"columns": list(target.columns), "classes": classes}

@@ -4,24 +4,27 @@ table column by column). Numbers come out on the column's grid, never at a rare 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.frames import microseconds_to_datetimes, resolution
 from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
+    Semantic,
     SynthesisError,
 )
 from catalog_synth.core.values import as_numbers
-from catalog_synth.model import GeneratorReport, GeneratorUnavailable, Target, open_generator
-from catalog_synth.core.frames import microseconds_to_datetimes, resolution
+from catalog_synth.model import (
+    GeneratorReport,
+    GeneratorUnavailable,
+    Target,
+    open_generator,
+)
 from catalog_synth.protect.categories import protect_categories
 from catalog_synth.protect.classify import is_public
 from catalog_synth.protect.meanings import Meaning
 from catalog_synth.protect.prepare import Attempt, PreparedTable
 from catalog_synth.protect.rare import avoid_extremes, merge_rare_numbers, round_to_step
-
-
 
 # Extra rows sampled so that dropping copies of rare real rows still leaves enough.
 OVERSAMPLE = 1.25
@@ -46,10 +49,10 @@ def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Gen
         real = table.frame[name]
         present = real.dropna()
         semantic = table.classes[name].semantic
-        if semantic in ("numerical", "datetime"):
+        if semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
             low, high = as_numbers(present).min(), as_numbers(present).max()
             values = pd.Series(rng.uniform(low, high, table.n_rows) if high > low else np.full(table.n_rows, low))
-            if semantic == "datetime":
+            if semantic == Semantic.DATETIME:
                 values = microseconds_to_datetimes(values.to_numpy())
             values = finish_numbers(values, table, name, attempt.min_count, rng)
         else:
@@ -75,9 +78,9 @@ def sample_model(
     with stage("model"):
         sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
     for name in names:
-        if table.classes[name].semantic == "datetime":
+        if table.classes[name].semantic == Semantic.DATETIME:
             sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
-        if table.classes[name].semantic in ("numerical", "datetime"):
+        if table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
             sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
     return _coherent_places(table, sampled, train, rng), generator
 
@@ -85,7 +88,7 @@ def sample_model(
 def model_sdtype(table: PreparedTable, name: str, min_count: int) -> str:
     """SDV sdtype: numbers and dates with few distinct values are learnt as categories."""
     semantic = table.classes[name].semantic
-    if semantic in ("numerical", "datetime"):
+    if semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
         counts = table.subjects.counts(table.frame[name])
         discrete = len(counts) <= DISCRETE_LEVELS and bool((counts >= min_count).any())
         return "categorical" if discrete else "numerical"
@@ -98,15 +101,17 @@ def _training_values(
     """What the model sees of numbers: no rare value of a few-valued column, dates as seconds
     (categories are protected by :func:`protect_categories`)."""
     cls, real = table.classes[name], table.frame[name]
-    if cls.semantic in ("numerical", "datetime"):
+    if cls.semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
         numbers = pd.Series(as_numbers(train), index=train.index)
-        if sdtype == "categorical" and not is_public(cls):
+        if sdtype == Semantic.CATEGORICAL and not is_public(cls):
             numbers = merge_rare_numbers(numbers, pd.Series(as_numbers(real)), min_count, table.subjects)
-        return numbers / 1e6 if cls.semantic == "datetime" else numbers  # seconds: SDV sees plain numbers
+        return numbers / 1e6 if cls.semantic == Semantic.DATETIME else numbers  # seconds: SDV sees plain numbers
     return train
 
 
-def _coherent_places(table: PreparedTable, sampled: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+def _coherent_places(
+    table: PreparedTable, sampled: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     """Cities and states that agree with their row's country: a sampled (country, city) pair the
     training rows never hold gets a city those rows hold with that country (or, for a country they
     hold no city of, a new one of its locale). Only protected training values are reused."""
@@ -156,7 +161,7 @@ def finish_numbers(
 ) -> pd.Series:
     """Round to the column's step, then move values equal to a rare real extreme inward."""
     real = table.frame[name]
-    is_datetime = table.classes[name].semantic == "datetime"
+    is_datetime = table.classes[name].semantic == Semantic.DATETIME
     step = resolution(real, table.column(name))
     numbers = round_to_step(as_numbers(values), step)
     if not is_public(table.classes[name]):

@@ -3,10 +3,10 @@ value of the column's meaning that agrees with its row (a city of the row's new 
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.types import Semantic
 from catalog_synth.core.values import normalize
 from catalog_synth.protect.classify import is_public
 from catalog_synth.protect.meanings import Meaning, Replacer, Style, country_locale
@@ -14,14 +14,15 @@ from catalog_synth.protect.prepare import PreparedTable
 from catalog_synth.protect.rare import replace_rare_categories
 
 
-
-def protect_categories(table: PreparedTable, frame: pd.DataFrame, min_count: int, rng: np.random.Generator) -> pd.DataFrame:
+def protect_categories(
+    table: PreparedTable, frame: pd.DataFrame, min_count: int, rng: np.random.Generator
+) -> pd.DataFrame:
     """``frame`` (training rows, or rows drawn for a tiny table) with the rare categories of every
     modelled category column replaced; the country column first, so that a replaced city belongs
     to the country its row now has."""
     names = [
         name for name in frame.columns
-        if table.classes[name].semantic == "categorical" and not is_public(table.classes[name])
+        if table.classes[name].semantic == Semantic.CATEGORICAL and not is_public(table.classes[name])
     ]  # fmt: skip
     names.sort(key=lambda name: table.meanings.get(name) is not Meaning.COUNTRY)
     row_locales: pd.Series | None = None
@@ -48,7 +49,10 @@ def _replacer(
         return {key for key, rows in counts.items() if rows < min_count}
 
     return Replacer(
-        meaning, Style.of(table.frame[name]), lambda key: locales.get(key) or table.default_locale, held,
+        meaning,
+        Style.of(table.frame[name]),
+        lambda key: locales.get(key) or table.default_locale,
+        held,
         frozenset(locale.split("_")[0] for locale in table.locales),
     )
 

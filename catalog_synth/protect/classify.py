@@ -18,22 +18,26 @@ Reasons name the rule that fired, never a value.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pandas as pd
 
-from catalog_synth.protect.evidence import Evidence
-from catalog_synth.protect.recognizers import is_person_name, looks_like_free_text, recognize
-from catalog_synth.protect.subjects import Subjects
+from catalog_synth.core.types import (
+    ColumnClass,
+    ColumnInfo,
+    ColumnKind,
+    Semantic,
+    SynthesisSettings,
+    TableInfo,
+)
 from catalog_synth.core.values import distinct_share, non_null, normalized_set
-from catalog_synth.core.types import ColumnClass, ColumnInfo, ColumnKind, SynthesisSettings, TableInfo
+from catalog_synth.protect.evidence import Evidence
+from catalog_synth.protect.kinds import identifying_semantics, recognize
+from catalog_synth.protect.names import QUALIFIERS, is_place_name, name_tokens
+from catalog_synth.protect.recognizers import is_person_name, looks_like_free_text
+from catalog_synth.protect.subjects import Subjects
 
-IDENTIFYING_SEMANTICS = frozenset({
-    "email", "phone", "address", "person_name", "company", "postal_code", "iban", "credit_card",
-    "national_id", "ip_address", "url", "uuid", "free_text", "identifier",
-})
 UNSUPPORTED = "unsupported"
 
 CONTENT_SAMPLE = 500
@@ -42,75 +46,63 @@ LABEL_MAX_LENGTH = 40
 LABEL_MAX_DIGITS = 0.3  # share of digits among a reference table's label characters
 
 _KIND_SEMANTIC = {
-    ColumnKind.INTEGER: "numerical",
-    ColumnKind.FLOAT: "numerical",
-    ColumnKind.DECIMAL: "numerical",
-    ColumnKind.DATE: "datetime",
-    ColumnKind.DATETIME: "datetime",
-    ColumnKind.BOOLEAN: "boolean",
-    ColumnKind.STRING: "categorical",
-    ColumnKind.UUID: "uuid",
+    ColumnKind.INTEGER: Semantic.NUMERICAL,
+    ColumnKind.FLOAT: Semantic.NUMERICAL,
+    ColumnKind.DECIMAL: Semantic.NUMERICAL,
+    ColumnKind.DATE: Semantic.DATETIME,
+    ColumnKind.DATETIME: Semantic.DATETIME,
+    ColumnKind.BOOLEAN: Semantic.BOOLEAN,
+    ColumnKind.STRING: Semantic.CATEGORICAL,
+    ColumnKind.UUID: Semantic.UUID,
 }
 
 # Column-name rules, checked in order on the name's tokens (accents stripped, camelCase split,
 # lower case). A rule matches the name's last tokens (its head noun: "billing_address",
 # "home_phone"); ambiguous words ("name", "person") match only as the whole name.
 _NAME_RULES: list[tuple[str, str]] = [
-    ("email", r"e?mail|email_?address|courriel|correo"),
-    ("iban", r"iban"),
-    ("credit_card", r"credit_?card(_?(number|num|no))?|card_?(number|num|no)|cc_?(number|num|no)|pan"),
-    ("national_id", r"ssn|social_security(_number)?|national_?id|nin|nino|passport(_?(number|no))?|tax_?id|tin"
+    (Semantic.EMAIL, r"e?mail|email_?address|courriel|correo"),
+    (Semantic.IBAN, r"iban"),
+    (Semantic.CREDIT_CARD, r"credit_?card(_?(number|num|no))?|card_?(number|num|no)|cc_?(number|num|no)|pan"),
+    (Semantic.NATIONAL_ID, r"ssn|social_security(_number)?|national_?id|nin|nino|passport(_?(number|no))?|tax_?id|tin"
                     r"|vat(_?(number|id))?|nir|dni|nie|cpf|aadhaar|personnummer|steuer_?id"
                     r"|driver_?licen[cs]e(_?(number|no))?|licen[cs]e_?(number|no)"
                     r"|birth_?(number|no|nr|num)|rodne_?cislo|personal_?(number|code|id)|id_?card(_?(number|no))?"),
-    ("phone", r"phone(_?(number|no))?|tel|telephone|telefon|telefono|mobile(_?(number|no))?|cell(_?phone)?|fax"
+    (Semantic.PHONE, r"phone(_?(number|no))?|tel|telephone|telefon|telefono|mobile(_?(number|no))?|cell(_?phone)?|fax"
               r"|msisdn|handy"),
-    ("postal_code", r"zip|zip_?code|postal(_?code)?|post_?code|plz|cep|code_?postal"),
-    ("address", r"address|addr|street(_?address)?|strasse|adresse|direccion|indirizzo|address_?line_?\d?"),
-    ("ip_address", r"ip_?addr(ess)?|ipv4|ipv6|client_?ip|remote_?addr"),
-    ("url", r"url|uri|website|homepage|web_?site"),
-    ("uuid", r"uuid|guid"),
-    ("company", r"company(_?name)?|employer|organi[sz]ation(_?name)?|org_?name|firm|business_?name"
+    (Semantic.POSTAL_CODE, r"zip|zip_?code|postal(_?code)?|post_?code|plz|cep|code_?postal"),
+    (Semantic.ADDRESS, r"address|addr|street(_?address)?|strasse|adresse|direccion|indirizzo|address_?line_?\d?"),
+    (Semantic.IP_ADDRESS, r"ip_?addr(ess)?|ipv4|ipv6|client_?ip|remote_?addr"),
+    (Semantic.URL, r"url|uri|website|homepage|web_?site"),
+    (Semantic.UUID, r"uuid|guid"),
+    (Semantic.COMPANY, r"company(_?name)?|employer|organi[sz]ation(_?name)?|org_?name|firm|business_?name"
                 r"|entreprise|firma|empresa|societe"),
-    ("person_name", r"first_?name|last_?name|full_?name|sur_?name|given_?name|family_?name|middle_?name"
+    (Semantic.PERSON_NAME, r"first_?name|last_?name|full_?name|sur_?name|given_?name|family_?name|middle_?name"
                     r"|maiden_?name|(customer|client|employee|patient|contact|person)_?name"
                     r"|prenom|vorname|nachname|apellidos?|cognome"),
-    ("identifier", r"username|user_?name|login|(account|acct|acc)_?(number|num|no|nr|id|to|from)|acct"),
-    ("free_text", r"notes?|comments?|remarks?|description|memo|message|feedback|bio|review|free_?text"),
+    (Semantic.IDENTIFIER, r"username|user_?name|login|(account|acct|acc)_?(number|num|no|nr|id|to|from)|acct"),
+    (Semantic.FREE_TEXT, r"notes?|comments?|remarks?|description|memo|message|feedback|bio|review|free_?text"),
 ]
 _WHOLE_NAME_RULES: list[tuple[str, str]] = [
-    ("person_name", r"name|nom|nombre|person|contact"),
-    ("ip_address", r"ip"),
-    ("url", r"link"),
+    (Semantic.PERSON_NAME, r"name|nom|nombre|person|contact"),
+    (Semantic.IP_ADDRESS, r"ip"),
+    (Semantic.URL, r"link"),
 ]
 _AMBIGUOUS_NAME = re.compile(r"^(?:name|nom|nombre)$")
 _NAME_PATTERNS = [(semantic, re.compile(rf"^(?:{tokens})$")) for semantic, tokens in _WHOLE_NAME_RULES] + [
     (semantic, re.compile(rf"(?:^|_)(?:{tokens})$")) for semantic, tokens in _NAME_RULES
 ]
-# Concatenated names (``billingaddress``, ``shipaddr``, ``contactname``, ``homephone``): a
-# qualifier of whose value it is, glued to a head noun. Only these qualifiers count, so that
-# ``megaphone`` or ``velocity`` stay what they are.
-_QUALIFIERS = (
-    r"billing|bill|billto|shipping|ship|shipto|delivery|deliver|mailing|mail|postal|home|work|office|business"
-    r"|mobile|cell|contact|customer|cust|client|employee|emp|person|primary|secondary|alt|alternate|other|main"
-    r"|current|prev|previous|emergency|personal|private|legal|registered|invoice|order|owner|holder|soldto|sold"
-    r"|company|email|e"
-)
 _COMPOUND_HEADS: list[tuple[str, str]] = [
-    ("email", r"email|emailaddress|mailaddress"),
-    ("ip_address", r"ipaddress|ipaddr"),
-    ("phone", r"phone|phonenumber|phoneno|telephone|tel|fax|faxnumber"),
-    ("postal_code", r"postalcode|postcode|zipcode|zip"),
-    ("address", r"address|addr|street|streetaddress|addressline\d?"),
-    ("company", r"companyname"),
-    ("person_name", r"name|firstname|lastname|fullname|surname|givenname|familyname|middlename"),
+    (Semantic.EMAIL, r"email|emailaddress|mailaddress"),
+    (Semantic.IP_ADDRESS, r"ipaddress|ipaddr"),
+    (Semantic.PHONE, r"phone|phonenumber|phoneno|telephone|tel|fax|faxnumber"),
+    (Semantic.POSTAL_CODE, r"postalcode|postcode|zipcode|zip"),
+    (Semantic.ADDRESS, r"address|addr|street|streetaddress|addressline\d?"),
+    (Semantic.COMPANY, r"companyname"),
+    (Semantic.PERSON_NAME, r"name|firstname|lastname|fullname|surname|givenname|familyname|middlename"),
 ]
 _COMPOUND_PATTERNS = [
-    (semantic, re.compile(rf"(?:^|_)(?:{_QUALIFIERS})(?:{heads})$")) for semantic, heads in _COMPOUND_HEADS
+    (semantic, re.compile(rf"(?:^|_)(?:{QUALIFIERS})(?:{heads})$")) for semantic, heads in _COMPOUND_HEADS
 ]
-# Place-name columns: categorical while values repeat, address fakes once they are nearly unique.
-PLACE_NAME_TOKENS = r"city|town|ville|stadt|ort|ciudad|citta|municipality|locality|village|place_?of_?birth"
-_PLACE_NAME = re.compile(rf"(?:^|_)(?:{_QUALIFIERS})?(?:{PLACE_NAME_TOKENS})$")
 # Columns of titles and labels, whose capitalised words ("Sales Support Agent") are no person's name.
 _TITLE_LIKE_NAME = re.compile(
     r"(?:^|_)(?:title|job|job_title|position|role|occupation|profession|label|subject|headline|caption|department"
@@ -130,7 +122,7 @@ _PEOPLE_TABLE = re.compile(
 _BIRTH_DATE = re.compile(r"(?:^|_)(?:birth_?(?:date|day)|date_?of_?birth|dob|birthdate|geburtsdatum)$")
 # Name semantics that say a table describes persons: an address or a phone may be a company's or
 # a shop's, or be copied onto an invoice; a person's name, e-mail or national id is the person's.
-_PERSON_SEMANTICS = frozenset({"email", "person_name", "national_id"})
+_PERSON_SEMANTICS = frozenset({Semantic.EMAIL, Semantic.PERSON_NAME, Semantic.NATIONAL_ID})
 
 
 @dataclass(frozen=True)
@@ -154,7 +146,7 @@ def classify_columns(
         classes[column.name] = ColumnClass(
             column=column.name,
             semantic=decision.semantic,
-            identifying=decision.semantic in IDENTIFYING_SEMANTICS,
+            identifying=decision.semantic in identifying_semantics(),
             reason=decision.reason,
             source=decision.source,
         )
@@ -210,20 +202,21 @@ def _classify(
         return _Decision(UNSUPPORTED, f"unsupported SQL type ({column.unsupported_reason or column.sql_type})", "type")
     override = settings.override_for(column.name)
     if override == "public":
-        semantic = "categorical" if column.kind is ColumnKind.UUID else _KIND_SEMANTIC[column.kind]
+        semantic = Semantic.CATEGORICAL if column.kind is ColumnKind.UUID else _KIND_SEMANTIC[column.kind]
         return _Decision(semantic, "marked public in the config: real values kept", "override")
     if key_reason:
-        semantic = "uuid" if column.kind is ColumnKind.UUID else "identifier"
+        semantic = Semantic.UUID if column.kind is ColumnKind.UUID else Semantic.IDENTIFIER
         return _Decision(semantic, f"{key_reason}: replaced by new keys of the same shape", "key")
     if override == "sensitive":
         detected = _detect(column, values, settings, evidence, about_people)
-        semantic = detected.semantic if detected and detected.semantic in IDENTIFYING_SEMANTICS else "identifier"
+        found = detected.semantic if detected else None
+        semantic = found if found in identifying_semantics() else Semantic.IDENTIFIER
         return _Decision(semantic, "marked sensitive in the config", "override")
     detected = _detect(column, values, settings, evidence, about_people)
     if detected:
         return detected
     if column.labels:
-        return _Decision("categorical", "enum type: its labels are schema metadata, kept", "schema")
+        return _Decision(Semantic.CATEGORICAL, "enum type: its labels are schema metadata, kept", "schema")
     if evidence.reference:
         return _Decision(_KIND_SEMANTIC[column.kind], "reference table: labels kept", "reference")
     return _Decision(_KIND_SEMANTIC[column.kind], f"{column.kind.value} column without identifying content", "type")
@@ -233,17 +226,18 @@ def _detect(
     column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence, about_people: bool
 ) -> _Decision | None:
     if column.kind is ColumnKind.UUID:
-        return _Decision("uuid", "UUID column: replaced by random UUIDs", "type")
+        return _Decision(Semantic.UUID, "UUID column: replaced by random UUIDs", "type")
     present = non_null(values)
     subjects = evidence.subjects
     if column.kind in _NAMED_KINDS and (semantic := semantic_from_name(column.name)):
-        if semantic == "postal_code" and _shared_by_many(present, settings, subjects):
-            return _Decision("categorical", "postal codes mostly shared by many people: modelled as categories", "name")
-        ambiguous = semantic == "person_name" and is_ambiguous_name(column.name)
+        if semantic == Semantic.POSTAL_CODE and _shared_by_many(present, settings, subjects):
+            why = "postal codes mostly shared by many people: modelled as categories"
+            return _Decision(Semantic.CATEGORICAL, why, "name")
+        ambiguous = semantic == Semantic.PERSON_NAME and is_ambiguous_name(column.name)
         if not ambiguous or (about_people and _share(present, is_person_name) >= 0.5):
             return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
     if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
-        if not (semantic == "person_name" and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
+        if not (semantic == Semantic.PERSON_NAME and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
             return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
     if column.kind is ColumnKind.STRING and evidence.copied_from and (copied := evidence.copied_from(column, present)):
         origin, semantic = copied
@@ -277,12 +271,8 @@ def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: S
 def _high_cardinality(column: ColumnInfo, why: str) -> _Decision:
     """Identifier-like columns; unique place names get place-name fakes."""
     if is_place_name(column.name):
-        return _Decision("address", f"{why}: place names", "content")
-    return _Decision("identifier", why, "content")
-
-
-def is_place_name(column_name: str) -> bool:
-    return bool(_PLACE_NAME.search(name_tokens(column_name)))
+        return _Decision(Semantic.ADDRESS, f"{why}: place names", "content")
+    return _Decision(Semantic.IDENTIFIER, why, "content")
 
 
 def _mostly_rare(present: pd.Series, min_count: int, subjects: Subjects) -> bool:
@@ -293,13 +283,6 @@ def _mostly_rare(present: pd.Series, min_count: int, subjects: Subjects) -> bool
     counts = subjects.counts(present.map(str))
     held_by_few = counts.index[counts < min_count]
     return int(present.map(str).isin(held_by_few).sum()) >= 0.5 * len(present)
-
-
-def name_tokens(name: str) -> str:
-    """``"CustomerEmail-Address"`` -> ``"customer_email_address"`` (accents stripped)."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", ascii_name)
-    return "_".join(re.findall(r"[a-z0-9]+", spaced.lower()))
 
 
 def is_ambiguous_name(name: str) -> bool:
@@ -349,7 +332,7 @@ def semantic_from_content(present: pd.Series) -> str | None:
     texts = [text for text in texts if text]
     semantic = recognize(texts)
     if semantic is None and looks_like_free_text(texts):
-        return "free_text"
+        return Semantic.FREE_TEXT
     return semantic
 
 

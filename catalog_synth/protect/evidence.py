@@ -23,8 +23,8 @@ from typing import Any
 
 import pandas as pd
 
-from catalog_synth.protect.subjects import Subjects
 from catalog_synth.core.types import ColumnInfo
+from catalog_synth.protect.subjects import Subjects
 
 # (column, its sampled values) -> (where they come from, its semantic), or None
 CopiedFrom = Callable[[ColumnInfo, pd.Series], "tuple[str, str] | None"]

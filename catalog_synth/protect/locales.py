@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from faker import Faker
 
-from catalog_synth.protect.classify import name_tokens
-from catalog_synth.protect.subjects import Subjects
+from catalog_synth.core.types import ColumnClass, Semantic
 from catalog_synth.core.values import non_null
-from catalog_synth.core.types import ColumnClass
+from catalog_synth.protect.names import name_tokens
+from catalog_synth.protect.subjects import Subjects
 
 DEFAULT_LOCALE = "en_US"
 # Languages whose country names (from pycountry's translations) are recognised in country columns.
@@ -157,7 +157,7 @@ def country_column(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> str
     """A modelled column that holds the countries the table's people live in (by name, and mostly
     recognisable values; a birth country or a nationality is not one)."""
     for name, column_class in classes.items():
-        if column_class.identifying or column_class.semantic != "categorical" or name not in sample.columns:
+        if column_class.identifying or column_class.semantic != Semantic.CATEGORICAL or name not in sample.columns:
             continue
         tokens = name_tokens(name)
         if tokens.endswith(_COUNTRY_COLUMN_TOKENS) and not _NOT_RESIDENCE.search(tokens) and _mostly_countries(

@@ -22,10 +22,15 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from catalog_synth.protect.classify import is_place_name, name_tokens
-from catalog_synth.protect.locales import country_of_value, faker_for, locale_country, locale_of_country
-from catalog_synth.protect.places import city_of
 from catalog_synth.core.values import normalize
+from catalog_synth.protect.locales import (
+    country_of_value,
+    faker_for,
+    locale_country,
+    locale_of_country,
+)
+from catalog_synth.protect.names import is_place_name, name_tokens
+from catalog_synth.protect.places import city_of
 
 
 class Meaning(str, enum.Enum):

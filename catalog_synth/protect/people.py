@@ -26,19 +26,25 @@ from typing import Any
 
 import pandas as pd
 
-from connectors import Capability, Connector
-from connectors.graph import KeyGraph, Relationship
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    Semantic,
+    TableInfo,
+    TableRef,
+)
+from catalog_synth.core.values import normalize
 from catalog_synth.protect.classify import (
-    IDENTIFYING_SEMANTICS,
     describes_people,
     is_ambiguous_name,
     named_for_people,
     semantic_from_name,
 )
 from catalog_synth.protect.evidence import CopiedFrom, RealCounts
+from catalog_synth.protect.kinds import identifying_semantics
 from catalog_synth.protect.subjects import Subjects, subject_ids
-from catalog_synth.core.values import normalize
-from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo, TableRef
+from connectors import Capability, Connector
+from connectors.graph import KeyGraph, Relationship
 
 MAX_HOPS = 3
 SOURCE_HOPS = 2
@@ -49,7 +55,8 @@ def has_contact_columns(info: TableInfo) -> bool:
     """Columns named as identifying (an address, a phone, a login ...; free text aside): the table
     describes an entity someone could be reached at (a supplier, a shop), not a list of labels."""
     return any(
-        semantic_from_name(column.name) in IDENTIFYING_SEMANTICS - {"free_text"} and not is_ambiguous_name(column.name)
+        semantic_from_name(column.name) in identifying_semantics() - {Semantic.FREE_TEXT}
+        and not is_ambiguous_name(column.name)
         for column in info.columns
         if column.kind is not ColumnKind.UNSUPPORTED
     )
@@ -161,8 +168,8 @@ class IdentifyingSources:
                 SourceColumn(table, column.name, semantic)
                 for column in self.graph.tables[table].columns
                 if column.kind is ColumnKind.STRING and not is_ambiguous_name(column.name)
-                and (semantic := semantic_from_name(column.name)) in IDENTIFYING_SEMANTICS
-                and semantic not in ("uuid", "url", "free_text")
+                and (semantic := semantic_from_name(column.name)) in identifying_semantics()
+                and semantic not in (Semantic.UUID, Semantic.URL, Semantic.FREE_TEXT)
             )  # fmt: skip
         return self._named[table]
 

@@ -14,6 +14,7 @@ from enum import Enum
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.frames import ColumnTypeError, ModelFrame, to_model_space
 from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
@@ -24,15 +25,17 @@ from catalog_synth.core.types import (
     TableSkipped,
 )
 from catalog_synth.core.values import Forbidden
-from catalog_synth.protect.classify import UNSUPPORTED, classify_columns, describes_people
+from catalog_synth.protect.classify import (
+    UNSUPPORTED,
+    classify_columns,
+    describes_people,
+    forbidden_identifying_values,
+)
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.locales import DEFAULT_LOCALE, infer_locale_weights
 from catalog_synth.protect.meanings import Meaning, meaning_of
 from catalog_synth.protect.rare import holdout
 from catalog_synth.protect.subjects import Subjects
-from catalog_synth.protect.classify import forbidden_identifying_values
-from catalog_synth.core.frames import ColumnTypeError, ModelFrame, to_model_space
-
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,9 @@ def mode_notes(table: PreparedTable) -> list[str]:
     return []
 
 
-def prepare_table(info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence) -> PreparedTable:
+def prepare_table(
+    info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence
+) -> PreparedTable:
     if all(column.kind is ColumnKind.UNSUPPORTED for column in info.columns):
         raise TableSkipped("no column has a type that can be synthesized")
     candidates = [c for c in info.columns if c.kind is not ColumnKind.UNSUPPORTED and c.name in sample.columns]
@@ -145,7 +150,9 @@ def prepare_table(info: TableInfo, sample: pd.DataFrame, settings: SynthesisSett
         if c.kind is ColumnKind.STRING and not classes[c.name].identifying
     }
     locales = infer_locale_weights(real.frame, classes, settings.min_category_count, evidence.subjects)
-    return PreparedTable(info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales)
+    return PreparedTable(
+        info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales
+    )
 
 
 def dropped_columns(info: TableInfo, sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> dict[str, str]:

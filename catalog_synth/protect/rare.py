@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.values import as_numbers, non_null, normalize, row_keys
-from catalog_synth.protect.fakes import fill, mask_of
 from catalog_synth.protect.meanings import Replacer
+from catalog_synth.protect.shapes import fill, mask_of
 from catalog_synth.protect.subjects import Subjects
 
 

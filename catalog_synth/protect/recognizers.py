@@ -1,12 +1,12 @@
-"""Content recognizers: one per kind of identifying value, in a registry.
+"""Content recognizers: whether one text is a value of a kind of identifying value.
 
-A :class:`Recognizer` says whether one text is a value of its kind; a column is of that kind
-when enough of its sampled values are (``share``) and they are distinct enough (``unique``).
+A :class:`Recognizer` wraps one check; a column is of the recognizer's kind when enough of its
+sampled values pass (``share``) and they are distinct enough (``unique``). Each kind binds its
+recognizers to its fake maker in :mod:`catalog_synth.protect.kinds`, which tries them in order.
 Checks lean on maintained libraries: ``phonenumbers`` for international phone numbers,
 ``python-stdnum`` for IBANs, card numbers (Luhn) and national ids and VAT numbers of many
 countries, and Faker's address data of every locale for street words ("Rua", "Via",
-"-straße", "Avenue"). Recognizers are tried in registry order; :func:`register` adds one
-(a plugin's, or a country's) in front of the built-in ones.
+"-straße", "Avenue").
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import importlib
 import ipaddress
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,40 +25,9 @@ CONTENT_SHARE = 0.8
 
 @dataclass(frozen=True)
 class Recognizer:
-    semantic: str
     matches: Callable[[str], bool]
     share: float = CONTENT_SHARE  # of the values that must match
     unique: float = 0.0  # distinct share the values must reach (repeated labels are categories)
-
-
-def recognize(texts: list[str]) -> str | None:
-    """The first registered kind enough of ``texts`` (stripped, non-empty) match, or None."""
-    if not texts:
-        return None
-    counts = Counter(texts)
-    unique = len(counts) / len(texts)
-    for recognizer in RECOGNIZERS:
-        if unique >= recognizer.unique and _enough(recognizer.matches, counts, recognizer.share * len(texts)):
-            return recognizer.semantic
-    return None
-
-
-def _enough(matches: Callable[[str], bool], counts: Counter[str], needed: float) -> bool:
-    """Whether at least ``needed`` of the texts (distinct ones with their counts) match; each
-    distinct text is tried once, and trying stops as soon as the answer is known."""
-    allowed_misses = sum(counts.values()) - needed
-    missed = 0
-    for text, count in counts.items():
-        if not matches(text):
-            missed += count
-            if missed > allowed_misses:
-                return False
-    return True
-
-
-def register(recognizer: Recognizer) -> None:
-    """Add a recognizer, tried before the built-in ones."""
-    RECOGNIZERS.insert(0, recognizer)
 
 
 # --- contact ------------------------------------------------------------------------------
@@ -264,20 +232,3 @@ def looks_like_free_text(texts: Iterable[str]) -> bool:
     mean_words = sum(len(text.split()) for text in texts) / len(texts)
     mean_length = sum(len(text) for text in texts) / len(texts)
     return unique >= 0.5 and (mean_words >= 6 or mean_length >= 50)
-
-
-RECOGNIZERS: list[Recognizer] = [
-    Recognizer("email", is_email),
-    Recognizer("url", is_url),
-    Recognizer("ip_address", is_ip),
-    Recognizer("uuid", is_uuid),
-    Recognizer("iban", is_valid_iban),
-    Recognizer("credit_card", is_credit_card),
-    Recognizer("national_id", is_national_id),
-    Recognizer("phone", is_phone),
-    Recognizer("address", is_street_address, share=0.5, unique=0.5),
-    Recognizer("address", is_numbered_place, unique=0.5),
-    # Company names carry a legal-form suffix only some of the time.
-    Recognizer("company", is_company, share=0.3, unique=0.5),
-    Recognizer("person_name", is_person_name, unique=0.5),
-]

@@ -4,19 +4,24 @@ within the column's length and composite keys that never repeat."""
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 
 from catalog_synth.core.types import (
     ColumnKind,
+    Semantic,
 )
 from catalog_synth.protect.classify import describes_people
-from catalog_synth.protect.fakes import FakeContext, emails_following_names, fake_column, fake_foreign_key, fit_text, name_part
-from catalog_synth.protect.locales import country_column, infer_locale_weights, row_locales
+from catalog_synth.protect.contact_fakes import emails_following_names
+from catalog_synth.protect.fake_context import FakeContext
+from catalog_synth.protect.fake_makers import name_part
+from catalog_synth.protect.fakes import fake_column, fake_foreign_key, fit_text
+from catalog_synth.protect.locales import (
+    country_column,
+    infer_locale_weights,
+    row_locales,
+)
 from catalog_synth.protect.prepare import Attempt, PreparedTable, checked_key
-
-
 
 KEY_REDRAW_ROUNDS = 10
 
@@ -25,11 +30,15 @@ def within_lengths(table: PreparedTable, synthetic: pd.DataFrame) -> pd.DataFram
     """Text no longer than the column's ``VARCHAR(n)``/``CHAR(n)``."""
     for column in table.columns:
         if column.kind is ColumnKind.STRING and column.length and column.name in synthetic.columns:
-            synthetic[column.name] = synthetic[column.name].map(lambda v: fit_text(v, column.length), na_action="ignore")
+            synthetic[column.name] = synthetic[column.name].map(
+                lambda v: fit_text(v, column.length), na_action="ignore"
+            )
     return synthetic
 
 
-def fake_identifying_columns(table: PreparedTable, modelled: pd.DataFrame, attempt: Attempt, rng: np.random.Generator) -> pd.DataFrame:
+def fake_identifying_columns(
+    table: PreparedTable, modelled: pd.DataFrame, attempt: Attempt, rng: np.random.Generator
+) -> pd.DataFrame:
     names = table.identifying()
     n_rows = len(modelled)
     if not names:
@@ -63,7 +72,7 @@ def fake_identifying_columns(table: PreparedTable, modelled: pd.DataFrame, attem
     row_names = _names_of_rows(table, fakes)
     if row_names is not None:
         for name in names:
-            if table.classes[name].semantic == "email" and name not in foreign:
+            if table.classes[name].semantic == Semantic.EMAIL and name not in foreign:
                 fakes[name] = emails_following_names(fakes[name], row_names, table.column(name), ctx)
     return pd.DataFrame(fakes, index=modelled.index)
 
@@ -73,7 +82,7 @@ def _names_of_rows(table: PreparedTable, fakes: dict[str, pd.Series]) -> pd.Data
     (a first and a last name column, or full names), for e-mails that spell them; None without."""
     parts: dict[str, pd.Series] = {}
     for name, values in fakes.items():
-        if table.classes[name].semantic != "person_name":
+        if table.classes[name].semantic != Semantic.PERSON_NAME:
             continue
         part = name_part(name, table.frame[name].dropna())
         if part == "first_name":

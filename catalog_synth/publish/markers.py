@@ -28,12 +28,14 @@ from datahub.metadata.schema_classes import (
     MetadataChangeProposalClass,
     TagAssociationClass,
 )
-from datahub.specific.aspect_helpers.institutional_memory import HasInstitutionalMemoryPatch
+from datahub.specific.aspect_helpers.institutional_memory import (
+    HasInstitutionalMemoryPatch,
+)
 from datahub.specific.dataset import DatasetPatchBuilder
 
+from catalog_synth.core.types import SyntheticTable
 from catalog_synth.publish.profile import build_profile
 from catalog_synth.publish.urns import DatasetLocation
-from catalog_synth.core.types import SyntheticTable
 
 SYNTHETIC_TAG = "synthetic-sample"
 QUALITY_PROPERTY = "catalog_synth.quality_score"

@@ -20,8 +20,8 @@ from datahub.metadata.schema_classes import (
     PartitionTypeClass,
 )
 
-from catalog_synth.publish.urns import DatasetLocation
 from catalog_synth.core.types import ColumnKind, SyntheticTable
+from catalog_synth.publish.urns import DatasetLocation
 
 # Marks profiles written by catalog-synth (``purge-real-samples`` keeps these).
 MESSAGE_ID_PREFIX = "catalog-synth:"

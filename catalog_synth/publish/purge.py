@@ -16,13 +16,13 @@ from datetime import datetime, timedelta, timezone
 from datahub.ingestion.graph.client import DataHubGraph
 from datahub.metadata.schema_classes import DatasetProfileClass
 
+from catalog_synth.core.config import Config, WarehouseConfig
+from catalog_synth.core.types import TableRef
 from catalog_synth.publish.gms import connect
 from catalog_synth.publish.profile import is_catalog_synth_profile
 from catalog_synth.publish.sinks import CatalogError
 from catalog_synth.publish.urns import DatasetLocation
-from catalog_synth.core.config import Config, WarehouseConfig
 from catalog_synth.store.copies import Store
-from catalog_synth.core.types import TableRef
 from connectors import open_connector
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

@@ -26,12 +26,12 @@ from datahub.ingestion.graph.client import DataHubGraph
 from datahub.ingestion.sink.file import FileSink as DataHubFileSink
 
 from catalog_synth.core import plugins
+from catalog_synth.core.config import Config, DataHubRestConfig
+from catalog_synth.core.types import SyntheticTable, TableRef
 from catalog_synth.publish.gms import CatalogConnectionError, connect, short
 from catalog_synth.publish.markers import Proposal, dataset_proposals, sandbox_page
 from catalog_synth.publish.urns import DatasetLocation, UrnError
-from catalog_synth.core.config import Config, DataHubRestConfig
 from catalog_synth.store.copies import logical_name
-from catalog_synth.core.types import SyntheticTable, TableRef
 
 ENTRY_POINT_GROUP = "catalog_synth.sinks"
 

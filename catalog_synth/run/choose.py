@@ -6,8 +6,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from catalog_synth.core.config import ExecutorConfig
-from catalog_synth.run.executors import Executor, InlineExecutor, ProcessExecutor, Task, local_workers
-
+from catalog_synth.run.executors import (
+    Executor,
+    InlineExecutor,
+    ProcessExecutor,
+    Task,
+    local_workers,
+)
 
 
 class OnDemandExecutor:

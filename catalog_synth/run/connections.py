@@ -8,7 +8,6 @@ from catalog_synth.core.config import WarehouseConfig
 from connectors import Connector, open_connector
 
 if TYPE_CHECKING:
-
     pass
 
 

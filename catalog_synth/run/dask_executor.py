@@ -22,7 +22,13 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from catalog_synth.core.config import ExecutorConfig
-from catalog_synth.run.executors import ExecutorError, Task, timed_out, warm_up_quietly, warm_up_synthesis
+from catalog_synth.run.executors import (
+    ExecutorError,
+    Task,
+    timed_out,
+    warm_up_quietly,
+    warm_up_synthesis,
+)
 
 # How long to wait for the scheduler to answer before giving up on the run.
 CONNECT_TIMEOUT_SECONDS = 30

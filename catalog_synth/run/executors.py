@@ -327,9 +327,10 @@ def warm_up_quietly(warm_up: Callable[[], None]) -> None:
 def warm_up_synthesis() -> None:
     """Pay the synthesis imports (SDV, and the SDMetrics and torch it imports: seconds) once per worker,
     before its first table."""
-    import catalog_synth.run.synthesize  # noqa: F401
     import sdv.metadata  # noqa: F401
     import sdv.single_table  # noqa: F401
+
+    import catalog_synth.run.synthesize  # noqa: F401
 
 
 def _log_setup() -> tuple[bool, int]:

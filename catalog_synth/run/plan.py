@@ -11,9 +11,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config, RebalanceConfig, WarehouseConfig
-from connectors.graph import KeyGraph, discover, with_declared
-from catalog_synth.link.plan import KeyPlan, plan_keys
-from catalog_synth.store.copies import StoreWriter, logical_name
 from catalog_synth.core.types import (
     SynthesisSettings,
     TableInfo,
@@ -21,15 +18,18 @@ from catalog_synth.core.types import (
     TableResult,
     TableStatus,
 )
+from catalog_synth.link.plan import KeyPlan, plan_keys
+from catalog_synth.store.copies import StoreWriter, logical_name
 from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable
+from connectors.graph import KeyGraph, discover, with_declared
 
 if TYPE_CHECKING:
-
     pass
 from catalog_synth.run.connections import open_warehouse
 from catalog_synth.run.tasks import TableTask
 
 log = logging.getLogger("catalog_synth.sync")
+
 
 @dataclass(frozen=True)
 class LastSync:
@@ -79,7 +79,8 @@ def plan_tasks(
             continue
         graph.merge(warehouse_graph)
         failures.extend(
-            TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem) for problem in problems
+            TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem)
+            for problem in problems
         )
         for ref in refs:
             name = logical_name(ref, config.multi_warehouse)
@@ -104,7 +105,9 @@ def plan_tasks(
                 settled_reason=last.settled_reason,
             )
             tasks.append(replace(task, fingerprint=variant_fingerprint(raw_fingerprint, task.variant)))
-            tasks.extend(_rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests)
+            tasks.extend(
+                _rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests
+            )
     return tasks, failures, graph
 
 
@@ -153,7 +156,9 @@ def _catalog_requests(
     try:
         graph = connect(config.catalog.datahub)
     except CatalogConnectionError as exc:
-        failures.append(TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, f"rebalance requests: {exc}"))
+        failures.append(
+            TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, f"rebalance requests: {exc}")
+        )
         return []
     try:
         requests, problems = read_requests(graph, config, datasets)

@@ -7,19 +7,19 @@ import logging
 from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config
-from catalog_synth.store.copies import StoreWriter, logical_name
 from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
     TableResult,
     TableStatus,
 )
+from catalog_synth.store.copies import StoreWriter, logical_name
 
 if TYPE_CHECKING:
-
     pass
 from catalog_synth.run.tasks import TableOutcome, TableTask
 
 log = logging.getLogger("catalog_synth.sync")
+
 
 def publish_outcome(
     outcome: TableOutcome, writer: StoreWriter, sinks: list, config: Config, catalog_names: dict[str, str]

@@ -21,25 +21,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config
-from catalog_synth.run.choose import OnDemandExecutor
-from catalog_synth.run.executors import Executor, start_worker_server
-from catalog_synth.link.link import KeyLinker
-from catalog_synth.store.copies import Store, store_keys
 from catalog_synth.core.timings import StageTimes, collect, stage
 from catalog_synth.core.types import (
     TableRef,
     TableResult,
     TableStatus,
 )
+from catalog_synth.link.link import KeyLinker
+from catalog_synth.run.choose import OnDemandExecutor
+from catalog_synth.run.executors import Executor, start_worker_server
+from catalog_synth.store.copies import Store, store_keys
 
 if TYPE_CHECKING:
-
     pass
 from catalog_synth.run.connections import close_cached_connectors
 from catalog_synth.run.plan import (
-    last_syncs, plan_tasks,
+    last_syncs,
+    plan_tasks,
 )
-from catalog_synth.run.publishing import drop_vanished, log_result, publish_outcome, retry_unpublished
+from catalog_synth.run.publishing import (
+    drop_vanished,
+    log_result,
+    publish_outcome,
+    retry_unpublished,
+)
 from catalog_synth.run.table_job import process_table
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
 
@@ -116,7 +121,9 @@ def run_sync(
 
         def publish(outcome: TableOutcome) -> None:
             with collect() as times:
-                result = results[outcome.result.stored_ref] = publish_outcome(outcome, writer, sinks, config, catalog_names)
+                result = results[outcome.result.stored_ref] = publish_outcome(
+                    outcome, writer, sinks, config, catalog_names
+                )
             result.stages.add(times)
             log_result(result)
             if on_table:
@@ -131,7 +138,9 @@ def run_sync(
         report.results.extend(results.values())
         removed = drop_vanished(writer, config, tasks, listing_failures)
         if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
-            from catalog_synth.store.relations import record_relations  # scipy, only when the store changed
+            from catalog_synth.store.relations import (
+                record_relations,  # scipy, only when the store changed
+            )
 
             with stage("relations"):
                 record_relations(writer, graph, linker.profiles, linker.notes)

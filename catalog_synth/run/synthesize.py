@@ -20,18 +20,36 @@ from datetime import datetime, timezone
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.types import GateFailed, GateResult, SynthesisSettings, SyntheticTable, TableInfo
+from catalog_synth.core.frames import from_model_space
+from catalog_synth.core.timings import stage
+from catalog_synth.core.types import (
+    GateFailed,
+    GateResult,
+    SynthesisSettings,
+    SyntheticTable,
+    TableInfo,
+)
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
 from catalog_synth.model import GeneratorReport, Target
-from catalog_synth.core.frames import from_model_space
 from catalog_synth.model.rebalance import class_shares, rebalancing, target_of
 from catalog_synth.model.sample import generated_columns, reference_rows, sample_model
 from catalog_synth.protect.evidence import Evidence
-from catalog_synth.protect.prepare import Attempt, Mode, PreparedTable, checked_key, dropped_columns, mode_notes, prepare_table
+from catalog_synth.protect.prepare import (
+    Attempt,
+    Mode,
+    PreparedTable,
+    checked_key,
+    dropped_columns,
+    mode_notes,
+    prepare_table,
+)
 from catalog_synth.protect.rare import drop_rare_row_copies, holdout
-from catalog_synth.protect.table_fakes import fake_identifying_columns, unique_primary_key, within_lengths
-from catalog_synth.core.timings import stage
+from catalog_synth.protect.table_fakes import (
+    fake_identifying_columns,
+    unique_primary_key,
+    within_lengths,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -137,4 +155,3 @@ def _class_check(target: Target | None) -> ClassCheck | None:
 def _output(table: PreparedTable, synthetic: pd.DataFrame) -> pd.DataFrame:
     nullable = {c.name for c in table.columns if c.nullable and table.frame[c.name].isna().any()}
     return from_model_space(synthetic, table.columns, table.real.timezones, nullable)
-

@@ -26,7 +26,13 @@ from catalog_synth.link.profile import drop_real_keys, read_sample
 from catalog_synth.run.connections import cached_connector
 from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
-from connectors import Capability, Connector, ConnectorError, TableVanished, WarehouseUnavailable
+from connectors import (
+    Capability,
+    Connector,
+    ConnectorError,
+    TableVanished,
+    WarehouseUnavailable,
+)
 from connectors.graph import with_declared
 
 if TYPE_CHECKING:
@@ -120,7 +126,11 @@ def _describe(connector: Connector, task: TableTask) -> tuple[TableInfo, str]:
 def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd.DataFrame) -> Evidence:
     """What the privacy stage needs to know beyond the sample, read from the warehouse in the worker."""
     from catalog_synth.protect.evidence import Evidence
-    from catalog_synth.protect.people import copied_from_probe, read_subjects, real_counts_probe
+    from catalog_synth.protect.people import (
+        copied_from_probe,
+        read_subjects,
+        real_counts_probe,
+    )
 
     plan = task.keys
     return Evidence(

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import WarehouseConfig
-from catalog_synth.link.plan import KeyPlan
-from catalog_synth.link.profile import KeyProfile
 from catalog_synth.core.types import (
     SynthesisSettings,
     SyntheticTable,
@@ -17,9 +15,10 @@ from catalog_synth.core.types import (
     TableResult,
     TableStatus,
 )
+from catalog_synth.link.plan import KeyPlan
+from catalog_synth.link.profile import KeyProfile
 
 if TYPE_CHECKING:
-
     pass
 
 

@@ -16,10 +16,10 @@ import duckdb
 import numpy as np
 from scipy.stats import ks_2samp
 
-from connectors.graph import KeyGraph, Relationship
+from catalog_synth.core.types import TableRef
 from catalog_synth.link.profile import KeyProfile, RelationProfile
 from catalog_synth.store.copies import StoredTable, StoreWriter, quote
-from catalog_synth.core.types import TableRef
+from connectors.graph import KeyGraph, Relationship
 
 
 def relation_reports(

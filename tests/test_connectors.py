@@ -12,11 +12,8 @@ import sqlalchemy as sa
 
 from catalog_synth.core.types import ColumnInfo, ColumnKind, TableRef
 from connectors import ConnectorError, TableVanished, connector_factory, open_connector
-from connectors.sqlalchemy import (
-    DuckDBConnector,
-    SQLAlchemyConnector,
-    kind_from_type_name,
-)
+from connectors.sql_types import kind_from_type_name
+from connectors.sqlalchemy import DuckDBConnector, SQLAlchemyConnector
 
 PG_DDL = """
 CREATE SCHEMA sales;

@@ -29,7 +29,7 @@ from catalog_synth.core.types import (
 from catalog_synth.core.values import normalize, normalized_set
 from catalog_synth.entry.demo_data import demo_metadata, orders, people
 from catalog_synth.run.synthesize import synthesize_table
-from connectors.sqlalchemy import column_kind
+from connectors.sql_types import column_kind
 
 PII_COLUMNS = ["id", "first_name", "last_name", "email", "phone", "street_address", "city", "postal_code",
                "company", "iban", "credit_card_number", "notes"]

@@ -52,17 +52,35 @@ def main(context: click.Context) -> None:
 
 @main.command()
 @click.option("--path", "-p", type=click.Path(dir_okay=False), default=None, help="Where to write the config.")
+@click.option("--url", default=None, help="The warehouse's SQLAlchemy URL (default: $CATALOG_SYNTH_URL); "
+              "the template fits its family (SQLite/DuckDB: main.*, PostgreSQL: public.*...).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: str | None, force: bool) -> None:
-    """Write a commented starter catalog-synth.yml."""
+def init(path: str | None, url: str | None, force: bool) -> None:
+    """Write a commented starter catalog-synth.yml (asks nothing)."""
     from catalog_synth.config import config_path
-    from catalog_synth.starter import STARTER_CONFIG
+    from catalog_synth.init_config import InitError, starter_for, url_from
 
     target = Path(path) if path else config_path()
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists (use --force to overwrite)")
-    target.write_text(STARTER_CONFIG, encoding="utf-8")
-    console.print(f"Wrote [bold]{target}[/]. Set the warehouse URL, then run [bold]catalog-synth sync[/].")
+    try:
+        starter = starter_for(url_from(url), target.parent)
+    except InitError as exc:
+        raise click.ClickException(f"--url: {exc}") from None
+    target.write_text(starter.text, encoding="utf-8")
+    console.print(f"Wrote [bold]{escape(str(target))}[/] for {starter.family} (tables {starter.include}).", soft_wrap=True)
+    if starter.password_variable:
+        console.print(f"The password is read from ${starter.password_variable}: export it before syncing.")
+    if url_from(url) is None:
+        console.print("Set the warehouse URL in it (or run [bold]catalog-synth init --force --url URL[/]).")
+    console.print(f"Next: [bold]catalog-synth sync{_config_flag(target)}[/]", soft_wrap=True)
+
+
+def _config_flag(target: Path) -> str:
+    """`` -c PATH`` unless ``target`` is the file commands read by default."""
+    from catalog_synth.config import config_path
+
+    return "" if target.resolve() == config_path().resolve() else f" -c {escape(str(target))}"
 
 
 @main.command()

@@ -1,0 +1,113 @@
+"""A new user's first hour (issue 23), command by command as a user types them:
+init -> sync -> preview / query / report -> demo -> inspect."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalog_synth.cli import main
+from catalog_synth.config import parse_config
+from catalog_synth.demo_data import build_demo_warehouse
+
+WORKTREE = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """The command as typed in a shell (``catalog-synth ...``), in ``cwd``."""
+    environment = {**os.environ, "PYTHONPATH": str(WORKTREE), "COLUMNS": "200", **(env or {})}
+    environment.pop("CATALOG_SYNTH_CONFIG", None)
+    return subprocess.run(
+        [sys.executable, "-m", "catalog_synth", *args], capture_output=True, text=True, cwd=cwd, env=environment,
+        timeout=timeout,
+    )
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def shop(tmp_path: Path) -> Path:
+    """A user's folder holding a small SQLite file of a sample database."""
+    build_demo_warehouse(tmp_path / "shop.db", "sqlite", rows=40)
+    return tmp_path
+
+
+# -- 1. init writes a template that fits the URL; a listing that matches nothing names the schemas ----------
+
+
+def test_init_with_a_sqlite_url_writes_main_and_the_first_sync_lists_tables(shop: Path) -> None:
+    done = cli("init", "--url", "sqlite:///shop.db", cwd=shop)
+    assert done.returncode == 0, done.stderr
+    assert "for SQLite file (tables main.*)" in one_line(done.stdout)
+    assert "Next: catalog-synth sync" in done.stdout
+    text = (shop / "catalog-synth.yml").read_text()
+    assert 'include: ["main.*"]' in text and "public." not in text
+    assert "url: sqlite:///shop.db" in text
+    (shop / "catalog-synth.yml").write_text(text + "executor: {workers: 1}\ncopy_rows: 60\n")
+    synced = cli("sync", cwd=shop)
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    assert "4 synthesized" in synced.stdout
+
+
+def test_init_takes_the_url_from_the_environment_and_hides_its_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://analyst:hunter2@db.example.com:5432/shop"
+    done = cli("init", cwd=tmp_path, env={"CATALOG_SYNTH_URL": url})
+    assert done.returncode == 0, done.stderr
+    text = (tmp_path / "catalog-synth.yml").read_text()
+    assert "hunter2" not in text + done.stdout + done.stderr
+    assert "url: postgresql+psycopg://analyst:${SHOP_DB_PASSWORD}@db.example.com:5432/shop" in text
+    assert 'include: ["public.*"]' in text
+    assert "export it" in done.stdout and "SHOP_DB_PASSWORD" in done.stdout
+    assert parse_config(text, {"SHOP_DB_PASSWORD": "x"}).warehouses[0].include == ["public.*"]
+
+
+@pytest.mark.parametrize(
+    ("url", "include", "relationships_note"),
+    [
+        ("duckdb:///warehouse.duckdb", "main.*", False),
+        ("snowflake://me:${SNOW_PW}@acct/SALES/CRM?warehouse=WH", "crm.*", True),
+        ("bigquery://my-project/analytics", "analytics.*", True),
+        ("mysql+pymysql://me:${MY_PW}@db/shop", "shop.*", False),
+    ],
+)
+def test_init_has_a_template_per_family(tmp_path: Path, url: str, include: str, relationships_note: bool) -> None:
+    result = CliRunner().invoke(main, ["init", "--path", str(tmp_path / "c.yml"), "--url", url])
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "c.yml").read_text()
+    assert f'include: ["{include}"]' in text
+    assert ("does not enforce foreign keys" in text) is relationships_note
+    assert "#   - child:" in text  # relationships commented either way
+    config = parse_config(text, {"SNOW_PW": "x", "MY_PW": "x"})
+    assert config.warehouses[0].url.get_secret_value().startswith(url.split(":")[0])
+
+
+def test_init_without_a_url_writes_the_postgres_example_and_says_how_to_set_it(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["init", "--path", str(tmp_path / "c.yml")], env={"CATALOG_SYNTH_URL": ""})
+    assert result.exit_code == 0, result.output
+    assert "init --force --url URL" in one_line(result.output)
+    text = (tmp_path / "c.yml").read_text()
+    assert 'include: ["public.*"]' in text
+
+
+def test_init_names_the_datahub_token_variable_the_code_reads(tmp_path: Path) -> None:
+    CliRunner().invoke(main, ["init", "--path", str(tmp_path / "c.yml"), "--url", "sqlite:///x.db"])
+    text = (tmp_path / "c.yml").read_text()
+    assert "${DATAHUB_GMS_TOKEN}" in text and "${DATAHUB_TOKEN}" not in text
+
+
+def test_a_listing_that_matches_nothing_names_the_schemas_there_are(shop: Path) -> None:
+    (shop / "catalog-synth.yml").write_text(
+        'warehouses:\n  - name: shop\n    url: sqlite:///shop.db\n    include: ["public.*"]\n'
+        "executor: {workers: 1}\n"
+    )
+    done = cli("sync", cwd=shop)
+    assert done.returncode == 1
+    assert "no table matches include ['public.*']" in one_line(done.stdout)
+    assert 'the warehouse has schema main (4 tables): try include ["main.*"]' in one_line(done.stdout)

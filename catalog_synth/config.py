@@ -433,12 +433,18 @@ def load_config(path: str | Path | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(f"config file {resolved} not found (run 'catalog-synth init' to write one)") from None
     config = parse_config(text)
-    return _relative_to(config, resolved.parent)
+    return _relative_to(config, resolved.parent.absolute())
 
 
 def _relative_to(config: Config, base: Path) -> Config:
-    """Resolve relative store/catalog paths against the config file's folder."""
-    updates: dict[str, Any] = {"store": _resolve(base, config.store)}
+    """Resolve relative paths against the config file's folder: ``store``, ``catalog.file`` and
+    the file of a ``sqlite:///`` or ``duckdb:///`` URL, so that messages name the real file."""
+    from catalog_synth.paths import with_file_relative_to
+
+    updates: dict[str, Any] = {
+        "store": _resolve(base, config.store),
+        "warehouses": [with_file_relative_to(warehouse, base) for warehouse in config.warehouses],
+    }
     catalog = config.catalog
     if catalog.file is not None:
         updates["catalog"] = catalog.model_copy(update={"file": _resolve(base, catalog.file)})

@@ -162,7 +162,7 @@ def run_sync(
 
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
-    with collect() as report.stages, _run_lock(store.path), store.writer() as writer:
+    with _no_files_unless_stored(store, report), collect() as report.stages, _run_lock(store.path), store.writer() as writer:
         with stage("plan"):
             tasks, listing_failures, graph = _plan(config, _last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
@@ -745,6 +745,23 @@ def _cached_connector(warehouse: WarehouseConfig) -> Connector:
 def close_cached_connectors() -> None:
     while _CONNECTORS:
         _CONNECTORS.popitem()[1].close()
+
+
+@contextmanager
+def _no_files_unless_stored(store: Store, report: SyncReport) -> Iterator[None]:
+    """A first run that stores no table (a missing warehouse file, a listing that matches
+    nothing) leaves no store, lock or folder behind: no empty file to mistake for a result."""
+    existed, folder_existed = store.exists(), store.path.parent.exists()
+    yield
+    if existed or any(result.status is TableStatus.SYNTHESIZED for result in report.results):
+        return
+    store.path.unlink(missing_ok=True)
+    store.path.with_name(store.path.name + ".lock").unlink(missing_ok=True)
+    if not folder_existed:
+        try:
+            store.path.parent.rmdir()
+        except OSError:  # something else was written there
+            pass
 
 
 @contextmanager

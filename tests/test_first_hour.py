@@ -111,3 +111,31 @@ def test_a_listing_that_matches_nothing_names_the_schemas_there_are(shop: Path) 
     assert done.returncode == 1
     assert "no table matches include ['public.*']" in one_line(done.stdout)
     assert 'the warehouse has schema main (4 tables): try include ["main.*"]' in one_line(done.stdout)
+
+
+# -- 2. relative paths: URL files and `store` both from the config's folder; a failed run writes nothing ----
+
+
+def test_a_relative_sqlite_url_is_read_from_the_config_folder_like_the_store(shop: Path, tmp_path_factory) -> None:
+    (shop / "shop.db").rename(shop / "rel.sqlite")
+    (shop / "catalog-synth.yml").write_text(
+        'warehouses:\n  - name: shop\n    url: sqlite:///rel.sqlite\n    include: ["main.people"]\n'
+        "store: out/sandbox.duckdb\ncopy_rows: 40\nexecutor: {workers: 1}\ncatalog: {file: null}\n"
+    )
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    done = cli("sync", "-c", str(shop / "catalog-synth.yml"), cwd=elsewhere)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (shop / "out" / "sandbox.duckdb").exists() and not list(elsewhere.iterdir())
+
+
+def test_a_missing_relative_file_names_the_resolved_path_and_creates_nothing(tmp_path: Path, tmp_path_factory) -> None:
+    (tmp_path / "catalog-synth.yml").write_text(
+        "warehouses:\n  - name: shop\n    url: sqlite:///rel.sqlite\nexecutor: {workers: 1}\n"
+    )
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    done = cli("sync", "-c", str(tmp_path / "catalog-synth.yml"), cwd=elsewhere)
+    assert done.returncode == 1
+    assert f"sqlite database file {tmp_path / 'rel.sqlite'} does not exist" in one_line(done.stdout)
+    assert "nothing stored, no store written" in one_line(done.stdout)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog-synth.yml"]
+    assert not list(elsewhere.iterdir())

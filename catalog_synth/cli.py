@@ -205,7 +205,7 @@ def preview(config_path: str | None, table: str, rows: int | None) -> None:
     """Print the synthetic preview rows of SCHEMA.TABLE."""
     from catalog_synth.store import Store, StoreError
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     try:
         frame = Store(config.store).preview(table, rows)
     except StoreError as exc:
@@ -222,7 +222,7 @@ def report(config_path: str | None, table: str, as_json: bool) -> None:
     from catalog_synth.reporting import render_table_report
     from catalog_synth.store import Store, StoreError
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     try:
         stored = Store(config.store).table(table)
     except StoreError as exc:

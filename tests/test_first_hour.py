@@ -139,3 +139,35 @@ def test_a_missing_relative_file_names_the_resolved_path_and_creates_nothing(tmp
     assert "nothing stored, no store written" in one_line(done.stdout)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog-synth.yml"]
     assert not list(elsewhere.iterdir())
+
+
+# -- 5. commands that read only the store need no warehouse secret ------------------------------------------
+
+
+@pytest.fixture
+def stored(tmp_path: Path) -> Path:
+    """A synced store whose config reads the warehouse password from an unset variable."""
+    from sandbox_support import people_frame, synthetic_table, write_store
+
+    write_store(tmp_path / "store.duckdb", [synthetic_table("public", "customer", people_frame(30))])
+    config = tmp_path / "catalog-synth.yml"
+    config.write_text(
+        "warehouses:\n  - name: shop\n    url: postgresql+psycopg://analyst:${SHOP_DB_PASSWORD}@db:5432/shop\n"
+        "store: store.duckdb\n"
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["preview", "public.customer"], ["query", "SELECT count(*) AS n FROM customer"], ["report", "public.customer"]],
+)
+def test_store_only_commands_need_no_warehouse_password(stored: Path, argv: list[str]) -> None:
+    result = CliRunner(env={"SHOP_DB_PASSWORD": None}).invoke(main, [argv[0], "-c", str(stored), *argv[1:]])
+    assert result.exit_code == 0, result.output
+
+
+def test_sync_still_needs_the_warehouse_password(stored: Path) -> None:
+    result = CliRunner(env={"SHOP_DB_PASSWORD": None}).invoke(main, ["sync", "-c", str(stored)])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: config: line 3: environment variable ${SHOP_DB_PASSWORD} is not set"

@@ -171,3 +171,37 @@ def test_sync_still_needs_the_warehouse_password(stored: Path) -> None:
     result = CliRunner(env={"SHOP_DB_PASSWORD": None}).invoke(main, ["sync", "-c", str(stored)])
     assert result.exit_code == 1
     assert result.output.strip() == "Error: config: line 3: environment variable ${SHOP_DB_PASSWORD} is not set"
+
+
+# -- 3. query errors name the position and the word, never a parser class -----------------------------------
+
+PARSE_ERRORS = [
+    ("SELECT 2 * FROM customer", "line 1, column 12, at 'FROM': '*' needs a value after it"),
+    ("SELECT id FROM customer WHERE", "line 1, column 25, at 'WHERE': WHERE needs a condition after it"),
+    ("SELECT (id FROM customer", "line 1, column 12, at 'FROM': a '(' is not closed"),
+    ("SELECT id\nFROM customer WHERE name = 'x", "line 2, column 28: the quote ' opened here is not closed"),
+    ("SELECT id FROM", "expected a table name, but the query ends here"),
+]
+
+
+@pytest.mark.parametrize(("sql", "expected"), PARSE_ERRORS)
+def test_a_query_that_does_not_parse_says_where_in_words(stored: Path, sql: str, expected: str) -> None:
+    result = CliRunner().invoke(main, ["query", "-c", str(stored), sql])
+    assert result.exit_code == 1
+    assert expected in one_line(result.output), result.output
+    assert "<class" not in result.output and "sqlglot" not in result.output and "Token" not in result.output
+
+
+def test_the_http_api_and_the_page_get_the_same_words(stored: Path) -> None:
+    import httpx
+    from sandbox_support import running_server
+
+    from catalog_synth.config import load_config
+    from catalog_synth.sandbox.app import create_app
+
+    with running_server(create_app(load_config(stored, store_only=True))) as url:
+        answer = httpx.post(f"{url}/api/query", json={"sql": "SELECT 2 * FROM customer"}, timeout=30)
+    assert answer.status_code == 400
+    message = answer.json()["error"]["message"]
+    assert message.startswith("could not parse the query as postgres SQL: ")  # the warehouse's dialect
+    assert message.endswith("line 1, column 12, at 'FROM': '*' needs a value after it")

@@ -200,17 +200,31 @@ def print_summary(report: SyncReport) -> None:
 @main.command()
 @config_option
 @click.argument("table")
-@click.option("--rows", "-n", type=int, default=None, help="How many rows (default: preview_rows).")
-def preview(config_path: str | None, table: str, rows: int | None) -> None:
-    """Print the synthetic preview rows of SCHEMA.TABLE."""
+@click.option("--rows", "-n", type=click.IntRange(min=1), default=None, help="How many rows (default: preview_rows).")
+@click.option("--columns", "-C", default=None, help="Only these columns, comma-separated: --columns id,name,email.")
+@click.option("--vertical", "-x", is_flag=True, help="A block of 'column value' lines per row (fits any width).")
+def preview(config_path: str | None, table: str, rows: int | None, columns: str | None, vertical: bool) -> None:
+    """Print the synthetic preview rows of TABLE (customer, main.customer or shop.main.customer).
+
+    Rows are a table when they fit the terminal; wider rows are turned, a line per column.
+    """
+    from catalog_synth.preview_layout import ColumnsError, more_hint, pick_columns
+    from catalog_synth.preview_layout import vertical as vertical_layout
     from catalog_synth.store import Store, StoreError
 
     config = load_or_exit(config_path, store_only=True)
     try:
-        frame = Store(config.store).preview(table, rows)
-    except StoreError as exc:
+        frame = pick_columns(Store(config.store).preview(table, rows), columns)
+    except (StoreError, ColumnsError) as exc:
         raise click.ClickException(str(exc)) from None
-    console.print(frame_table(frame, title=f"{table} (synthetic)", width=console.width))
+    title = f"{table} (synthetic)"
+    if vertical:
+        console.print(vertical_layout(frame, title))
+        return
+    shown = frame_table(frame, title=title, width=console.width)
+    console.print(shown)
+    if shown.columns and shown.columns[0].header == "column" and len(shown.columns) - 1 < len(frame):
+        console.print(f"[dim]{escape(more_hint(table, len(shown.columns) - 1, len(frame), console.width))}[/]")
 
 
 @main.command()

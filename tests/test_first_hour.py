@@ -205,3 +205,59 @@ def test_the_http_api_and_the_page_get_the_same_words(stored: Path) -> None:
     message = answer.json()["error"]["message"]
     assert message.startswith("could not parse the query as postgres SQL: ")  # the warehouse's dialect
     assert message.endswith("line 1, column 12, at 'FROM': '*' needs a value after it")
+
+
+# -- 4. preview fits the terminal, takes query's table names; CLI errors give CLI advice ------------------
+
+
+@pytest.fixture
+def wide(tmp_path: Path) -> Path:
+    """A store holding one wide table (18 columns, 5 preview rows)."""
+    import pandas as pd
+    from sandbox_support import synthetic_table, write_store
+
+    frame = pd.DataFrame({f"column_{i:02d}": [f"value-{i}-{row}-of-a-wide-table" for row in range(30)] for i in range(18)})
+    write_store(tmp_path / "store.duckdb", [synthetic_table("main", "customer", frame)])
+    config = tmp_path / "catalog-synth.yml"
+    config.write_text("warehouses:\n  - name: shop\n    url: sqlite:///shop.db\nstore: store.duckdb\n")
+    return config
+
+
+def preview(config: Path, *args: str, width: int = 80) -> subprocess.CompletedProcess:
+    return cli("preview", "-c", str(config), *args, cwd=config.parent, env={"COLUMNS": str(width)})
+
+
+def test_preview_in_80_columns_says_how_to_see_more(wide: Path) -> None:
+    done = preview(wide, "main.customer")
+    assert done.returncode == 0, done.stderr
+    assert max(map(len, done.stdout.splitlines())) <= 80
+    assert "rows fit in 80 columns; to see more: catalog-synth preview main.customer --vertical" in one_line(done.stdout)
+
+
+def test_preview_takes_the_table_names_query_takes(wide: Path) -> None:
+    for name in ("customer", "CUSTOMER", "main.customer", "wh.main.customer"):
+        done = preview(wide, name, "--rows", "2", "--columns", "column_00,column_17")
+        assert done.returncode == 0, (name, done.stdout, done.stderr)
+        lines = done.stdout.splitlines()
+        assert "value-0-1-" in done.stdout and "value-17-1-" in done.stdout and "value-3-0" not in done.stdout
+        assert "column_00" in lines[2] and "column_17" in lines[2]  # rows as rows: they fit
+
+
+def test_preview_vertical_shows_every_row_in_any_width(wide: Path) -> None:
+    done = preview(wide, "customer", "--vertical", width=40)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("-[ row ") == 5 and "value-17-4-of-a-wide-table" in done.stdout
+    assert "to see more" not in done.stdout
+
+
+def test_preview_of_an_unknown_column_lists_the_columns(wide: Path) -> None:
+    done = preview(wide, "customer", "--columns", "colum_00")
+    assert done.returncode == 1
+    assert "no column 'colum_00' in this table (columns: column_00, column_01" in one_line(done.stderr)
+
+
+def test_query_of_an_unknown_table_gives_cli_advice(wide: Path) -> None:
+    result = CliRunner().invoke(main, ["query", "-c", str(wide), "SELECT * FROM customers"])
+    assert result.exit_code == 1
+    assert "/api/tables" not in result.output
+    assert "synthetic tables: main.customer; `catalog-synth preview TABLE` shows one" in one_line(result.output)

@@ -73,7 +73,9 @@ def query_command(config_path: str | None, sql: str, dialect: str | None, limit:
     try:
         result = run_query(config, sql, dialect=dialect, limit=limit)
     except QueryError as exc:
-        raise click.ClickException(str(exc)) from None
+        from catalog_synth.sandbox.cli_advice import for_the_command_line
+
+        raise click.ClickException(for_the_command_line(str(exc), config.store)) from None
     console.print(result_table(result))
     more = " (truncated)" if result.truncated else ""
     console.print(f"[dim]{result.row_count} rows in {result.elapsed_ms:.1f} ms{more} · synthetic data[/]")

@@ -305,10 +305,11 @@ def demo(directory: str, rows: int) -> None:
 def _register_stage_commands() -> None:
     """Commands that live with their stage: the sandbox serves, the catalog purges."""
     from catalog_synth.catalog.commands import purge_real_samples_command
+    from catalog_synth.catalog.inspect import inspect_command
     from catalog_synth.keys.commands import keys_command
     from catalog_synth.sandbox.commands import query_command, serve_command
 
-    for command in (serve_command, query_command, purge_real_samples_command, keys_command):
+    for command in (serve_command, query_command, purge_real_samples_command, keys_command, inspect_command):
         main.add_command(command)
 
 

@@ -261,3 +261,69 @@ def test_query_of_an_unknown_table_gives_cli_advice(wide: Path) -> None:
     assert result.exit_code == 1
     assert "/api/tables" not in result.output
     assert "synthetic tables: main.customer; `catalog-synth preview TABLE` shows one" in one_line(result.output)
+
+
+# -- 9. inspect: what DataHub will show, from the catalog file; the same file read back by DataHub Lite ------
+
+DATAHUB = Path(sys.executable).with_name("datahub")
+PEOPLE_URN = "urn:li:dataset:(urn:li:dataPlatform:sqlite,main.people,PROD)"
+
+
+@pytest.fixture(scope="module")
+def synced_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """init --url sqlite:///shop.db, then sync, as a user types them; returns the folder."""
+    folder = tmp_path_factory.mktemp("shop")
+    build_demo_warehouse(folder / "shop.db", "sqlite", rows=60)
+    assert cli("init", "--url", "sqlite:///shop.db", cwd=folder).returncode == 0
+    config = folder / "catalog-synth.yml"
+    config.write_text(config.read_text() + "executor: {workers: 1}\nseed: 5\n")
+    done = cli("sync", cwd=folder)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return folder
+
+
+def test_inspect_lists_the_datasets_and_shows_a_tables_sample_values(synced_shop: Path) -> None:
+    import json
+
+    from catalog_synth.config import load_config
+    from catalog_synth.store import Store
+
+    listing = cli("inspect", cwd=synced_shop)
+    assert listing.returncode == 0, listing.stderr
+    assert all(name in listing.stdout for name in ("main.people", "main.orders", "main.products", "main.order_items"))
+    shown = cli("inspect", "people", cwd=synced_shop)
+    assert shown.returncode == 0, shown.stderr
+    assert PEOPLE_URN in shown.stdout and "synthetic-sample" in shown.stdout
+    assert "Sample values per column, as DataHub shows them" in shown.stdout
+    dataset = json.loads(cli("inspect", "main.people", "--json", cwd=synced_shop).stdout)
+    copy = Store(load_config(synced_shop / "catalog-synth.yml").store).preview("main.people", 3)
+    assert dataset["columns"]["email"]["sampleValues"][:3] == list(copy.email)  # the synthetic copy's rows
+    assert dataset["columns"]["first_name"]["sampleValues"][0] in shown.stdout
+
+
+@pytest.mark.skipif(not DATAHUB.exists(), reason="acryl-datahub's CLI is not installed")
+def test_the_catalog_file_round_trips_through_datahub_lite(synced_shop: Path, tmp_path: Path) -> None:
+    """DataHub's own embedded catalog (acryl-datahub's `datahub lite`) loads the file the sync wrote
+    and serves back the synthetic sample values `inspect` shows. Lite needs a ~/.datahubenv before its
+    first command: it gets one in a temporary HOME, never the user's."""
+    import json
+
+    env = {**os.environ, "HOME": str(tmp_path), "DATAHUB_TELEMETRY_ENABLED": "false"}
+    env.pop("DATAHUB_CONFIG_PATH", None)
+    (tmp_path / ".datahubenv").write_text('gms:\n  server: http://localhost:8080\n  token: ""\n')
+
+    def lite(*args: str, stdin: str | None = None) -> str:
+        done = subprocess.run([str(DATAHUB), "lite", *args], capture_output=True, text=True, env=env,
+                              input=stdin, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        return done.stdout
+
+    catalog_file = synced_shop / ".catalog-synth" / "datahub-mcps.json"
+    lite("init", stdin="y\n")
+    lite("import", "--file", str(catalog_file))
+    assert PEOPLE_URN in lite("list-urns")
+    got = json.loads(lite("get", "--urn", PEOPLE_URN, "-a", "datasetProfile"))
+    from_lite = {field["fieldPath"]: field.get("sampleValues") for field in got["datasetProfile"]["fieldProfiles"]}
+    inspected = json.loads(cli("inspect", "people", "--json", cwd=synced_shop).stdout)
+    assert from_lite == {name: column.get("sampleValues") for name, column in inspected["columns"].items()}
+    assert from_lite["email"] and all("@" in value for value in from_lite["email"])

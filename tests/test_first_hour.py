@@ -327,3 +327,38 @@ def test_the_catalog_file_round_trips_through_datahub_lite(synced_shop: Path, tm
     inspected = json.loads(cli("inspect", "people", "--json", cwd=synced_shop).stdout)
     assert from_lite == {name: column.get("sampleValues") for name, column in inspected["columns"].items()}
     assert from_lite["email"] and all("@" in value for value in from_lite["email"])
+
+
+# -- 7. report: real figures from the warehouse where it has them; what drags a low score down ---------------
+
+
+def test_report_gives_whole_table_children_per_parent_and_what_drags_quality_down(synced_shop: Path) -> None:
+    import json
+    import sqlite3
+
+    with sqlite3.connect(synced_shop / "shop.db") as con:
+        orders, people = (con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("orders", "people"))
+    done = cli("report", "orders", cwd=synced_shop)
+    assert done.returncode == 0, done.stderr
+    assert f"{orders / people:.3f} vs " in done.stdout  # the real tables' figure, not the sample's
+    stored = json.loads(cli("report", "orders", "--json", cwd=synced_shop).stdout)
+    (relation,) = stored["relations"]
+    assert relation["children_per_parent"]["real_table_mean"] == round(orders / people, 3)
+    weakest = stored["quality"]["weakest"]
+    assert weakest["columns"] and weakest["pairs"]
+    assert all(set(entry) == {"column", "score"} for entry in weakest["columns"])  # names and scores only
+    if stored["quality"]["overall"] < 0.8:
+        lowest = weakest["columns"][0]
+        assert f"lowest column shapes (vs the real sample): {lowest['column']} {lowest['score']:.2f}" in one_line(done.stdout)
+
+
+def test_report_says_from_the_sample_where_the_warehouse_gave_no_figure() -> None:
+    from catalog_synth.reporting import _children_per_parent, weakest_lines
+
+    assert _children_per_parent({"real_mean": 6.0, "synthetic_mean": 7.375}) == "6.000 (from the sample) vs 7.375"
+    assert _children_per_parent({"real_mean": 6.0, "real_table_mean": 7.375, "synthetic_mean": 7.375}) == "7.375 vs 7.375"
+    quality = {"overall": 0.55, "weakest": {"columns": [{"column": "total", "score": 0.41}],
+                                            "pairs": [{"columns": ["total", "billingcountry"], "score": 0.3}]}}
+    assert weakest_lines(quality) == ["  lowest column shapes (vs the real sample): total 0.41",
+                                      "  lowest pair trends: total × billingcountry 0.30"]
+    assert weakest_lines({**quality, "overall": 0.9}) == []

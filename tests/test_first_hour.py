@@ -362,3 +362,38 @@ def test_report_says_from_the_sample_where_the_warehouse_gave_no_figure() -> Non
     assert weakest_lines(quality) == ["  lowest column shapes (vs the real sample): total 0.41",
                                       "  lowest pair trends: total × billingcountry 0.30"]
     assert weakest_lines({**quality, "overall": 0.9}) == []
+
+
+# -- 8. .ci/install says what it installs system-wide first, and keeps the venv CPU-only and lean -----------
+
+FAKE_PYTHON = """#!/bin/bash
+echo "python $*" >> "$CALLS"
+case "$1" in
+  --version) echo "Python 3.11.7" ;;
+  -m) if [ "$2" = venv ]; then mkdir -p "$3/bin" && cp "$0" "$3/bin/python"; fi
+      if [ "$2" = pip ] && [ "$3" = list ]; then printf 'torch==2.13.0+cpu\\ntriton==3.9.0\\nnvidia-cublas-cu12==12.8\\n'; fi ;;
+  -c) exit 0 ;;  # torch.version.cuda is None: a CPU torch
+esac
+"""
+
+
+def test_install_announces_system_packages_first_and_drops_gpu_only_packages(tmp_path: Path) -> None:
+    """`bash .ci/install --test` with a stand-in python (no packages are installed): the order of
+    its steps, and the pip commands it runs."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("python3.11", "apt-get"):
+        (bin_dir / name).write_text(FAKE_PYTHON if name.startswith("python") else '#!/bin/bash\necho "apt-get $*" >> "$CALLS"\n')
+        (bin_dir / name).chmod(0o755)
+    calls = tmp_path / "calls.log"
+    env = {**os.environ, "PATH": f"{bin_dir}:/usr/bin:/bin", "CALLS": str(calls), "VENV": str(tmp_path / "venv")}
+    done = subprocess.run(["bash", ".ci/install", "--test"], cwd=WORKTREE, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    assert out.index("==> System-wide: ") < out.index("==> Creating the virtualenv")
+    assert "Removing GPU-only packages a CPU torch never uses: triton nvidia-cublas-cu12" in out
+    pip = [line for line in calls.read_text().splitlines() if " pip " in line]
+    assert "python -m pip install -e .[test,argn]" in pip
+    assert pip.index("python -m pip uninstall -y triton nvidia-cublas-cu12") > pip.index("python -m pip install -e .[test,argn]")
+    assert "virtualenv size: " in out

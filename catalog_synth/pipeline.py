@@ -749,11 +749,12 @@ def close_cached_connectors() -> None:
 
 @contextmanager
 def _no_files_unless_stored(store: Store, report: SyncReport) -> Iterator[None]:
-    """A first run that stores no table (a missing warehouse file, a listing that matches
-    nothing) leaves no store, lock or folder behind: no empty file to mistake for a result."""
+    """A first run that reached no table (a missing warehouse file, a listing that matches
+    nothing) leaves no store, lock or folder behind: no empty file to mistake for a result.
+    A run that tried tables keeps its store, which remembers why they were not published."""
     existed, folder_existed = store.exists(), store.path.parent.exists()
     yield
-    if existed or any(result.status is TableStatus.SYNTHESIZED for result in report.results):
+    if existed or any(result.ref.schema != "*" for result in report.results):
         return
     store.path.unlink(missing_ok=True)
     store.path.with_name(store.path.name + ".lock").unlink(missing_ok=True)

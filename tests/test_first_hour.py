@@ -50,7 +50,7 @@ def test_init_with_a_sqlite_url_writes_main_and_the_first_sync_lists_tables(shop
     text = (shop / "catalog-synth.yml").read_text()
     assert 'include: ["main.*"]' in text and "public." not in text
     assert "url: sqlite:///shop.db" in text
-    (shop / "catalog-synth.yml").write_text(text + "executor: {workers: 1}\ncopy_rows: 60\n")
+    (shop / "catalog-synth.yml").write_text(text + "executor: {workers: 1}\ncopy_rows: 60\nseed: 3\n")
     synced = cli("sync", cwd=shop)
     assert synced.returncode == 0, synced.stdout + synced.stderr
     assert "4 synthesized" in synced.stdout
@@ -120,7 +120,7 @@ def test_a_relative_sqlite_url_is_read_from_the_config_folder_like_the_store(sho
     (shop / "shop.db").rename(shop / "rel.sqlite")
     (shop / "catalog-synth.yml").write_text(
         'warehouses:\n  - name: shop\n    url: sqlite:///rel.sqlite\n    include: ["main.people"]\n'
-        "store: out/sandbox.duckdb\ncopy_rows: 40\nexecutor: {workers: 1}\ncatalog: {file: null}\n"
+        "store: out/sandbox.duckdb\ncopy_rows: 40\nexecutor: {workers: 1}\ncatalog: {file: null}\nseed: 3\n"
     )
     elsewhere = tmp_path_factory.mktemp("elsewhere")
     done = cli("sync", "-c", str(shop / "catalog-synth.yml"), cwd=elsewhere)

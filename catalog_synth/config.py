@@ -462,7 +462,7 @@ def load_config(path: str | Path | None = None, *, store_only: bool = False) -> 
     except FileNotFoundError:
         raise ConfigError(f"config file {resolved} not found (run 'catalog-synth init' to write one)") from None
     config = parse_config(text, store_only=store_only)
-    return _relative_to(config, resolved.parent.absolute())
+    return _relative_to(config, Path(os.path.abspath(resolved.parent)))  # absolute, without ".."
 
 
 def _relative_to(config: Config, base: Path) -> Config:

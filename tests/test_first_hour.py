@@ -133,7 +133,8 @@ def test_a_missing_relative_file_names_the_resolved_path_and_creates_nothing(tmp
         "warehouses:\n  - name: shop\n    url: sqlite:///rel.sqlite\nexecutor: {workers: 1}\n"
     )
     elsewhere = tmp_path_factory.mktemp("elsewhere")
-    done = cli("sync", "-c", str(tmp_path / "catalog-synth.yml"), cwd=elsewhere)
+    typed = os.path.relpath(tmp_path / "catalog-synth.yml", elsewhere)  # ../test_a_missing.../catalog-synth.yml
+    done = cli("sync", "-c", typed, cwd=elsewhere)
     assert done.returncode == 1
     assert f"sqlite database file {tmp_path / 'rel.sqlite'} does not exist" in one_line(done.stdout)
     assert "nothing stored, no store written" in one_line(done.stdout)

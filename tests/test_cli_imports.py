@@ -76,6 +76,7 @@ def test_light_commands_import_no_synthesis_library(synced: Path) -> None:
         ["preview", "-c", config, "main.people"],
         ["query", "-c", config, "SELECT count(*) FROM people"],
         ["report", "-c", config, "main.people"],
+        ["inspect", "-c", config, "main.people"],
         ["keys", "-c", config],
     ]
     seen = probe(commands, synced.parent)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -12,6 +13,7 @@ import duckdb
 
 WIDTH = 100  # a terminal 100 columns wide
 ENV = {"COLUMNS": str(WIDTH), "PATH": "/usr/bin:/bin"}  # the venv is not on PATH: not activated
+ENV.update({"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {})  # a worktree's code
 DISTINCTIVE = ("email", "phone", "street_address", "iban", "credit_card_number")
 IDENTIFYING = ("first_name", "last_name", "email", "phone", "street_address", "iban", "credit_card_number", "company")
 
@@ -50,6 +52,14 @@ def check_messages(out: str) -> None:
     people = re.search(r"main\.people (\d+) of (\d+)", words)
     assert people and int(people.group(1)) < int(people.group(2)) == 300, words
     assert "copy_rows (1,000)" in words and "shrink together" in words
+    # Each "why" is one line: the cap, then the tables that shrink with it (issue 23).
+    why = [line for line in out.splitlines() if line.startswith("Why ")]
+    assert len(why) == 2 and "caps every copy at copy_rows (1,000)" in why[0] and "main.people" in why[1], why
+    assert all(f"{table} (" in words for table in ("people", "orders", "order_items", "products"))
+    # It ends with the command that opens its sandbox, runnable as printed.
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("Open its SQL sandbox (web page and API): ") and last.endswith("catalog-synth.yml")
+    assert shlex.split(last.split(": ", 1)[1])[-3:-1] == ["serve", "-c"]
     preview = out[out.index("main.people (synthetic preview)") : out.index("Query on the synthetic copy")]
     assert "email" in preview and "loyalty_tier" in preview  # every column, turned to fit
     assert max(len(line) for line in preview.splitlines()) <= WIDTH

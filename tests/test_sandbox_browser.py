@@ -88,6 +88,13 @@ def test_refused_query_shows_its_error_inline(page: Page) -> None:
     expect(page.locator("#results tbody tr")).to_have_count(0)
 
 
+def test_a_query_that_does_not_parse_says_where_in_words(page: Page) -> None:
+    page.goto("/")
+    run(page, "SELECT 2 * FROM people")
+    expect(page.locator("#error")).to_contain_text("line 1, column 12, at 'FROM': '*' needs a value after it")
+    assert "<class" not in page.locator("#error").inner_text()
+
+
 def test_values_are_shown_as_text_never_as_markup(page: Page) -> None:
     page.goto("/")
     run(page, "SELECT '<img src=x onerror=alert(1)>' AS html")

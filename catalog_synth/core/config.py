@@ -348,10 +348,12 @@ def _check_generator(key: str, name: str, settings: dict[str, Any], need_library
         raise ConfigError(f"{key}: {problem}")
 
 
-def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
+def interpolate_env(text: str, environ: dict[str, str] | None = None, *, store_only: bool = False) -> str:
     """Replace ``${VAR}`` (or ``${VAR:-default}``) with environment values.
 
-    Comments are left alone, so a commented-out ``${VAR}`` does not need to be set.
+    Comments are left alone, so a commented-out ``${VAR}`` does not need to be set. With
+    ``store_only`` (commands that read only the synthetic store) an unset variable on a
+    warehouse's ``url:`` line is left as it is: reading the store needs no warehouse secret.
     """
     env = os.environ if environ is None else environ
     lines = []
@@ -364,6 +366,8 @@ def interpolate_env(text: str, environ: dict[str, str] | None = None) -> str:
                 return env[name]
             if default is not None:
                 return default
+            if store_only and _URL_LINE.search(code):
+                return match.group(0)
             raise ConfigError(f"line {number}: environment variable ${{{name}}} is not set")
 
         lines.append(_ENV_PATTERN.sub(substitute, code) + hash_ + comment)
@@ -384,16 +388,39 @@ def _split_comment(line: str) -> tuple[str, str, str]:
     return line, "", ""
 
 
-def parse_config(text: str, environ: dict[str, str] | None = None) -> Config:
+def parse_config(text: str, environ: dict[str, str] | None = None, *, store_only: bool = False) -> Config:
     try:
-        raw = yaml.safe_load(interpolate_env(text, environ))
+        raw = yaml.safe_load(interpolate_env(text, environ, store_only=store_only))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"not valid YAML{where}") from None
     if not isinstance(raw, dict):
         raise ConfigError("the config must be a YAML mapping with a 'warehouses' key")
+    if store_only:
+        raw = _without_unresolved_urls(raw)
     return validate_config(raw)
+
+
+# A warehouse's `url:` key (block or flow style), not `sandbox_url:`.
+_URL_LINE = re.compile(r"(^|[\s{,-])url\s*:")
+# Stands in for a URL whose variables are unset when only the store is read; never connected to.
+UNRESOLVED_URL = "sqlite://"
+
+
+def _without_unresolved_urls(raw: dict[str, Any]) -> dict[str, Any]:
+    """The raw config with each warehouse URL that still holds a ``${VAR}`` replaced by a
+    stand-in (store-only commands never open a warehouse)."""
+    warehouses = raw.get("warehouses")
+    if not isinstance(warehouses, list):
+        return raw
+    fixed = [
+        {**entry, "url": UNRESOLVED_URL}
+        if isinstance(entry, dict) and isinstance(entry.get("url"), str) and _ENV_PATTERN.search(entry["url"])
+        else entry
+        for entry in warehouses
+    ]
+    return {**raw, "warehouses": fixed}
 
 
 def validate_config(raw: dict[str, Any]) -> Config:
@@ -441,19 +468,29 @@ def config_path(explicit: str | Path | None = None) -> Path:
     return Path(os.environ.get(CONFIG_ENV_VAR) or DEFAULT_CONFIG_PATH)
 
 
-def load_config(path: str | Path | None = None) -> Config:
+def load_config(path: str | Path | None = None, *, store_only: bool = False) -> Config:
+    """The config file at ``path``; ``store_only``: for commands that read only the synthetic
+    store (preview, query, report, serve, inspect), which need no warehouse password."""
     resolved = config_path(path)
     try:
         text = resolved.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"config file {resolved} not found (run 'catalog-synth init' to write one)") from None
-    config = parse_config(text)
-    return _relative_to(config, resolved.parent)
+    config = parse_config(text, store_only=store_only)
+    return _relative_to(config, Path(os.path.abspath(resolved.parent)))  # absolute, without ".."
 
 
 def _relative_to(config: Config, base: Path) -> Config:
-    """Resolve relative store/catalog paths against the config file's folder."""
-    updates: dict[str, Any] = {"store": _resolve(base, config.store)}
+    """Resolve relative paths against the config file's folder: ``store``, ``catalog.file`` and
+    the file of a ``sqlite:///`` or ``duckdb:///`` URL, so that messages name the real file."""
+    from catalog_synth.core.paths import file_url_relative_to
+
+    warehouses = []
+    for warehouse in config.warehouses:
+        url = warehouse.url.get_secret_value()
+        resolved = file_url_relative_to(url, base)
+        warehouses.append(warehouse if resolved == url else warehouse.model_copy(update={"url": SecretStr(resolved)}))
+    updates: dict[str, Any] = {"store": _resolve(base, config.store), "warehouses": warehouses}
     catalog = config.catalog
     if catalog.file is not None:
         updates["catalog"] = catalog.model_copy(update={"file": _resolve(base, catalog.file)})

@@ -114,13 +114,17 @@ class QualityScore:
     overall: float
     column_shapes: float
     column_pair_trends: float
+    # The lowest per-column shape and per-pair trend scores, what drags a score down: column
+    # names and scores only. Not part of equality (the aggregates are the score).
+    weakest: dict[str, list] = field(default_factory=dict, compare=False)
 
     def as_dict(self) -> dict[str, float]:
-        return {
+        scores = {
             "overall": self.overall,
             "column_shapes": self.column_shapes,
             "column_pair_trends": self.column_pair_trends,
         }
+        return {**scores, "weakest": self.weakest} if self.weakest else scores
 
 
 @dataclass

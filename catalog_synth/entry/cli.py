@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 
 from catalog_synth import __version__
 from catalog_synth.entry.common import (
@@ -50,17 +51,35 @@ def main(context: click.Context) -> None:
 
 @main.command()
 @click.option("--path", "-p", type=click.Path(dir_okay=False), default=None, help="Where to write the config.")
+@click.option("--url", default=None, help="The warehouse's SQLAlchemy URL (default: $CATALOG_SYNTH_URL); "
+              "the template fits its family (SQLite/DuckDB: main.*, PostgreSQL: public.*...).")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-def init(path: str | None, force: bool) -> None:
-    """Write a commented starter catalog-synth.yml."""
+def init(path: str | None, url: str | None, force: bool) -> None:
+    """Write a commented starter catalog-synth.yml (asks nothing)."""
     from catalog_synth.core.config import config_path
-    from catalog_synth.entry.starter import STARTER_CONFIG
+    from catalog_synth.entry.init_config import InitError, starter_for, url_from
 
     target = Path(path) if path else config_path()
     if target.exists() and not force:
         raise click.ClickException(f"{target} exists (use --force to overwrite)")
-    target.write_text(STARTER_CONFIG, encoding="utf-8")
-    console.print(f"Wrote [bold]{target}[/]. Set the warehouse URL, then run [bold]catalog-synth sync[/].")
+    try:
+        starter = starter_for(url_from(url), target.parent)
+    except InitError as exc:
+        raise click.ClickException(f"--url: {exc}") from None
+    target.write_text(starter.text, encoding="utf-8")
+    console.print(f"Wrote [bold]{escape(str(target))}[/] for {starter.family} (tables {starter.include}).", soft_wrap=True)
+    if starter.password_variable:
+        console.print(f"The password is read from ${starter.password_variable}: export it before syncing.")
+    if url_from(url) is None:
+        console.print("Set the warehouse URL in it (or run [bold]catalog-synth init --force --url URL[/]).")
+    console.print(f"Next: [bold]catalog-synth sync{_config_flag(target)}[/]", soft_wrap=True)
+
+
+def _config_flag(target: Path) -> str:
+    """`` -c PATH`` unless ``target`` is the file commands read by default."""
+    from catalog_synth.core.config import config_path
+
+    return "" if target.resolve() == config_path().resolve() else f" -c {escape(str(target))}"
 
 
 @main.command()
@@ -121,17 +140,31 @@ def with_executor_options(
 @main.command()
 @config_option
 @click.argument("table")
-@click.option("--rows", "-n", type=int, default=None, help="How many rows (default: preview_rows).")
-def preview(config_path: str | None, table: str, rows: int | None) -> None:
-    """Print the synthetic preview rows of SCHEMA.TABLE."""
+@click.option("--rows", "-n", type=click.IntRange(min=1), default=None, help="How many rows (default: preview_rows).")
+@click.option("--columns", "-C", default=None, help="Only these columns, comma-separated: --columns id,name,email.")
+@click.option("--vertical", "-x", is_flag=True, help="A block of 'column value' lines per row (fits any width).")
+def preview(config_path: str | None, table: str, rows: int | None, columns: str | None, vertical: bool) -> None:
+    """Print the synthetic preview rows of TABLE (customer, main.customer or shop.main.customer).
+
+    Rows are a table when they fit the terminal; wider rows are turned, a line per column.
+    """
+    from catalog_synth.entry.preview_layout import ColumnsError, more_hint, pick_columns
+    from catalog_synth.entry.preview_layout import vertical as vertical_layout
     from catalog_synth.store.copies import Store, StoreError
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     try:
-        frame = Store(config.store).preview(table, rows)
-    except StoreError as exc:
+        frame = pick_columns(Store(config.store).preview(table, rows), columns)
+    except (StoreError, ColumnsError) as exc:
         raise click.ClickException(str(exc)) from None
-    console.print(frame_table(frame, title=f"{table} (synthetic)", width=console.width))
+    title = f"{table} (synthetic)"
+    if vertical:
+        console.print(vertical_layout(frame, title))
+        return
+    shown = frame_table(frame, title=title, width=console.width)
+    console.print(shown)
+    if shown.columns and shown.columns[0].header == "column" and len(shown.columns) - 1 < len(frame):
+        console.print(f"[dim]{escape(more_hint(table, len(shown.columns) - 1, len(frame), console.width))}[/]")
 
 
 @main.command()
@@ -143,7 +176,7 @@ def report(config_path: str | None, table: str, as_json: bool) -> None:
     from catalog_synth.entry.reporting import render_table_report
     from catalog_synth.store.copies import Store, StoreError
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     try:
         stored = Store(config.store).table(table)
     except StoreError as exc:
@@ -169,10 +202,11 @@ def demo(directory: str, rows: int) -> None:
 def _register_stage_commands() -> None:
     """Commands that live with their stage: the sandbox serves, the catalog purges."""
     from catalog_synth.entry.catalog_commands import purge_real_samples_command
+    from catalog_synth.entry.inspect import inspect_command
     from catalog_synth.entry.keys_commands import keys_command
     from catalog_synth.entry.serve_commands import query_command, serve_command
 
-    for command in (serve_command, query_command, purge_real_samples_command, keys_command):
+    for command in (serve_command, query_command, purge_real_samples_command, keys_command, inspect_command):
         main.add_command(command)
 
 

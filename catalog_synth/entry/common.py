@@ -26,12 +26,13 @@ config_option = click.option(
 _LOGGING_FLAGS = "catalog_synth.logging"
 
 
-def load_or_exit(config_path: str | None) -> Config:
-    """Load the config, turning a ConfigError into a one-line CLI error."""
+def load_or_exit(config_path: str | None, *, store_only: bool = False) -> Config:
+    """Load the config, turning a ConfigError into a one-line CLI error. ``store_only``: the
+    command reads only the synthetic store, so unset warehouse URL variables do not matter."""
     from catalog_synth.core.config import ConfigError, load_config
 
     try:
-        return load_config(config_path)
+        return load_config(config_path, store_only=store_only)
     except ConfigError as exc:
         raise click.ClickException(f"config: {exc}") from None
 

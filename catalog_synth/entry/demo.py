@@ -57,10 +57,11 @@ def run_demo(directory: Path, rows: int, console: Console) -> None:
 
     config_file = write_demo(directory, rows).resolve()
     config = load_config(config_file)
-    console.print(f"Built a demo warehouse with {rows} people and their orders; syncing it...")
+    real_rows = real_row_counts(config_file.parent / "warehouse.duckdb")
+    console.print(built_line(rows, real_rows))
     report = sync_with_progress(config, full=True)
     print_summary(report)
-    note = sizes_note(report, real_row_counts(config_file.parent / "warehouse.duckdb"), config.copy_rows)
+    note = sizes_note(report, real_rows, config.copy_rows)
     if note:
         console.print(note)
     preview = Store(config.store).preview("main.people")
@@ -76,6 +77,10 @@ def run_demo(directory: Path, rows: int, console: Console) -> None:
     console.print(f"Config used:                 [bold]{escape(str(config_file))}[/]", soft_wrap=True)
     hint = shlex.join([*own_command(), "preview", "-c", str(config_file), "main.orders"])
     console.print(f"Try: {escape(hint)}", soft_wrap=True)
+    inspect = shlex.join([*own_command(), "inspect", "-c", str(config_file), "main.people"])
+    console.print(f"What DataHub will show: {escape(inspect)}", soft_wrap=True)
+    serve = shlex.join([*own_command(), "serve", "-c", str(config_file)])
+    console.print(f"Open its SQL sandbox (web page and API): {escape(serve)}", soft_wrap=True)
     if report.failed:
         raise SystemExit(1)
 
@@ -89,20 +94,40 @@ def real_row_counts(warehouse: Path) -> dict[str, int]:
         return {f"{s}.{t}": con.execute(f'SELECT count(*) FROM "{s}"."{t}"').fetchone()[0] for s, t in names}
 
 
+def built_line(people: int, real_rows: dict[str, int]) -> str:
+    """What the demo warehouse holds: every table, with its rows."""
+    order = ["main.people", "main.orders", "main.order_items", "main.products"]
+    names = sorted(real_rows, key=lambda name: (order.index(name) if name in order else len(order), name))
+    tables = ", ".join(f"{name.removeprefix('main.')} ({real_rows[name]:,})" for name in names)
+    return f"Built a demo DuckDB warehouse of {people} people and their orders, {len(names)} tables: {tables}; syncing it..."
+
+
 def sizes_note(report: SyncReport, real_rows: dict[str, int], copy_rows: int) -> str | None:
-    """Why some synthetic copies have fewer rows than their real tables (None when none has)."""
+    """Why some synthetic copies have fewer rows than their real tables, a line per reason
+    (None when none has): the cap itself, then the tables that shrink with it."""
     smaller = [
-        f"{result.ref.qualified} {result.rows_written:,} of {real_rows[result.ref.qualified]:,}"
+        result
         for result in report.results
         if result.rows_written and result.rows_written < real_rows.get(result.ref.qualified, 0)
     ]
     if not smaller:
         return None
-    return (
-        f"Synthetic rows of real rows: {', '.join(smaller)}. The demo caps every copy at copy_rows ({copy_rows:,}); "
-        "tables linked by foreign keys shrink together by one factor, so each synthetic parent keeps "
-        "a real-looking number of children."
-    )
+
+    def counts(results: list) -> str:
+        return ", ".join(f"{r.ref.qualified} {r.rows_written:,} of {real_rows[r.ref.qualified]:,}" for r in results)
+
+    capped = [r for r in smaller if r.rows_written >= copy_rows]
+    linked = [r for r in smaller if r.rows_written < copy_rows]
+    lines = []
+    if capped:
+        lines.append(f"Why {counts(capped)}: the demo caps every copy at copy_rows ({copy_rows:,}).")
+    if linked:
+        factor = linked[0].rows_written / real_rows[linked[0].ref.qualified]
+        lines.append(
+            f"Why {counts(linked)}: tables linked by foreign keys shrink together by one factor (×{factor:.2f}), "
+            "so each synthetic parent keeps a real-looking number of children."
+        )
+    return "\n".join(lines)
 
 
 def own_command() -> list[str]:

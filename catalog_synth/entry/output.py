@@ -85,7 +85,8 @@ def print_summary(report: SyncReport) -> None:
         )
     console.print(table)
     counts = ", ".join(f"{report.count(s)} {s.value}" for s in TableStatus if report.count(s))
-    console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; store: {report.store}")
+    where = f"store: {report.store}" if report.store.exists() else "nothing stored, no store written"
+    console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; {where}", soft_wrap=True)
     for sink_report in report.sink_reports:
         console.print(sink_report.summary())
 

@@ -16,6 +16,8 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
             f"Quality (SDMetrics): overall {q['overall']:.3f} · column shapes {q['column_shapes']:.3f}"
             f" · column pair trends {q['column_pair_trends']:.3f}"
         )
+        for line in weakest_lines(q):
+            console.print(line)
     for note in stored.notes or ():
         console.print(f"[cyan]note[/] {note}")
     if stored.generator:
@@ -65,7 +67,7 @@ def relations_table(relations: list[dict]) -> Table:
     """Per foreign key: integrity, cardinality similarity (SDMetrics definition), join check."""
     table = Table(title="Relationships (synthetic copy)")
     headers = ("foreign key", "parent", "origin", "integrity", "cardinality similarity",
-               "children/parent real vs synthetic", "join rows", "note")
+               "children/parent real vs synthetic", "join rows", "note")  # real: whole tables
     for header in headers:
         table.add_column(header)
     for entry in relations:
@@ -76,11 +78,41 @@ def relations_table(relations: list[dict]) -> Table:
             entry["origin"],
             _share(entry.get("integrity")),
             _number(entry.get("cardinality_similarity")),
-            f"{_number(per_parent.get('real_mean'))} vs {_number(per_parent.get('synthetic_mean'))}" if per_parent else "",
+            _children_per_parent(per_parent),
             str(entry["join_rows"]) if "join_rows" in entry else "",
             entry.get("note") or "",
         )
     return table
+
+
+def _children_per_parent(per_parent: dict) -> str:
+    """Real vs synthetic: the whole real tables' figure (warehouse row counts) where known,
+    else the sampled parents' one, marked "from the sample"."""
+    if not per_parent:
+        return ""
+    synthetic = _number(per_parent.get("synthetic_mean"))
+    if per_parent.get("real_table_mean") is not None:
+        return f"{_number(per_parent['real_table_mean'])} vs {synthetic}"
+    return f"{_number(per_parent.get('real_mean'))} (from the sample) vs {synthetic}"
+
+
+# Below this overall score the report names what drags it down.
+LOW_QUALITY = 0.8
+
+
+def weakest_lines(quality: dict) -> list[str]:
+    """For a low score, the columns and pairs whose scores are lowest (names and scores only)."""
+    weakest = quality.get("weakest") or {}
+    if quality.get("overall", 1.0) >= LOW_QUALITY or not weakest:
+        return []
+    lines = []
+    columns = [f"{entry['column']} {entry['score']:.2f}" for entry in weakest.get("columns", []) if entry["score"] < 1]
+    if columns:
+        lines.append("  lowest column shapes (vs the real sample): " + ", ".join(columns))
+    pairs = [f"{' × '.join(entry['columns'])} {entry['score']:.2f}" for entry in weakest.get("pairs", []) if entry["score"] < 1]
+    if pairs:
+        lines.append("  lowest pair trends: " + ", ".join(pairs))
+    return lines
 
 
 def _share(value: float | None) -> str:

@@ -46,7 +46,7 @@ def serve_command(config_path: str | None, host: str | None, port: int | None) -
 
     from catalog_synth.serve.app import create_app
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     host = host or config.sandbox.host
     port = port or config.sandbox.port
     if not config.sandbox.token_hashes and not _is_loopback(host):
@@ -69,11 +69,13 @@ def query_command(config_path: str | None, sql: str, dialect: str | None, limit:
     """Run one read-only query on the synthetic store, with the sandbox's checks and limits."""
     from catalog_synth.serve.errors import QueryError
 
-    config = load_or_exit(config_path)
+    config = load_or_exit(config_path, store_only=True)
     try:
         result = run_query(config, sql, dialect=dialect, limit=limit)
     except QueryError as exc:
-        raise click.ClickException(str(exc)) from None
+        from catalog_synth.entry.cli_advice import for_the_command_line
+
+        raise click.ClickException(for_the_command_line(str(exc), config.store)) from None
     console.print(result_table(result))
     more = " (truncated)" if result.truncated else ""
     console.print(f"[dim]{result.row_count} rows in {result.elapsed_ms:.1f} ms{more} · synthetic data[/]")

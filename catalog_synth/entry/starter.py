@@ -29,7 +29,7 @@ catalog:
   file: .catalog-synth/datahub-mcps.json   # DataHub metadata change proposals
   # datahub:
   #   server: http://datahub-gms:8080
-  #   token: ${DATAHUB_TOKEN}
+  #   token: ${DATAHUB_GMS_TOKEN}      # unset: $DATAHUB_GMS_URL / $DATAHUB_GMS_TOKEN are used
   # sandbox_url: https://sandbox.example.com   # links and the Preview tab embed
 
 # Per-column privacy overrides (schema.table.column, globs allowed): sensitive | public

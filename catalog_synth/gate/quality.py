@@ -71,13 +71,34 @@ def quality_score(
     if real.columns.empty:
         return None
     columns = [_Column.of(classes[name].semantic, real[name], synthetic[name]) for name in real.columns]
-    shapes = _mean(column.shape() for column in columns)
-    pairs = _mean(_pair_trend(first, second) for first, second in itertools.combinations(columns, 2))
+    shape_scores = {name: column.shape() for name, column in zip(real.columns, columns)}
+    pair_scores = {
+        (first_name, second_name): _pair_trend(first, second)
+        for (first_name, first), (second_name, second) in itertools.combinations(zip(real.columns, columns), 2)
+    }
+    shapes = _mean(shape_scores.values())
+    pairs = _mean(pair_scores.values())
     if math.isnan(pairs):
         pairs = shapes
     return QualityScore(
-        overall=round((shapes + pairs) / 2, 4), column_shapes=round(shapes, 4), column_pair_trends=round(pairs, 4)
+        overall=round((shapes + pairs) / 2, 4), column_shapes=round(shapes, 4), column_pair_trends=round(pairs, 4),
+        weakest=_weakest(shape_scores, pair_scores),
     )
+
+
+WEAKEST_SHOWN = 3
+
+
+def _weakest(shapes: dict[str, float], pairs: dict[tuple[str, str], float]) -> dict[str, list]:
+    """The lowest column shape and pair trend scores (names and scores, no value)."""
+    def lowest(scores: dict) -> list:
+        present = [(key, score) for key, score in scores.items() if not math.isnan(score)]
+        return sorted(present, key=lambda item: item[1])[:WEAKEST_SHOWN]
+
+    return {
+        "columns": [{"column": str(name), "score": round(score, 4)} for name, score in lowest(shapes)],
+        "pairs": [{"columns": [str(a), str(b)], "score": round(score, 4)} for (a, b), score in lowest(pairs)],
+    }
 
 
 def _bounded(frame: pd.DataFrame, seed: int) -> pd.DataFrame:

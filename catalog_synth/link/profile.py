@@ -40,6 +40,9 @@ class RelationProfile:
     counter: str | None = None  # key column numbering each parent's children
     counter_start: int = 1
     sampled_together: bool = False
+    # The warehouse's row counts of the child and the parent table (aggregates): the whole
+    # tables' children per parent, where ``children_per_parent`` counts sampled parents only.
+    table_rows: tuple[int, int] | None = None
 
     def counts(self) -> np.ndarray:
         """The measured children counts, one per measured parent."""
@@ -55,6 +58,7 @@ class RelationProfile:
             "counter": self.counter,
             "counter_start": self.counter_start,
             "sampled_together": self.sampled_together,
+            **({"table_rows": list(self.table_rows)} if self.table_rows else {}),
         }
 
     @classmethod
@@ -66,6 +70,7 @@ class RelationProfile:
             data.get("counter"),
             int(data.get("counter_start", 1)),
             bool(data.get("sampled_together", False)),
+            tuple(data["table_rows"]) if data.get("table_rows") else None,
         )
 
 
@@ -126,6 +131,7 @@ def _measure(
         _null_share(connector, info, relationship),
         *counter,
         sampled_together=families is not None,
+        table_rows=(info.row_count, parent_keys.parent.row_count),
     )
     return measured, families
 

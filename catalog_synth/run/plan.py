@@ -68,7 +68,7 @@ def plan_tasks(
             with open_warehouse(warehouse) as connector:
                 refs = connector.list_tables(warehouse.include, warehouse.exclude)
                 if not refs:
-                    failures.append(_nothing_listed(warehouse))
+                    failures.append(_nothing_listed(warehouse, connector.list_tables(["*.*"], [])))
                     continue
                 warehouse_graph, problems = discover(connector, warehouse, refs)
                 plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows, _reference_rows(config))
@@ -115,16 +115,32 @@ def _reference_rows(config: Config) -> int | None:
     return config.privacy.reference_max_rows if config.privacy.reference_tables else None
 
 
-def _nothing_listed(warehouse: WarehouseConfig) -> TableResult:
+def _nothing_listed(warehouse: WarehouseConfig, available: list[TableRef] = ()) -> TableResult:
     """A listing that matched no table fails the run and keeps the store as it is: an empty
-    listing is far likelier a mistyped glob or path than a warehouse whose tables all left."""
+    listing is far likelier a mistyped glob or path than a warehouse whose tables all left.
+    The reason names the schemas the warehouse does have (SQLite's and DuckDB's is ``main``)."""
     reason = (
         f"warehouse {warehouse.name!r}: no table matches include {warehouse.include}"
         + (f" and exclude {warehouse.exclude}" if warehouse.exclude else "")
+        + "; "
+        + _schemas_hint(available)
         + "; the store keeps its copies of this warehouse"
     )
     log.warning("%s", reason)
     return TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, reason)
+
+
+def _schemas_hint(available: list[TableRef]) -> str:
+    """``the warehouse has schema main (11 tables): include ["main.*"]``, or that it has no table."""
+    counts: dict[str, int] = {}
+    for ref in available:
+        counts[ref.schema] = counts.get(ref.schema, 0) + 1
+    if not counts:
+        return "the warehouse has no tables at all"
+    shown = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:8]
+    schemas = ", ".join(f"{schema} ({count} table{'s' * (count != 1)})" for schema, count in shown)
+    globs = ", ".join(f'"{schema}.*"' for schema, _ in shown[:3])
+    return f"the warehouse has schema{'s' * (len(counts) != 1)} {schemas}: try include [{globs}]"
 
 
 def rebalance_requests(config: Config, ref: TableRef, asked: list[RebalanceConfig] = ()) -> list[RebalanceConfig]:

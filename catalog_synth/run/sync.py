@@ -104,7 +104,12 @@ def run_sync(
 
         sinks = open_sinks(config)
     report = SyncReport(store=store.path)
-    with collect() as report.stages, _run_lock(store.path), store.writer() as writer:
+    with (
+        _no_files_unless_stored(store, report),
+        collect() as report.stages,
+        _run_lock(store.path),
+        store.writer() as writer,
+    ):
         with stage("plan"):
             tasks, listing_failures, graph = plan_tasks(config, last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
@@ -183,6 +188,24 @@ def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callabl
     unchanged = [unchanged_outcome(task, task.fingerprint) for task in tasks if task.unchanged]
     for outcome in itertools.chain(unchanged, executor.map(process_table, [t for t in tasks if not t.unchanged])):
         publish(outcome)
+
+
+@contextmanager
+def _no_files_unless_stored(store: Store, report: SyncReport) -> Iterator[None]:
+    """A first run that reached no table (a missing warehouse file, a listing that matches
+    nothing) leaves no store, lock or folder behind: no empty file to mistake for a result.
+    A run that tried tables keeps its store, which remembers why they were not published."""
+    existed, folder_existed = store.exists(), store.path.parent.exists()
+    yield
+    if existed or any(result.ref.schema != "*" for result in report.results):
+        return
+    store.path.unlink(missing_ok=True)
+    store.path.with_name(store.path.name + ".lock").unlink(missing_ok=True)
+    if not folder_existed:
+        try:
+            store.path.parent.rmdir()
+        except OSError:  # something else was written there
+            pass
 
 
 @contextmanager

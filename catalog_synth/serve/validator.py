@@ -164,7 +164,9 @@ def parse_single(sql: str, dialect: str) -> exp.Expr:
     try:
         statements = [s for s in sqlglot.parse(sql, read=dialect, error_level=ErrorLevel.RAISE) if s is not None]
     except (ParseError, TokenError) as exc:
-        raise QueryRefused(f"could not parse the query as {dialect} SQL: {_first_line(exc)}") from None
+        from catalog_synth.serve.syntax_errors import describe_parse_error
+
+        raise QueryRefused(f"could not parse the query as {dialect} SQL: {describe_parse_error(exc, sql)}") from None
     except RecursionError:
         raise QueryRefused("the query is nested too deeply to check") from None
     if not statements:

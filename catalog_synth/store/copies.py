@@ -194,11 +194,18 @@ class Store:
             return read_tables(con)
 
     def table(self, name: str) -> StoredTable:
-        """Look up a table by logical name (``schema.table``; ``warehouse.schema.table`` also accepted)."""
+        """Look up a table by the names ``query`` accepts: ``schema.table`` (the logical name),
+        ``warehouse.schema.table``, or just ``table`` while unambiguous (case-insensitive)."""
         tables = self.tables()
         for table in tables:
             if name in (table.logical_name, f"{table.warehouse}.{table.schema_name}.{table.table_name}"):
                 return table
+        wanted = tuple(part.lower() for part in name.split("."))
+        matches = [t for t in tables if (t.warehouse.lower(), t.schema_name.lower(), t.table_name.lower())[-len(wanted):] == wanted]
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            raise StoreError(f"table name {name!r} is ambiguous: write one of {', '.join(t.logical_name for t in matches)}")
         known = ", ".join(t.logical_name for t in tables) or "none"
         raise StoreError(f"no synthetic table {name!r} in the store (known: {known})")
 

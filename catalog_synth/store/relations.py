@@ -106,9 +106,19 @@ def measure(
         "children_per_parent": {
             "real_mean": round(float(real.mean()), 3) if real.size else None,
             "synthetic_mean": round(float(synthetic.mean()), 3) if synthetic.size else None,
+            **_table_mean(profile),
         },
         "cardinality_similarity": cardinality_similarity(real, synthetic),
     }
+
+
+def _table_mean(profile: RelationProfile) -> dict[str, float]:
+    """``{"real_table_mean": ...}``: children per parent over the whole real tables, from the
+    warehouse's row counts (rows with a key / parent rows); empty when they are unknown."""
+    if not profile.table_rows or not profile.table_rows[1]:
+        return {}
+    child_rows, parent_rows = profile.table_rows
+    return {"real_table_mean": round(child_rows * (1 - profile.null_share) / parent_rows, 3)}
 
 
 def cardinality_similarity(real: np.ndarray, synthetic: np.ndarray) -> float | None:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from privacy_checks import MIN_CONTAINED_LENGTH, output_strings
 from public_schemas import PublicDatabase
 
-from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.core.values import normalize
 from catalog_synth.serve.engine import QueryEngine, QueryError
 

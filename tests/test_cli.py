@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rich.console import Console
 from sandbox_support import people_frame, synthetic_table, write_store
 
-from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.entry.cli import main
 from catalog_synth.entry.output import frame_table
 

@@ -28,7 +28,7 @@ from scale_support import (
     write_config,
 )
 
-from catalog_synth.core.config import ExecutorConfig
+from catalog_synth.core.sections import ExecutorConfig
 from catalog_synth.entry.cli import main
 from catalog_synth.run.choose import open_executor
 from catalog_synth.run.dask_executor import DaskExecutor

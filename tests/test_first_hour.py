@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from catalog_synth.entry.demo_data import build_demo_warehouse
 from click.testing import CliRunner
 
 from catalog_synth.core.config import parse_config
 from catalog_synth.entry.cli import main
+from catalog_synth.entry.demo_data import build_demo_warehouse
 
 WORKTREE = Path(__file__).resolve().parents[1]
 

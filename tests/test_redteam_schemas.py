@@ -20,7 +20,8 @@ from faker import Faker
 from public_schemas import libpq_dsn
 from schema_checks import foreign_key_integrity
 
-from catalog_synth.core.config import SandboxConfig, validate_config
+from catalog_synth.core.config import validate_config
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.core.types import TableStatus
 from catalog_synth.core.values import normalize
 from catalog_synth.run.sync import run_sync

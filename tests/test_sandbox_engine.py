@@ -16,7 +16,7 @@ from sandbox_support import (
     write_store,
 )
 
-from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.serve.engine import (
     QueryEngine,
     QueryFailed,

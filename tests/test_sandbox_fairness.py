@@ -26,7 +26,7 @@ from sandbox_support import (
     write_store,
 )
 
-from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.serve.app import create_app
 from catalog_synth.serve.errors import QueryError, SandboxBusy, TooManyQueries
 from catalog_synth.serve.limits import QuerySlots

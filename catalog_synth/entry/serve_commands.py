@@ -25,7 +25,7 @@ class ServeCommand(click.Command):
     """``serve --help`` ends with every ``sandbox.*`` setting, read off the config model."""
 
     def format_epilog(self, context: click.Context, formatter: click.HelpFormatter) -> None:
-        from catalog_synth.core.config import SandboxConfig
+        from catalog_synth.core.sections import SandboxConfig
 
         with formatter.section("Settings (sandbox.* in the config file)"):
             formatter.write_dl([(f"sandbox.{name}", _setting_help(field)) for name, field in SandboxConfig.model_fields.items()])

@@ -9,7 +9,7 @@ from datahub.configuration.common import ConfigurationError
 from datahub.ingestion.graph.client import DataHubGraph
 from datahub.ingestion.graph.config import DatahubClientConfig
 
-from catalog_synth.core.config import DataHubRestConfig
+from catalog_synth.core.sections import DataHubRestConfig
 
 SERVER_ENV = "DATAHUB_GMS_URL"
 TOKEN_ENV = "DATAHUB_GMS_TOKEN"

@@ -26,7 +26,8 @@ from datahub.ingestion.graph.client import DataHubGraph
 from datahub.ingestion.sink.file import FileSink as DataHubFileSink
 
 from catalog_synth.core import plugins
-from catalog_synth.core.config import Config, DataHubRestConfig
+from catalog_synth.core.config import Config
+from catalog_synth.core.sections import DataHubRestConfig
 from catalog_synth.core.types import SyntheticTable, TableRef
 from catalog_synth.publish.gms import CatalogConnectionError, connect, short
 from catalog_synth.publish.markers import Proposal, dataset_proposals, sandbox_page

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from catalog_synth.core.config import ExecutorConfig
+from catalog_synth.core.sections import ExecutorConfig
 from catalog_synth.run.executors import (
     Executor,
     InlineExecutor,

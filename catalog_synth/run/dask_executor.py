@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from catalog_synth.core.config import ExecutorConfig
+from catalog_synth.core.sections import ExecutorConfig
 from catalog_synth.run.executors import (
     ExecutorError,
     Task,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
-from catalog_synth.core.config import ExecutorConfig
+from catalog_synth.core.sections import ExecutorConfig
 
 log = logging.getLogger("catalog_synth.run.executors")
 

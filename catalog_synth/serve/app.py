@@ -10,21 +10,13 @@ Security Policy; only ``/tables/{name}`` may be framed, and only by
 
 from __future__ import annotations
 
-import base64
-import csv
-import io
-import json
-import math
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
 import fastapi_offline
-import pyarrow as pa
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import (
@@ -32,16 +24,11 @@ from fastapi.responses import (
     JSONResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
     generate_latest,
 )
 from pydantic import BaseModel, Field
@@ -50,20 +37,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog_synth import __version__
 from catalog_synth.core.config import Config
 from catalog_synth.serve.auth import TOKEN_COOKIE, AuthRequired, TokenAuth, token_check
-from catalog_synth.serve.engine import QueryEngine, QueryResult, arrow_rows
+from catalog_synth.serve.engine import QueryEngine
 from catalog_synth.serve.errors import (
     QueryError,
-    QueryFailed,
-    QueryRefused,
-    QueryTimeout,
-    ResultTooLarge,
-    SandboxBusy,
     StoreUnavailable,
     TableNotFound,
-    TooManyQueries,
     TryLater,
 )
-from catalog_synth.serve.limits import QuerySlots
+from catalog_synth.serve.metrics import SandboxMetrics
+from catalog_synth.serve.responses import (
+    ERROR_STATUS,
+    RENDERERS,
+    cells,
+    error_status,
+    json_payload,
+)
 from catalog_synth.serve.validator import MAX_SQL_CHARS
 from catalog_synth.store.copies import StoredTable
 
@@ -71,23 +59,11 @@ PACKAGE_DIR = Path(__file__).parent
 # Swagger UI's files, as fastapi-offline vendors them: /docs works with no network.
 DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 DIALECTS = ("duckdb", "postgres", "snowflake", "bigquery", "mysql", "tsql", "redshift", "trino", "sqlite", "oracle")
-_CSV_CHUNK_ROWS = 1000
 MAX_REQUEST_BYTES = 1_000_000
 _PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors {ancestors}"
 )
-# QueryError subclass -> (HTTP status, short kind for clients and metrics)
-_ERROR_STATUS: dict[type[QueryError], tuple[int, str]] = {
-    QueryRefused: (400, "refused"),
-    QueryFailed: (400, "failed"),
-    TableNotFound: (404, "not_found"),
-    QueryTimeout: (408, "timeout"),
-    ResultTooLarge: (413, "too_large"),
-    TooManyQueries: (429, "too_many"),
-    SandboxBusy: (503, "busy"),
-    StoreUnavailable: (503, "unavailable"),
-}
 
 
 class QueryRequest(BaseModel):
@@ -118,44 +94,6 @@ class ErrorResponse(BaseModel):
     error: ErrorOut
 
 
-class SandboxMetrics:
-    """Prometheus metrics in a registry of their own (one per app)."""
-
-    def __init__(self, slots: QuerySlots) -> None:
-        self.registry = CollectorRegistry()
-        running = Gauge("catalog_synth_sandbox_queries_running", "Queries in a slot now.", registry=self.registry)
-        running.set_function(lambda: slots.running)
-        waiting = Gauge("catalog_synth_sandbox_queries_waiting", "Queries waiting for a slot.", registry=self.registry)
-        waiting.set_function(lambda: slots.waiting)
-        self.queries = Counter(
-            "catalog_synth_sandbox_queries", "Queries received.", ["format"], registry=self.registry
-        )
-        self.refusals = Counter(
-            "catalog_synth_sandbox_query_refusals", "Queries refused by the validator.", registry=self.registry
-        )
-        self.errors = Counter(
-            "catalog_synth_sandbox_query_errors", "Queries that failed, timed out or hit a limit.", ["kind"],
-            registry=self.registry,
-        )
-        self.latency = Histogram(
-            "catalog_synth_sandbox_query_seconds", "Time to answer a query.", registry=self.registry,
-            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
-        )
-
-    def record_error(self, exc: QueryError) -> None:
-        if isinstance(exc, QueryRefused):
-            self.refusals.inc()
-        else:
-            self.errors.labels(error_status(exc)[1]).inc()
-
-
-def error_status(exc: QueryError) -> tuple[int, str]:
-    for cls in type(exc).__mro__:
-        if cls in _ERROR_STATUS:
-            return _ERROR_STATUS[cls]
-    return 400, "failed"
-
-
 def _engine(request: Request) -> QueryEngine:
     return request.app.state.engine
 
@@ -169,7 +107,7 @@ api = APIRouter(dependencies=[Depends(token_check(page=False))])
 pages = APIRouter(dependencies=[Depends(token_check(page=True))])
 public = APIRouter()
 _ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorResponse} for status, _ in _ERROR_STATUS.values()
+    status: {"model": ErrorResponse} for status, _ in ERROR_STATUS.values()
 }
 
 
@@ -198,7 +136,7 @@ def run_query(
         except QueryError as exc:
             metrics.record_error(exc)
             raise
-    return _RENDERERS[output](result)
+    return RENDERERS[output](result)
 
 
 @api.get("/api/tables", summary="Every synthetic table: columns, row count, quality, sync time")
@@ -213,7 +151,7 @@ def list_tables(request: Request) -> dict[str, Any]:
 @api.get("/api/tables/{name}", summary="One synthetic table with its preview rows", responses=_ERROR_RESPONSES)
 def table_detail(name: str, request: Request) -> dict[str, Any]:
     table, preview = _engine(request).preview(name, client=_client(request))
-    return {**table.as_dict(), "dialect": table.dialect, "preview": _json_payload(preview)}
+    return {**table.as_dict(), "dialect": table.dialect, "preview": json_payload(preview)}
 
 
 @api.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -278,7 +216,7 @@ def table_page(name: str, request: Request) -> Response:
         table, preview = _engine(request).preview(name, client=_client(request))
     except (TableNotFound, StoreUnavailable) as exc:
         return _page(request, "missing.html", {"message": str(exc)}, ancestors, status_code=404)
-    context = {"table": table, "columns": preview.columns, "rows": [_cells(row) for row in preview.rows]}
+    context = {"table": table, "columns": preview.columns, "rows": [cells(row) for row in preview.rows]}
     return _page(request, "table.html", context, frame_ancestors=ancestors)
 
 
@@ -334,88 +272,6 @@ def _page(
 
 
 # --- rendering results ---------------------------------------------------------------
-
-
-def _json_value(value: Any) -> Any:
-    """A JSON-safe form of a DuckDB value (lossless for decimals: they become strings)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, (list, tuple)):
-        return [_json_value(item) for item in value]
-    if isinstance(value, dict):
-        return {str(key): _json_value(item) for key, item in value.items()}
-    if isinstance(value, (datetime, date, time)):
-        return value.isoformat()
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, (Decimal, timedelta)):
-        return str(value)
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return str(value)
-
-
-def _json_columns(data: pa.Table) -> list[list[Any]]:
-    """Python values per column; only columns that can hold non-JSON values are converted."""
-    plain = (pa.types.is_integer, pa.types.is_string, pa.types.is_boolean, pa.types.is_null)
-    columns = []
-    for column in data.columns:
-        values = column.to_pylist()
-        if not any(check(column.type) for check in plain):
-            values = [_json_value(value) for value in values]
-        columns.append(values)
-    return columns
-
-
-def _json_payload(result: QueryResult) -> dict[str, Any]:
-    return {
-        "columns": [{"name": c.name, "type": c.type} for c in result.columns],
-        "rows": [list(row) for row in zip(*_json_columns(result.data))],
-        "row_count": result.row_count,
-        "truncated": result.truncated,
-        "elapsed_ms": round(result.elapsed_ms, 3),
-    }
-
-
-def _cells(row: tuple[Any, ...]) -> list[str]:
-    """Text for an HTML or CSV cell (NULL becomes empty)."""
-    return ["" if value is None else str(_json_value(value)) for value in row]
-
-
-def _result_headers(result: QueryResult) -> dict[str, str]:
-    return {"X-Row-Count": str(result.row_count), "X-Truncated": str(result.truncated).lower()}
-
-
-def render_json(result: QueryResult) -> Response:
-    body = json.dumps(_json_payload(result), separators=(",", ":"), allow_nan=False)
-    return Response(body, media_type="application/json", headers=_result_headers(result))
-
-
-def render_csv(result: QueryResult) -> Response:
-    def chunks() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow([column.name for column in result.columns])
-        for start in range(0, result.row_count, _CSV_CHUNK_ROWS):
-            writer.writerows(_cells(row) for row in arrow_rows(result.data.slice(start, _CSV_CHUNK_ROWS)))
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-        yield buffer.getvalue()
-
-    headers = {**_result_headers(result), "Content-Disposition": 'attachment; filename="result.csv"'}
-    return StreamingResponse(chunks(), media_type="text/csv; charset=utf-8", headers=headers)
-
-
-def render_arrow(result: QueryResult) -> Response:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, result.data.schema) as writer:
-        writer.write_table(result.data)
-    body = sink.getvalue().to_pybytes()
-    return Response(body, media_type="application/vnd.apache.arrow.stream", headers=_result_headers(result))
-
-
-_RENDERERS = {"json": render_json, "csv": render_csv, "arrow": render_arrow}
 
 
 # --- the app ------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from catalog_synth.core.config import SandboxConfig
+from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.serve.errors import (
     QueryError,
     QueryFailed,

@@ -21,14 +21,14 @@ from catalog_synth.protect.locales import (
 )
 from catalog_synth.protect.subjects import Subjects
 
-# Faker makes a value in 0.1-0.25 ms, too slow for one call per row: a generator draws its
+# Faker makes a value in 0.1-0.25 ms, too slow for one call per row: a fake maker draws its
 # rows from a pool made per locale, at least this big (when there are as many rows).
 POOL_SIZE = 256
 
 
 @dataclass
 class FakeContext:
-    """What every fake generator of one table shares."""
+    """What every fake maker of one table shares."""
 
     rng: np.random.Generator
     locales: np.ndarray  # one Faker locale per synthetic row

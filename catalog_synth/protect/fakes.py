@@ -73,9 +73,9 @@ def fake_column(
     if unique and column.kind is ColumnKind.INTEGER:
         out[:] = _unique_integers_not_held(column, semantic, present, n_rows, ctx)
     elif mask.any():
-        generator = fitted(generator_for(semantic, column, present, ctx.about_people), column)
+        maker = fitted(fake_maker_for(semantic, column, present, ctx.about_people), column)
         shared = _shared_meaning(semantic, column, present)
-        out[mask] = _without_collisions(generator, present, ctx.locales[mask], ctx, unique, column, semantic, shared)
+        out[mask] = _without_collisions(maker, present, ctx.locales[mask], ctx, unique, column, semantic, shared)
     return out
 
 
@@ -88,13 +88,13 @@ def _shared_meaning(semantic: str, column: ColumnInfo, present: pd.Series) -> bo
     return identifier_meaning(semantic, column, present) in SHARED_MEANINGS
 
 
-def fitted(generator: FakeMaker, column: ColumnInfo) -> FakeMaker:
-    """``generator`` whose texts fit ``VARCHAR(n)``/``CHAR(n)`` (cut at the last whole word that fits)."""
+def fitted(maker: FakeMaker, column: ColumnInfo) -> FakeMaker:
+    """``maker`` whose texts fit ``VARCHAR(n)``/``CHAR(n)`` (cut at the last whole word that fits)."""
     if not column.length or column.kind is not ColumnKind.STRING:
-        return generator
+        return maker
 
     def fitting(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[Any]:
-        return [fit_text(value, column.length) for value in generator(values, locales, ctx)]
+        return [fit_text(value, column.length) for value in maker(values, locales, ctx)]
 
     return fitting
 
@@ -107,7 +107,7 @@ def fit_text(value: Any, length: int | None) -> Any:
     return words.rstrip(" ,;-") or cut
 
 
-def generator_for(semantic: str, column: ColumnInfo, present: pd.Series, about_people: bool = False) -> FakeMaker:
+def fake_maker_for(semantic: str, column: ColumnInfo, present: pd.Series, about_people: bool = False) -> FakeMaker:
     """The fake maker for one column: by its SQL type for numbers, dates and booleans; by its
     meaning for identifier-like text that still means something (a state, a job title); else its
     kind's (:mod:`catalog_synth.protect.kinds`)."""
@@ -124,7 +124,7 @@ def generator_for(semantic: str, column: ColumnInfo, present: pd.Series, about_p
 
 
 def _without_collisions(
-    generator: FakeMaker,
+    maker: FakeMaker,
     present: pd.Series,
     locales: np.ndarray,
     ctx: FakeContext,
@@ -137,7 +137,7 @@ def _without_collisions(
     then where the whole real column in the warehouse holds them; after ``LOCAL_ROUNDS`` rounds
     the remaining ones are made in other locales. What still collides after ``MAX_ROUNDS`` is
     left for the gate to catch (values the warehouse holds join the values it checks)."""
-    values = list(generator(present, locales, ctx))
+    values = list(maker(present, locales, ctx))
     taken: set[str | None] = set()
     forbidden = ctx.forbidden.of(column.name)
     pending = _reject(values, range(len(values)), taken, forbidden, unique)
@@ -151,7 +151,7 @@ def _without_collisions(
         if not pending:
             break
         retry_locales = fallbacks.locales(locales[pending], round_number if semantic in _ANY_LOCALE else 0)
-        for position, value in zip(pending, generator(present, retry_locales, ctx)):
+        for position, value in zip(pending, maker(present, retry_locales, ctx)):
             values[position] = value
         pending = _reject(values, pending, taken, forbidden, unique)
     else:
@@ -261,11 +261,6 @@ def fake_foreign_key(column: ColumnInfo, real: pd.Series, ctx: FakeContext) -> p
     null_share = 0.0 if len(real) == 0 else 1 - len(present) / len(real)
     return sample_from_pool(list(pool), n_rows, ctx.rng, null_share)
 
-
-# --- shapes ---
-
-
-# --- generators per semantic ---
 
 
 def _unique_integers_not_held(

@@ -54,10 +54,10 @@ def sample_only(monkeypatch: pytest.MonkeyPatch) -> None:
     )
 
 
-def _config(tmp_path: Path, **privacy: object):
+def _config(tmp_path: Path, include: tuple[str, ...] = ("main.people",), **privacy: object):
     url = build_demo_warehouse(tmp_path / "shop.sqlite", "sqlite", rows=60)
     settings = {"sample_rows": 60, "copy_rows": 40, "seed": 5, "privacy": privacy}
-    return validate_config(config_dict(url, tmp_path / "store.duckdb", {"include": ["main.people"]}, **settings))
+    return validate_config(config_dict(url, tmp_path / "store.duckdb", {"include": list(include)}, **settings))
 
 
 def test_the_sqlalchemy_connector_declares_every_capability() -> None:
@@ -93,3 +93,10 @@ def test_sample_only_checks_when_accepted_are_said_in_the_result_and_report(tmp_
     shown = CliRunner().invoke(cli, ["report", "-c", str(write_config(tmp_path / "c.yml", config)), "main.people"])
     assert shown.exit_code == 0, shown.output
     assert "checked against the sample only" in " ".join(shown.output.split())
+
+
+def test_without_family_samples_children_per_parent_are_said_not_measured(tmp_path: Path, sample_only: None) -> None:
+    config = _config(tmp_path, ("main.people", "main.orders"), allow_sample_only_checks=True)
+    results = {result.ref.qualified: result for result in run_sync(config).results}
+    assert results["main.orders"].status is TableStatus.SYNTHESIZED
+    assert "the connector cannot read related rows: children per parent are not measured" in results["main.orders"].notes

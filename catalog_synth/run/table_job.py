@@ -77,7 +77,7 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     del sample, evidence  # real rows stop here
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
-    table.notes = [*table.notes, *limits]
+    table.notes = [*table.notes, *limits, *outcome.keys.notes]
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
     return outcome

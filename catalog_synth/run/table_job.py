@@ -22,7 +22,7 @@ from catalog_synth.core.types import (
     TableSkipped,
     TableStatus,
 )
-from catalog_synth.link.profile import drop_real_keys, read_sample
+from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.run.connections import cached_connector
 from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
@@ -74,9 +74,10 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     from catalog_synth.run.synthesize import synthesize_table
 
     table = synthesize_table(info, sample, _settings(task, info), evidence)
-    del sample, evidence  # real rows stop here
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+    outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
+    del sample, evidence  # real rows stop here
     table.notes = [*table.notes, *limits]
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)

@@ -35,6 +35,7 @@ from catalog_synth.core.types import (
     TableRef,
     TableResult,
     TableStatus,
+    with_rows_note,
 )
 from catalog_synth.link.assign import (
     draw_parents,
@@ -176,7 +177,10 @@ class KeyLinker:
     def _will_publish(self, ref: TableRef, visiting: frozenset[TableRef] = frozenset()) -> bool:
         """A held table hands out its keys only when its own linking cannot fail: every parent it
         needs is published, stored, or held and sure to be published itself (a key cycle counts
-        as sure). Otherwise a child could point at keys of a parent that never reaches the store."""
+        as sure). Otherwise a child could point at keys of a parent that never reaches the store.
+        An empty table always publishes (it points at nothing)."""
+        if ref in self.held and self.held[ref].table.data.empty:
+            return True
         for relationship in self._relationships(ref):
             parent = relationship.parent
             if parent in visiting or parent in self.linked:
@@ -203,8 +207,13 @@ class KeyLinker:
         profile = outcome.keys or KeyProfile()
         self.profiles[ref] = profile
         self.seen[ref] = {r.parent: self.version[r.parent] for r in self.graph.parents_of(ref)}
+        before = len(table.data)
         try:
-            self._link_table(table, profile, pools)
+            if before:
+                self._link_table(table, profile, pools)
+            else:  # an empty copy needs no parent: it is published empty whatever its parents are
+                note = _empty_note(pools)
+                table.notes, outcome.result.notes = [*table.notes, *note], [*outcome.result.notes, *note]
         except Unpublishable as exc:
             reason = str(exc)
             self.missing[ref] = reason
@@ -214,6 +223,10 @@ class KeyLinker:
             outcome.settled = True
             return outcome
         outcome.result.rows_written = len(table.data)
+        if len(table.data) < before:
+            table.shortfall.append(f"{before - len(table.data)} rows whose key repeated after linking were dropped")
+        asked = outcome.result.rows_asked
+        outcome.result.notes = with_rows_note(outcome.result.notes, asked, len(table.data), table.shortfall)
         referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))
         self.linked[ref] = table.data[referenced].copy()
         return outcome
@@ -334,6 +347,13 @@ class KeyLinker:
             checks = [c for c in table.gate.checks if c.name != "primary_key"]
             detail = f"0 of {len(table.data)} synthetic rows have a missing or repeated key (after linking keys)"
             table.gate.checks = [*checks, CheckResult("primary_key", True, None, detail)]
+
+
+def _empty_note(pools: dict[Relationship, pd.DataFrame | Unlinked]) -> list[str]:
+    unlinked = sorted({r.parent.qualified for r, pool in pools.items() if isinstance(pool, Unlinked)})
+    if not unlinked:
+        return []
+    return [f"the table is empty: published empty, though its parent {', '.join(unlinked)} has no synthetic keys"]
 
 
 def _covered(

@@ -21,6 +21,7 @@ from catalog_synth.core.types import (
     TableResult,
     TableSkipped,
     TableStatus,
+    with_rows_note,
 )
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.run.connections import cached_connector
@@ -73,7 +74,8 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
     from catalog_synth.run.synthesize import synthesize_table
 
-    table = synthesize_table(info, sample, _settings(task, info), evidence)
+    settings = _settings(task, info)
+    table = synthesize_table(info, sample, settings, evidence)
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
     outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
@@ -81,6 +83,10 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     table.notes = [*table.notes, *limits]
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
+    outcome.result.rows_asked = settings.copy_rows
+    outcome.result.notes = with_rows_note(
+        outcome.result.notes, outcome.result.rows_asked, len(table.data), table.shortfall
+    )
     return outcome
 
 
@@ -160,6 +166,8 @@ def _named(task: TableTask, table: SyntheticTable) -> SyntheticTable:
 def _result(task: TableTask, table: SyntheticTable, rows_read: int, real_keys: int) -> TableResult:
     dropped = [f"column {column!r} {why}" for column, why in table.dropped_columns.items()]
     keys = [f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []
+    if real_keys:
+        table.shortfall.append(f"{real_keys} rows whose new key equals a real key were dropped")
     return TableResult(
         task.ref,
         TableStatus.SYNTHESIZED,

@@ -67,8 +67,9 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         return unchanged_outcome(task, outcome.fingerprint)
     limits = capability_notes(connector, task)
     with stage("sample"):
+        rows = max(task.sample_rows, info.row_count) if task.keys.reference else task.sample_rows  # every label
         sample, outcome.keys = _retrying(task, lambda: read_sample(
-            connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+            connector, info, task.keys, rows, task.settings.seed, task.settings.min_category_count
         ))  # fmt: skip
         outcome.result.rows_read = len(sample)
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))

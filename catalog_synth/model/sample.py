@@ -33,6 +33,8 @@ from catalog_synth.protect.rare import avoid_extremes, drop_rare_row_copies, mer
 OVERSAMPLE = 1.25
 # Times more rows are sampled when the protections dropped too many (each time for the rows missing).
 REPLACEMENT_ROUNDS = 4
+# Most rows one round of replacements samples, relative to the rows asked.
+MAX_REPLACEMENT_FACTOR = 10
 _T = TypeVar("_T")
 
 
@@ -155,7 +157,7 @@ def _fit_and_sample(
 ) -> tuple[pd.DataFrame, GeneratorReport]:
     """The generator the settings name, fitted on the protected training rows, its rows after
     ``finish`` (which may drop rows: replacements are drawn, up to ``REPLACEMENT_ROUNDS`` times,
-    until ``table.n_rows`` remain); its report."""
+    as many as the share of rows kept so far needs, until ``table.n_rows`` remain); its report."""
     name = table.settings.synthesizer
     try:
         generator = open_generator(name, table.settings.generator_settings, seed)
@@ -164,11 +166,14 @@ def _fit_and_sample(
     try:
         _library(name, generator.fit, train, sdtypes)
         sampled = finish(_library(name, generator.sample, n_rows, target))
+        kept_share = len(sampled) / max(n_rows, 1)
         for _ in range(REPLACEMENT_ROUNDS):
             short = table.n_rows - len(sampled)
-            if short <= 0:
+            if short <= 0 or kept_share == 0:
                 break
-            more = finish(_library(name, generator.sample, int(np.ceil(short * OVERSAMPLE)) + 5, target))
+            asked = min(int(np.ceil(short * OVERSAMPLE / kept_share)) + 5, MAX_REPLACEMENT_FACTOR * table.n_rows)
+            more = finish(_library(name, generator.sample, asked, target))
+            kept_share = max(len(more) / asked, 1 / asked)
             sampled = pd.concat([sampled, more], ignore_index=True)
     finally:
         generator.close()

@@ -80,7 +80,7 @@ def main() -> None:
                 for table, (real, written) in row_counts(url, store, tuple(results)).items():
                     result = results[table]
                     short = [n for n in result.notes if "rows asked" in n]
-                    print(f"  {table}: real {real}, asked {getattr(result, "rows_asked", "?")}, written {written}"
+                    print(f"  {table}: real {real}, asked {getattr(result, 'rows_asked', '?')}, written {written}"
                           f" ({result.status.value}{'; ' + short[0] if short else ''})")  # fmt: skip
     finally:
         server.stop()

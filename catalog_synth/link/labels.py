@@ -20,7 +20,10 @@ regions. Here the real meaning is carried over without a real key leaving a work
   carries the token of its real parent, and the linker gives it the synthetic parent holding the
   same real row's labels, so every nation stays in its region.
 
-Worker side: :func:`label_counts`, :func:`reference_tokens`. Calling process:
+When the reference table is unchanged (its copy from an earlier sync stays), the child's worker
+gets the stored copy's keys and kept labels and tokens them itself (:func:`stored_key_tokens`).
+
+Worker side: :func:`label_counts`, :func:`reference_tokens`, :func:`stored_key_tokens`. Calling process:
 :func:`token_positions`, :func:`weighted_parents`, :func:`matched_parents` (synthetic data and
 tokens only).
 """
@@ -31,6 +34,7 @@ import hashlib
 import hmac
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -97,15 +101,35 @@ def reference_tokens(
     wanted_parents = {p.relationship.columns for p in plan.measured if set(p.relationship.columns) <= set(sample.columns)}
     if not kept or not (wanted or wanted_parents):
         return {}, {}
-    real_rows: dict[tuple, list[int]] = defaultdict(list)
-    for position, labels in enumerate(_label_rows(sample, kept)):
-        real_rows[labels].append(position)
-    for positions in real_rows.values():
-        positions.reverse()  # pop() takes them in order
-    matched = [real_rows[labels].pop() if real_rows.get(labels) else None for labels in _label_rows(table.data, kept)]
+    matched = match_rows(sample, table.data, kept)
     own = {cols: _row_tokens(sample, cols, matched, plan.label_secret) for cols in wanted}
     parents = {cols: _row_tokens(sample, cols, matched, plan.label_secret) for cols in wanted_parents}
     return own, parents
+
+
+def match_rows(real: pd.DataFrame, synthetic: pd.DataFrame, labels: list[str]) -> list[int | None]:
+    """For each synthetic row, the position of a real row with the same labels (each real row
+    used once, in order; None when none is left)."""
+    real_rows: dict[tuple, list[int]] = defaultdict(list)
+    for position, row in enumerate(_label_rows(real, labels)):
+        real_rows[row].append(position)
+    for positions in real_rows.values():
+        positions.reverse()  # pop() takes them in order
+    return [real_rows[row].pop() if real_rows.get(row) else None for row in _label_rows(synthetic, labels)]
+
+
+def stored_key_tokens(
+    connector: Connector, parent: TableInfo, stored: pd.DataFrame, keys: tuple[str, ...], secret: bytes
+) -> dict[tuple, Token | None]:
+    """Synthetic key -> token for a reference table whose copy stays in the store (unchanged): its
+    stored rows are matched to the real rows by the labels they kept (worker side)."""
+    labels = [c for c in stored.columns if c not in keys]
+    if not labels or not secret:
+        return {}
+    columns = [parent.column(c) for c in (*keys, *labels)]
+    reduced = replace(parent, columns=columns, primary_key=(), foreign_keys=[])
+    real = connector.sample(reduced, max(parent.row_count, 1), None).reset_index(drop=True)
+    return key_tokens(stored, keys, _row_tokens(real, keys, match_rows(real, stored, labels), secret))
 
 
 def _label_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:

@@ -287,7 +287,7 @@ class KeyLinker:
         kept row of a reference child gets the parent holding its real parent's labels (None: no
         tokens for this parent, e.g. its copy is from an earlier sync; drawn as before)."""
         relationship = measured.relationship
-        known = self.tokens.get(relationship.parent, {}).get(relationship.parent_columns)
+        known = self.tokens.get(relationship.parent, {}).get(relationship.parent_columns) or measured.parent_key_tokens
         positions = token_positions(pool, known) if known else {}
         if not positions:
             return None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
 from catalog_synth.protect.people import (
@@ -71,6 +72,9 @@ class KeyPlan:
     referenced: tuple[tuple[str, ...], ...] = ()
     # The run's secret for tokens of reference tables' real keys (link/labels.py; never stored).
     label_secret: bytes = field(default=b"", repr=False)
+    # Unchanged reference parents: their description and stored copy (synthetic keys and kept
+    # labels), so that this table's worker can token them (set by the sync, per round).
+    stored_parents: dict[TableRef, tuple[TableInfo, Any]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_keys(

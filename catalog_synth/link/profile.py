@@ -17,7 +17,7 @@ import pandas as pd
 
 from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.core.values import normalize
-from catalog_synth.link.labels import label_counts, reference_tokens
+from catalog_synth.link.labels import label_counts, reference_tokens, stored_key_tokens
 from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
 from connectors import Capability, Connector
 from connectors.graph import Relationship
@@ -46,6 +46,8 @@ class RelationProfile:
     label_counts: dict[int, float] = field(default_factory=dict, repr=False)
     # A reference child of a reference parent: the token of each synthetic row's real parent.
     row_tokens: tuple[int | None, ...] = field(default=(), repr=False)
+    # An unchanged reference parent: its stored synthetic keys -> token of the real row they hold.
+    parent_key_tokens: dict[tuple, int | None] = field(default_factory=dict, repr=False)
 
     def counts(self) -> np.ndarray:
         """The measured children counts, one per measured parent."""
@@ -108,6 +110,10 @@ def read_sample(
         if parent_keys.reference and plan.subject is None and plan.label_secret:
             counts = label_counts(connector, info, parent_keys, plan.label_secret, min_count)
             measured = replace(measured, label_counts=counts)
+        stored = plan.stored_parents.get(parent_keys.relationship.parent)
+        if parent_keys.reference and stored is not None and plan.label_secret:
+            keys = stored_key_tokens(connector, *stored, parent_keys.relationship.parent_columns, plan.label_secret)
+            measured = replace(measured, parent_key_tokens=keys)
         profile.relations.append(measured)
         sample = families if families is not None else sample
     if sample is None:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from catalog_synth.link.link import KeyLinker
 from catalog_synth.run.choose import OnDemandExecutor
 from catalog_synth.run.executors import Executor, start_worker_server
 from catalog_synth.store.copies import Store, store_keys
+from catalog_synth.store.labels import stored_labels
 
 if TYPE_CHECKING:
     pass
@@ -130,7 +132,8 @@ def run_sync(
                 on_table(result)
 
         try:
-            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish)
+            labels = partial(stored_labels, writer.con, config.multi_warehouse)
+            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish, labels)
             _run_rebalanced(executor, [task for task in tasks if task.output is not None], publish)
         finally:
             if own_executor:
@@ -153,7 +156,11 @@ def run_sync(
 
 
 def _run_linked(
-    executor: Executor, tasks: list[TableTask], linker: KeyLinker, publish: Callable[[TableOutcome], None]
+    executor: Executor,
+    tasks: list[TableTask],
+    linker: KeyLinker,
+    publish: Callable[[TableOutcome], None],
+    labels: StoredLabels | None = None,
 ) -> None:
     """Run every table at once; publish each when its foreign keys point at synthetic parents.
 
@@ -165,6 +172,8 @@ def _run_linked(
         linker.expect(task.ref for task in round_tasks)
         unchanged = [unchanged_outcome(task, task.fingerprint) for task in round_tasks if task.unchanged]
         work = [task for task in round_tasks if not task.unchanged]
+        if labels is not None:
+            work = _with_stored_parents(work, linker, labels)
         for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
             with stage("link"):
                 arrived = linker.arrive(outcome)
@@ -176,6 +185,26 @@ def _run_linked(
         round_tasks = [replace(task, previous_fingerprint=None) for task in tasks if task.ref in stale]
         if not round_tasks:
             return
+
+
+StoredLabels = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]
+
+
+def _with_stored_parents(work: list[TableTask], linker: KeyLinker, labels: StoredLabels) -> list[TableTask]:
+    """Tasks whose reference parents keep their stored copy this round, with that copy's synthetic
+    keys and kept labels (so that their workers can still follow the real counts per label)."""
+    synthesized = {task.ref for task in work}
+    ready = []
+    for task in work:
+        stored = {}
+        for parent_keys in task.keys.measured:
+            parent = parent_keys.relationship.parent
+            if parent_keys.reference and parent not in synthesized and parent in linker.graph.tables:
+                frame = labels(parent, parent_keys.relationship.parent_columns)
+                if frame is not None:
+                    stored[parent] = (linker.graph.tables[parent], frame)
+        ready.append(replace(task, keys=replace(task.keys, stored_parents=stored)) if stored else task)
+    return ready
 
 
 def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callable[[TableOutcome], None]) -> None:

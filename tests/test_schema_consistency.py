@@ -174,3 +174,17 @@ def test_an_incremental_sync_keeps_the_shares_of_an_unchanged_reference_parent(p
     for parent, key in (("genre", "genreid"), ("mediatype", "mediatypeid")):
         shares = label_shares(url, config.store, "track", key, parent, key, "name")
         assert shares.max_difference <= SHARE_BOUND + 1 / shares.synthetic_rows, (parent, shares.max_difference)
+
+
+def test_a_nation_with_few_suppliers_gets_no_real_looking_exact_count(synced) -> None:
+    """Nations held by fewer than min_category_count (5) suppliers all weigh the same: their
+    synthetic counts differ by at most one row whatever their real counts (1 to 4)."""
+    name, url, config, _ = synced
+    if name != "tpch":
+        pytest.skip("TPC-H only")
+    shares = label_shares(url, config.store, "supplier", "s_nationkey", "nation", "n_nationkey", "n_name")
+    real_total = 100  # TPC-H scale 0.01
+    rare = {label for label, share in shares.real.items() if round(share * real_total) < 5}
+    assert len({round(shares.real[label] * real_total) for label in rare}) > 1  # the real counts differ
+    synthetic = {round(shares.synthetic.get(label, 0.0) * shares.synthetic_rows) for label in rare}
+    assert max(synthetic) - min(synthetic) <= 1, synthetic

@@ -188,3 +188,31 @@ def test_a_nation_with_few_suppliers_gets_no_real_looking_exact_count(synced) ->
     assert len({round(shares.real[label] * real_total) for label in rare}) > 1  # the real counts differ
     synthetic = {round(shares.synthetic.get(label, 0.0) * shares.synthetic_rows) for label in rare}
     assert max(synthetic) - min(synthetic) <= 1, synthetic
+
+
+def test_a_copy_short_of_rows_says_why_in_the_summary_and_report(pg_server, tmp_path, monkeypatch) -> None:
+    """With no replacements allowed, TPC-DS's household_demographics (every combination rare in
+    its sample) ends short: its result and ``report`` say how many rows of how many, and why."""
+    from click.testing import CliRunner
+
+    from catalog_synth.entry.cli import main as cli
+    from catalog_synth.model import sample
+
+    monkeypatch.setattr(sample, "REPLACEMENT_ROUNDS", 0)
+    database = DATABASES["tpcds"]
+    url = pg_server.create_database("short_tpcds")
+    load(database, url)
+    config_file = tmp_path / "catalog-synth.yml"
+    config_file.write_text(yaml.safe_dump({
+        "warehouses": [{"name": "tpcds", "url": url,
+                        "include": ["public.household_demographics", "public.income_band"]}],
+        "sample_rows": 600, "copy_rows": COPY_ROWS, "seed": 5, "executor": {"workers": 1},
+        "store": "store.duckdb", "catalog": {"file": None},
+    }))  # fmt: skip
+    report = run_sync(load_config(config_file))
+    result = next(r for r in report.results if r.ref.name == "household_demographics")
+    assert result.status is TableStatus.SYNTHESIZED and result.rows_written < result.rows_asked == COPY_ROWS
+    note = f"{result.rows_written} of the {COPY_ROWS} rows asked: "
+    assert any(n.startswith(note) and "replacements" in n for n in result.notes), result.notes
+    shown = CliRunner().invoke(cli, ["report", "-c", str(config_file), "public.household_demographics"]).output
+    assert note in shown

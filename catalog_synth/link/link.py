@@ -225,8 +225,8 @@ class KeyLinker:
         outcome.result.rows_written = len(table.data)
         if len(table.data) < before:
             table.shortfall.append(f"{before - len(table.data)} rows whose key repeated after linking were dropped")
-        asked = outcome.result.rows_asked
-        outcome.result.notes = with_rows_note(outcome.result.notes, asked, len(table.data), table.shortfall)
+        for holder in (outcome.result, table):  # the summary and the stored copy's report
+            holder.notes = with_rows_note(holder.notes, outcome.result.rows_asked, len(table.data), table.shortfall)
         referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))
         self.linked[ref] = table.data[referenced].copy()
         return outcome

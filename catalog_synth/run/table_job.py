@@ -85,9 +85,8 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
     outcome.result.rows_asked = settings.copy_rows
-    outcome.result.notes = with_rows_note(
-        outcome.result.notes, outcome.result.rows_asked, len(table.data), table.shortfall
-    )
+    for holder in (outcome.result, table):  # the summary and the stored copy's report
+        holder.notes = with_rows_note(holder.notes, settings.copy_rows, len(table.data), table.shortfall)
     return outcome
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from catalog_synth.core.types import TableRef, with_rows_note
 from catalog_synth.link.labels import (
+    EMPTY,
     key_tokens,
     matched_parents,
     smooth_rare,
@@ -41,8 +42,8 @@ def test_children_follow_the_counts_per_label() -> None:
 
 
 def test_a_kept_row_gets_the_parent_holding_its_real_parents_labels() -> None:
-    fallback = np.array([7, 7, 7])
-    assert matched_parents([12, None, 99], {11: 0, 12: 1}, fallback).tolist() == [1, 7, 7]
+    fallback = np.array([7, 7, 7, 7])
+    assert matched_parents([12, None, 99, EMPTY], {11: 0, 12: 1}, fallback).tolist() == [1, 7, 7, -1]
 
 
 def test_a_key_inside_a_wider_key_to_a_parent_that_points_at_its_parent_is_drawn_with_it() -> None:

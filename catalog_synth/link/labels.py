@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from connectors import Connector
 
 Token = int
+EMPTY: Token = -1  # a kept row whose real foreign key is empty (tokens are never negative)
 
 
 def token(secret: bytes, values: Iterable[object]) -> Token | None:
@@ -138,7 +139,11 @@ def _label_rows(frame: pd.DataFrame, columns: list[str]) -> list[tuple]:
 
 def _row_tokens(sample: pd.DataFrame, columns: tuple[str, ...], matched: list[int | None], secret: bytes) -> list[Token | None]:
     values = sample[list(columns)].to_numpy(dtype=object)
-    return [None if position is None else token(secret, values[position]) for position in matched]
+    empty = sample[list(columns)].isna().all(axis=1).to_numpy()
+    return [
+        None if position is None else EMPTY if empty[position] else token(secret, values[position])
+        for position in matched
+    ]
 
 
 # -- calling process: synthetic keys and tokens only ---------------------------------------
@@ -188,6 +193,8 @@ def weighted_parents(
 def matched_parents(
     row_tokens: Sequence[Token | None], positions: dict[Token, int], fallback: np.ndarray
 ) -> np.ndarray:
-    """Each kept row's synthetic parent: the one holding its real parent's labels, else ``fallback``."""
-    found = np.array([positions.get(t, -1) if t is not None else -1 for t in row_tokens], dtype="int64")
-    return np.where(found >= 0, found, fallback)
+    """Each kept row's synthetic parent: the one holding its real parent's labels, none where the
+    real key is empty, else ``fallback``."""
+    found = np.array([positions.get(t, -2) if t is not None else -2 for t in row_tokens], dtype="int64")
+    empty = np.array([t == EMPTY for t in row_tokens], dtype=bool)
+    return np.where(empty, -1, np.where(found >= 0, found, fallback))

@@ -7,13 +7,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from catalog_synth.core.types import (
-    TableInfo,
-    TableRef,
-)
-from connectors import (
-    ConnectorError,
-)
+from catalog_synth.core.types import TableInfo, TableRef
+from connectors import ConnectorError
 from connectors.sql_errors import table_error, warehouse_error
 
 

@@ -10,14 +10,8 @@ from pathlib import Path
 
 from sqlalchemy import exc as sa_exc
 
-from catalog_synth.core.types import (
-    TableRef,
-)
-from connectors import (
-    ConnectorError,
-    TableVanished,
-    WarehouseUnavailable,
-)
+from catalog_synth.core.types import TableRef
+from connectors import ConnectorError, TableVanished, WarehouseUnavailable
 
 LOCK_NOT_AVAILABLE = "55P03"
 

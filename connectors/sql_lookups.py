@@ -10,12 +10,7 @@ from collections.abc import Sequence
 import pandas as pd
 import sqlalchemy as sa
 
-from catalog_synth.core.types import (
-    ColumnInfo,
-    ColumnKind,
-    TableInfo,
-    TableRef,
-)
+from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from connectors.sql_types import unpadded
 
 

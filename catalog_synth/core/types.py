@@ -243,10 +243,24 @@ class SyntheticTable:
     rebalance: dict[str, Any] | None = None
     # Rebalanced copies made from this table, and what each holds (for the catalog's links).
     copies: list[tuple[TableRef, str]] = field(default_factory=list)
+    # Why the copy has fewer rows than asked: one reason per step that removed rows for good.
+    shortfall: list[str] = field(default_factory=list)
 
     @property
     def preview(self) -> pd.DataFrame:
         return self.data.head(self.preview_rows)
+
+
+ROWS_NOTE = "rows asked"
+
+
+def with_rows_note(notes: list[str], asked: int, written: int, reasons: list[str]) -> list[str]:
+    """``notes`` with one up-to-date note on a copy short of the rows asked (and why)."""
+    kept = [note for note in notes if ROWS_NOTE not in note]
+    if written >= asked:
+        return kept
+    why = "; ".join(reasons) or "rows were removed by the protections and no replacement could be drawn"
+    return [*kept, f"{written} of the {asked} {ROWS_NOTE}: {why}"]
 
 
 @dataclass
@@ -260,6 +274,7 @@ class TableResult:
     rows_written: int = 0
     seconds: float = 0.0
     quality: QualityScore | None = None
+    rows_asked: int = 0  # rows the copy should have (copy_rows, the family's size, the real rows)
     gate: GateResult | None = None
     notes: list[str] = field(default_factory=list)
     generator: dict[str, Any] | None = None
@@ -281,6 +296,7 @@ class TableResult:
             "reason": self.reason,
             "rows_read": self.rows_read,
             "rows_written": self.rows_written,
+            "rows_asked": self.rows_asked,
             "seconds": round(self.seconds, 3),
             "quality": self.quality.as_dict() if self.quality else None,
             "gate": self.gate.as_dict() if self.gate else None,

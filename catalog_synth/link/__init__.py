@@ -5,6 +5,7 @@ plan     per-table key work decided once per run (sampling parent, measured rela
 profile  worker side: samples of whole families, children-per-parent shapes (aggregates)
 link     calling process: synthetic children get synthetic parents before publication
 assign   the drawing functions the linker uses (pure, synthetic data only)
+labels   keys into reference tables keep their meaning: tokens of real keys, counts per label
 metrics  per-relationship integrity, cardinality similarity and join check in the store
 suggest  likely relationships from column names, verified by containment in the warehouse
 

@@ -35,6 +35,7 @@ from catalog_synth.core.types import (
     TableRef,
     TableResult,
     TableStatus,
+    with_rows_note,
 )
 from catalog_synth.link.assign import (
     draw_parents,
@@ -42,6 +43,12 @@ from catalog_synth.link.assign import (
     number_children,
     set_keys,
     unique_key,
+)
+from catalog_synth.link.labels import (
+    key_tokens,
+    matched_parents,
+    token_positions,
+    weighted_parents,
 )
 from catalog_synth.link.profile import KeyProfile, RelationProfile
 from connectors.graph import KeyGraph, Relationship
@@ -84,6 +91,8 @@ class KeyLinker:
         self.seen: dict[TableRef, dict[TableRef, int]] = {}  # parent versions each child points at
         self.profiles: dict[TableRef, KeyProfile] = {}
         self.notes: dict[TableRef, dict[str, str]] = defaultdict(dict)  # child -> relationship label -> note
+        # reference tables of this run: referenced columns -> synthetic key -> token of the real key
+        self.tokens: dict[TableRef, dict[tuple[str, ...], dict[tuple, int | None]]] = {}
 
     def expect(self, refs: Iterable[TableRef]) -> None:
         """Tables the next round of work will deliver."""
@@ -103,6 +112,8 @@ class KeyLinker:
         self.missing.pop(ref, None)
         self.version[ref] += 1
         self.held[ref] = outcome
+        own = outcome.keys.own_tokens if outcome.keys else {}
+        self.tokens[ref] = {cols: key_tokens(outcome.table.data, cols, tokens) for cols, tokens in own.items()}
         return self._release()
 
     def finish(self) -> list[Outcome]:
@@ -171,7 +182,10 @@ class KeyLinker:
     def _will_publish(self, ref: TableRef, visiting: frozenset[TableRef] = frozenset()) -> bool:
         """A held table hands out its keys only when its own linking cannot fail: every parent it
         needs is published, stored, or held and sure to be published itself (a key cycle counts
-        as sure). Otherwise a child could point at keys of a parent that never reaches the store."""
+        as sure). Otherwise a child could point at keys of a parent that never reaches the store.
+        An empty table always publishes (it points at nothing)."""
+        if ref in self.held and self.held[ref].table.data.empty:
+            return True
         for relationship in self._relationships(ref):
             parent = relationship.parent
             if parent in visiting or parent in self.linked:
@@ -198,8 +212,13 @@ class KeyLinker:
         profile = outcome.keys or KeyProfile()
         self.profiles[ref] = profile
         self.seen[ref] = {r.parent: self.version[r.parent] for r in self.graph.parents_of(ref)}
+        before = len(table.data)
         try:
-            self._link_table(table, profile, pools)
+            if before:
+                self._link_table(table, profile, pools)
+            else:  # an empty copy needs no parent: it is published empty whatever its parents are
+                note = _empty_note(pools)
+                table.notes, outcome.result.notes = [*table.notes, *note], [*outcome.result.notes, *note]
         except Unpublishable as exc:
             reason = str(exc)
             self.missing[ref] = reason
@@ -209,6 +228,10 @@ class KeyLinker:
             outcome.settled = True
             return outcome
         outcome.result.rows_written = len(table.data)
+        if len(table.data) < before:
+            table.shortfall.append(f"{before - len(table.data)} rows whose key repeated after linking were dropped")
+        for holder in (outcome.result, table):  # the summary and the stored copy's report
+            holder.notes = with_rows_note(holder.notes, outcome.result.rows_asked, len(table.data), table.shortfall)
         referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))
         self.linked[ref] = table.data[referenced].copy()
         return outcome
@@ -217,10 +240,11 @@ class KeyLinker:
         self, table: SyntheticTable, profile: KeyProfile, pools: dict[Relationship, pd.DataFrame | Unlinked]
     ) -> None:
         together = {p.relationship for p in profile.relations if p.sampled_together}
-        relationships = sorted(
-            self.graph.parents_of(table.ref), key=lambda r: (r.self_reference, r not in together)
+        relationships = sorted(  # composite keys first, then the sampling parent's
+            self.graph.parents_of(table.ref), key=lambda r: (r.self_reference, -len(r.columns), r not in together)
         )
         redraw: list[tuple[tuple[str, ...], pd.DataFrame]] = []
+        covered = _covered(self.graph, relationships, pools)
         for relationship in relationships:
             measured = profile.of(relationship) or RelationProfile(relationship, {})
             if relationship.self_reference:
@@ -230,6 +254,13 @@ class KeyLinker:
             if isinstance(pool, Unlinked):
                 self._unlinked(table, relationship, pool)
                 continue
+            if relationship in covered:  # its columns were drawn as part of a composite key
+                self._mark_linked(table, relationship)
+                self.notes[table.ref][relationship.label] = (
+                    f"keys drawn as part of ({', '.join(covered[relationship].columns)}) -> "
+                    f"{covered[relationship].parent.qualified}, whose keys point at this parent"
+                )
+                continue
             self._link_one(table, measured, pool)
             if not measured.sampled_together:
                 redraw.append((relationship.columns, pool))
@@ -238,7 +269,9 @@ class KeyLinker:
     def _link_one(self, table: SyntheticTable, measured: RelationProfile, pool: pd.DataFrame) -> None:
         relationship = measured.relationship
         null_share = measured.null_share if self.graph.nullable(relationship) else 0.0
-        parents = draw_parents(len(table.data), len(pool), measured.counts(), null_share, self.rng)
+        parents = self._by_label(table, measured, pool, null_share)
+        if parents is None:
+            parents = draw_parents(len(table.data), len(pool), measured.counts(), null_share, self.rng)
         set_keys(table.data, relationship.columns, pool, parents)
         if measured.counter and measured.counter in table.data.columns:
             number_children(table.data, relationship.columns, measured.counter, measured.counter_start)
@@ -251,6 +284,27 @@ class KeyLinker:
                 "key",
             )
         self._mark_linked(table, relationship)
+
+    def _by_label(
+        self, table: SyntheticTable, measured: RelationProfile, pool: pd.DataFrame, null_share: float
+    ) -> np.ndarray | None:
+        """Parents of a reference table drawn so that rows per label follow the real counts, and a
+        kept row of a reference child gets the parent holding its real parent's labels (None: no
+        tokens for this parent, e.g. its copy is from an earlier sync; drawn as before)."""
+        relationship = measured.relationship
+        known = self.tokens.get(relationship.parent, {}).get(relationship.parent_columns) or measured.parent_key_tokens
+        positions = token_positions(pool, known) if known else {}
+        if not positions:
+            return None
+        n_rows, parent = len(table.data), relationship.parent.qualified
+        parents = weighted_parents(n_rows, positions, measured.label_counts, null_share, self.rng)
+        if len(measured.row_tokens) == n_rows:
+            fallback = parents if parents is not None else draw_parents(n_rows, len(pool), measured.counts(), 0.0, self.rng)
+            parents = matched_parents(measured.row_tokens, positions, fallback)
+            self.notes[table.ref][relationship.label] = f"each row keeps its real parent's labels in {parent}"
+        elif parents is not None:
+            self.notes[table.ref][relationship.label] = f"rows per label of {parent} follow the real counts"
+        return parents
 
     def _link_self(self, table: SyntheticTable, measured: RelationProfile) -> None:
         relationship = measured.relationship
@@ -298,6 +352,41 @@ class KeyLinker:
             checks = [c for c in table.gate.checks if c.name != "primary_key"]
             detail = f"0 of {len(table.data)} synthetic rows have a missing or repeated key (after linking keys)"
             table.gate.checks = [*checks, CheckResult("primary_key", True, None, detail)]
+
+
+def _empty_note(pools: dict[Relationship, pd.DataFrame | Unlinked]) -> list[str]:
+    unlinked = sorted({r.parent.qualified for r, pool in pools.items() if isinstance(pool, Unlinked)})
+    if not unlinked:
+        return []
+    return [f"the table is empty: published empty, though its parent {', '.join(unlinked)} has no synthetic keys"]
+
+
+def _covered(
+    graph: KeyGraph, relationships: list[Relationship], pools: dict[Relationship, pd.DataFrame | Unlinked]
+) -> dict[Relationship, Relationship]:
+    """Relationships whose columns are part of a wider foreign key of the same table that can be
+    linked (``lineitem(l_partkey) -> part`` inside ``lineitem(l_partkey, l_suppkey) -> partsupp``)
+    and whose parent the wider parent's own keys point at (``partsupp(ps_partkey) -> part``):
+    drawing the wider key as a unit satisfies them."""
+    covered = {}
+    for narrow in relationships:
+        for wider in sorted(relationships, key=lambda r: -len(r.columns)):
+            if narrow.self_reference or wider.self_reference or not set(narrow.columns) < set(wider.columns):
+                continue
+            if isinstance(pools.get(wider), pd.DataFrame) and _points_at(graph, wider, narrow):
+                covered[narrow] = wider
+                break
+    return covered
+
+
+def _points_at(graph: KeyGraph, wider: Relationship, narrow: Relationship) -> bool:
+    """Whether the wider parent's columns under ``narrow``'s columns are a foreign key to its parent."""
+    through = dict(zip(wider.columns, wider.parent_columns))
+    columns = tuple(through[c] for c in narrow.columns)
+    return any(
+        r.columns == columns and r.parent == narrow.parent and r.parent_columns == narrow.parent_columns
+        for r in graph.parents_of(wider.parent)
+    )
 
 
 def _or(pool: pd.DataFrame | Unlinked | None, fallback: Unlinked) -> pd.DataFrame | Unlinked:

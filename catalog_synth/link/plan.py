@@ -18,7 +18,9 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
 from catalog_synth.protect.people import (
@@ -41,6 +43,8 @@ class ParentKeys:
 
     relationship: Relationship
     parent: TableInfo  # described, reduced to the referenced columns
+    # The parent is a reference table: the child's rows per label are counted (link/labels.py).
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,13 @@ class KeyPlan:
     sources: tuple[SourceColumn, ...] = ()
     # A reference table: a lookup of labels about no one, whose labels are kept.
     reference: bool = False
+    # Column sets other tables reference (a reference table tokens each kept row's real key).
+    referenced: tuple[tuple[str, ...], ...] = ()
+    # The run's secret for tokens of reference tables' real keys (link/labels.py; never stored).
+    label_secret: bytes = field(default=b"", repr=False)
+    # Unchanged reference parents: their description and stored copy (synthetic keys and kept
+    # labels), so that this table's worker can token them (set by the sync, per round).
+    stored_parents: dict[TableRef, tuple[TableInfo, Any]] = field(default_factory=dict, compare=False, repr=False)
 
 
 def plan_keys(
@@ -81,7 +92,27 @@ def plan_keys(
         ref: _with_people(graph, info, _plan(graph, info, sampling_parent[ref]), reference_max_rows, sources)
         for ref, info in graph.tables.items()
     }
-    return plans, _tree_sizes(graph, sampling_parent, copy_rows)
+    return _with_references(graph, plans), _tree_sizes(graph, sampling_parent, copy_rows)
+
+
+def _with_references(graph: KeyGraph, plans: dict[TableRef, KeyPlan]) -> dict[TableRef, KeyPlan]:
+    """Mark relationships into reference tables, and hand every plan the run's token secret."""
+    secret = os.urandom(16)
+    reference = {ref for ref, plan in plans.items() if plan.reference}
+
+    def marked(keys: ParentKeys | None) -> ParentKeys | None:
+        return None if keys is None else replace(keys, reference=keys.relationship.parent in reference)
+
+    return {
+        ref: replace(
+            plan,
+            measured=tuple(marked(p) for p in plan.measured),
+            sampled_with=marked(plan.sampled_with),
+            referenced=tuple(sorted({r.parent_columns for r in graph.children_of(ref) if not r.self_reference})),
+            label_secret=secret,
+        )
+        for ref, plan in plans.items()
+    }
 
 
 def _with_people(

@@ -9,7 +9,7 @@ keys, and which key column numbers the children of a parent (``order_items.line_
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -17,6 +17,7 @@ import pandas as pd
 
 from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.core.values import normalize
+from catalog_synth.link.labels import label_counts, reference_tokens, stored_key_tokens
 from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
 from connectors import Capability, Connector
 from connectors.graph import Relationship
@@ -43,6 +44,13 @@ class RelationProfile:
     # The warehouse's row counts of the child and the parent table (aggregates): the whole
     # tables' children per parent, where ``children_per_parent`` counts sampled parents only.
     table_rows: tuple[int, int] | None = None
+    # A reference parent: child rows per parent row, by token of its real key (link/labels.py;
+    # held in memory only, never in as_dict).
+    label_counts: dict[int, float] = field(default_factory=dict, repr=False)
+    # A reference child of a reference parent: the token of each synthetic row's real parent.
+    row_tokens: tuple[int | None, ...] = field(default=(), repr=False)
+    # An unchanged reference parent: its stored synthetic keys -> token of the real row they hold.
+    parent_key_tokens: dict[tuple, int | None] = field(default_factory=dict, repr=False)
 
     def counts(self) -> np.ndarray:
         """The measured children counts, one per measured parent."""
@@ -78,6 +86,8 @@ class RelationProfile:
 class KeyProfile:
     relations: list[RelationProfile] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # A reference table: per referenced column set, the token of each synthetic row's real key.
+    own_tokens: dict[tuple[str, ...], list[int | None]] = field(default_factory=dict, repr=False)
 
     def of(self, relationship: Relationship) -> RelationProfile | None:
         return next((p for p in self.relations if p.relationship == relationship), None)
@@ -102,6 +112,13 @@ def read_sample(
     for parent_keys in plan.measured:
         together = parent_keys == plan.sampled_with
         measured, families = _measure(connector, info, parent_keys, together, rows, seed, min_count, rng)
+        if parent_keys.reference and plan.subject is None and plan.label_secret:
+            counts = label_counts(connector, info, parent_keys, plan.label_secret, min_count)
+            measured = replace(measured, label_counts=counts)
+        stored = plan.stored_parents.get(parent_keys.relationship.parent)
+        if parent_keys.reference and stored is not None and plan.label_secret:
+            keys = stored_key_tokens(connector, *stored, parent_keys.relationship.parent_columns, plan.label_secret)
+            measured = replace(measured, parent_key_tokens=keys)
         profile.relations.append(measured)
         sample = families if families is not None else sample
     if sample is None:
@@ -229,3 +246,20 @@ def drop_real_keys(connector: Connector, table: SyntheticTable, plan: KeyPlan) -
     clashes = np.array([_key(row) in taken for row in table.data[list(columns)].itertuples(index=False)])
     table.data = table.data[~clashes].reset_index(drop=True)
     return int(clashes.sum())
+
+
+def with_tokens(profile: KeyProfile, sample: pd.DataFrame, table: SyntheticTable, plan: KeyPlan) -> KeyProfile:
+    """A reference table's profile with the tokens of its synthetic rows' real keys and real parents
+    (worker side; see :mod:`catalog_synth.link.labels`)."""
+    if not plan.reference or not plan.label_secret or table.data.empty:
+        return profile
+    own, parents = reference_tokens(sample, table, plan)
+    profile.own_tokens = own
+    relations = {r.relationship: r for r in profile.relations}
+    for parent_keys in plan.measured:
+        relationship = parent_keys.relationship
+        if parent_keys.reference and relationship.columns in parents:
+            measured = relations.get(relationship) or RelationProfile(relationship, {})
+            relations[relationship] = replace(measured, row_tokens=tuple(parents[relationship.columns]))
+    profile.relations = list(relations.values())
+    return profile

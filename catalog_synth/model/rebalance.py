@@ -8,11 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.types import (
-    RebalanceSpec,
-    Semantic,
-    SynthesisError,
-)
+from catalog_synth.core.types import RebalanceSpec, Semantic, SynthesisError
 from catalog_synth.core.values import normalize
 from catalog_synth.model import Target
 from catalog_synth.model.sample import model_sdtype

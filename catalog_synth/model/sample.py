@@ -4,15 +4,15 @@ table column by column). Numbers come out on the column's grid, never at a rare 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import numpy as np
 import pandas as pd
 
 from catalog_synth.core.frames import microseconds_to_datetimes, resolution
 from catalog_synth.core.timings import stage
-from catalog_synth.core.types import (
-    Semantic,
-    SynthesisError,
-)
+from catalog_synth.core.types import Semantic, SynthesisError
 from catalog_synth.core.values import as_numbers
 from catalog_synth.model import (
     GeneratorReport,
@@ -24,10 +24,20 @@ from catalog_synth.protect.categories import protect_categories
 from catalog_synth.protect.classify import is_public
 from catalog_synth.protect.meanings import Meaning
 from catalog_synth.protect.prepare import Attempt, PreparedTable
-from catalog_synth.protect.rare import avoid_extremes, merge_rare_numbers, round_to_step
+from catalog_synth.protect.rare import (
+    avoid_extremes,
+    drop_rare_row_copies,
+    merge_rare_numbers,
+    round_to_step,
+)
 
 # Extra rows sampled so that dropping copies of rare real rows still leaves enough.
 OVERSAMPLE = 1.25
+# Times more rows are sampled when the protections dropped too many (each time for the rows missing).
+REPLACEMENT_ROUNDS = 4
+# Most rows one round of replacements samples, relative to the rows asked.
+MAX_REPLACEMENT_FACTOR = 10
+_T = TypeVar("_T")
 
 
 # Numbers and dates with at most this many distinct values are modelled as categories.
@@ -75,14 +85,17 @@ def sample_model(
     train = protect_categories(table, train, attempt.min_count, rng)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
+    def finish(sampled: pd.DataFrame) -> pd.DataFrame:
+        for name in names:
+            if table.classes[name].semantic == Semantic.DATETIME:
+                sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
+            if table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
+                sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
+        sampled = _coherent_places(table, sampled, train, rng)
+        return drop_rare_row_copies(table.frame, sampled, table.subjects, attempt.min_count)
+
     with stage("model"):
-        sampled, generator = _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target)
-    for name in names:
-        if table.classes[name].semantic == Semantic.DATETIME:
-            sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
-        if table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
-            sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
-    return _coherent_places(table, sampled, train, rng), generator
+        return _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target, finish)
 
 
 def model_sdtype(table: PreparedTable, name: str, min_count: int) -> str:
@@ -136,24 +149,47 @@ def _coherent_places(
 
 
 def _fit_and_sample(
-    table: PreparedTable, train: pd.DataFrame, sdtypes: dict[str, str], n_rows: int, seed: int, target: Target | None
+    table: PreparedTable,
+    train: pd.DataFrame,
+    sdtypes: dict[str, str],
+    n_rows: int,
+    seed: int,
+    target: Target | None,
+    finish: Callable[[pd.DataFrame], pd.DataFrame],
 ) -> tuple[pd.DataFrame, GeneratorReport]:
-    """The generator the settings name, fitted on the protected training rows; its report."""
+    """The generator the settings name, fitted on the protected training rows, its rows after
+    ``finish`` (which may drop rows: replacements are drawn, up to ``REPLACEMENT_ROUNDS`` times,
+    as many as the share of rows kept so far needs, until ``table.n_rows`` remain); its report."""
     name = table.settings.synthesizer
     try:
         generator = open_generator(name, table.settings.generator_settings, seed)
     except ValueError as exc:  # unknown generator or bad settings: names keys, never values
         raise SynthesisError(f"generator {name}: {exc}") from None
     try:
-        generator.fit(train, sdtypes)
-        sampled = generator.sample(n_rows, target)
+        _library(name, generator.fit, train, sdtypes)
+        sampled = finish(_library(name, generator.sample, n_rows, target))
+        kept_share = len(sampled) / max(n_rows, 1)
+        for _ in range(REPLACEMENT_ROUNDS):
+            short = table.n_rows - len(sampled)
+            if short <= 0 or kept_share == 0:
+                break
+            asked = min(int(np.ceil(short * OVERSAMPLE / kept_share)) + 5, MAX_REPLACEMENT_FACTOR * table.n_rows)
+            more = finish(_library(name, generator.sample, asked, target))
+            kept_share = max(len(more) / asked, 1 / asked)
+            sampled = pd.concat([sampled, more], ignore_index=True)
+    finally:
+        generator.close()
+    return sampled.reset_index(drop=True), generator.report
+
+
+def _library(name: str, call: Callable[..., _T], *args: object) -> _T:
+    """A call into the generator's library: its errors name the generator, never a value."""
+    try:
+        return call(*args)
     except GeneratorUnavailable as exc:
         raise SynthesisError(str(exc)) from None
     except Exception as exc:  # library messages may quote values: never pass them on
         raise SynthesisError(f"the {name} model could not be fitted or sampled ({type(exc).__name__})") from None
-    finally:
-        generator.close()
-    return sampled, generator.report
 
 
 def finish_numbers(

@@ -16,9 +16,7 @@ from faker import Faker
 from catalog_synth.core.types import ColumnInfo, ColumnKind
 from catalog_synth.core.values import Forbidden, distinct_share, normalize
 from catalog_synth.protect.evidence import RealCounts
-from catalog_synth.protect.locales import (
-    faker_for,
-)
+from catalog_synth.protect.locales import faker_for
 from catalog_synth.protect.subjects import Subjects
 
 # Faker makes a value in 0.1-0.25 ms, too slow for one call per row: a fake maker draws its

@@ -33,10 +33,7 @@ from catalog_synth.protect.fake_makers import (
     unique_integers,
 )
 from catalog_synth.protect.kinds import fakes_for
-from catalog_synth.protect.locales import (
-    faker_provider,
-    kin_locales,
-)
+from catalog_synth.protect.locales import faker_provider, kin_locales
 from catalog_synth.protect.meanings import Style
 from catalog_synth.protect.names import is_place_name
 

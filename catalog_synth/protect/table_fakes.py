@@ -7,10 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.types import (
-    ColumnKind,
-    Semantic,
-)
+from catalog_synth.core.types import ColumnKind, Semantic
 from catalog_synth.protect.classify import describes_people
 from catalog_synth.protect.contact_fakes import emails_following_names
 from catalog_synth.protect.fake_context import FakeContext

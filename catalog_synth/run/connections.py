@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from catalog_synth.core.config import WarehouseConfig
 from connectors import Connector, open_connector
-
-if TYPE_CHECKING:
-    pass
-
 
 # -- connectors, cached per process -----------------------------------------------------
 _CONNECTORS: dict[tuple[str, str], Connector] = {}

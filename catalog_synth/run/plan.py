@@ -8,7 +8,6 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config, RebalanceConfig, WarehouseConfig
 from catalog_synth.core.types import (
@@ -19,14 +18,11 @@ from catalog_synth.core.types import (
     TableStatus,
 )
 from catalog_synth.link.plan import KeyPlan, plan_keys
+from catalog_synth.run.connections import open_warehouse
+from catalog_synth.run.tasks import TableTask
 from catalog_synth.store.copies import StoreWriter, logical_name
 from connectors import Connector, ConnectorError, TableVanished, WarehouseUnavailable
 from connectors.graph import KeyGraph, discover, with_declared
-
-if TYPE_CHECKING:
-    pass
-from catalog_synth.run.connections import open_warehouse
-from catalog_synth.run.tasks import TableTask
 
 log = logging.getLogger("catalog_synth.sync")
 

@@ -4,19 +4,12 @@ was not published while that holds; drop copies of tables that left the warehous
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config
 from catalog_synth.core.timings import stage
-from catalog_synth.core.types import (
-    TableResult,
-    TableStatus,
-)
-from catalog_synth.store.copies import StoreWriter, logical_name
-
-if TYPE_CHECKING:
-    pass
+from catalog_synth.core.types import TableResult, TableStatus
 from catalog_synth.run.tasks import TableOutcome, TableTask
+from catalog_synth.store.copies import StoreWriter, logical_name
 
 log = logging.getLogger("catalog_synth.sync")
 

@@ -17,28 +17,18 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import Config
 from catalog_synth.core.timings import StageTimes, collect, stage
-from catalog_synth.core.types import (
-    TableRef,
-    TableResult,
-    TableStatus,
-)
+from catalog_synth.core.types import TableRef, TableResult, TableStatus
 from catalog_synth.link.link import KeyLinker
 from catalog_synth.run.choose import OnDemandExecutor
-from catalog_synth.run.executors import Executor, start_worker_server
-from catalog_synth.store.copies import Store, store_keys
-
-if TYPE_CHECKING:
-    pass
 from catalog_synth.run.connections import close_cached_connectors
-from catalog_synth.run.plan import (
-    last_syncs,
-    plan_tasks,
-)
+from catalog_synth.run.executors import Executor, start_worker_server
+from catalog_synth.run.plan import last_syncs, plan_tasks
 from catalog_synth.run.publishing import (
     drop_vanished,
     log_result,
@@ -47,6 +37,11 @@ from catalog_synth.run.publishing import (
 )
 from catalog_synth.run.table_job import process_table
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
+from catalog_synth.store.copies import Store, store_keys
+from catalog_synth.store.labels import stored_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger("catalog_synth.sync")
 # Rounds of re-synthesizing unchanged tables whose parents got new keys (one is enough unless
@@ -135,7 +130,8 @@ def run_sync(
                 on_table(result)
 
         try:
-            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish)
+            labels = partial(stored_labels, writer.con, config.multi_warehouse)
+            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish, labels)
             _run_rebalanced(executor, [task for task in tasks if task.output is not None], publish)
         finally:
             if own_executor:
@@ -158,7 +154,11 @@ def run_sync(
 
 
 def _run_linked(
-    executor: Executor, tasks: list[TableTask], linker: KeyLinker, publish: Callable[[TableOutcome], None]
+    executor: Executor,
+    tasks: list[TableTask],
+    linker: KeyLinker,
+    publish: Callable[[TableOutcome], None],
+    labels: StoredLabels | None = None,
 ) -> None:
     """Run every table at once; publish each when its foreign keys point at synthetic parents.
 
@@ -170,6 +170,8 @@ def _run_linked(
         linker.expect(task.ref for task in round_tasks)
         unchanged = [unchanged_outcome(task, task.fingerprint) for task in round_tasks if task.unchanged]
         work = [task for task in round_tasks if not task.unchanged]
+        if labels is not None:
+            work = _with_stored_parents(work, linker, labels)
         for outcome in itertools.chain(unchanged, executor.map(process_table, work)):
             with stage("link"):
                 arrived = linker.arrive(outcome)
@@ -181,6 +183,26 @@ def _run_linked(
         round_tasks = [replace(task, previous_fingerprint=None) for task in tasks if task.ref in stale]
         if not round_tasks:
             return
+
+
+StoredLabels = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]
+
+
+def _with_stored_parents(work: list[TableTask], linker: KeyLinker, labels: StoredLabels) -> list[TableTask]:
+    """Tasks whose reference parents keep their stored copy this round, with that copy's synthetic
+    keys and kept labels (so that their workers can still follow the real counts per label)."""
+    synthesized = {task.ref for task in work}
+    ready = []
+    for task in work:
+        stored = {}
+        for parent_keys in task.keys.measured:
+            parent = parent_keys.relationship.parent
+            if parent_keys.reference and parent not in synthesized and parent in linker.graph.tables:
+                frame = labels(parent, parent_keys.relationship.parent_columns)
+                if frame is not None:
+                    stored[parent] = (linker.graph.tables[parent], frame)
+        ready.append(replace(task, keys=replace(task.keys, stored_parents=stored)) if stored else task)
+    return ready
 
 
 def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callable[[TableOutcome], None]) -> None:

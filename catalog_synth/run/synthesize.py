@@ -44,7 +44,7 @@ from catalog_synth.protect.prepare import (
     mode_notes,
     prepare_table,
 )
-from catalog_synth.protect.rare import drop_rare_row_copies, holdout
+from catalog_synth.protect.rare import holdout
 from catalog_synth.protect.table_fakes import (
     fake_identifying_columns,
     unique_primary_key,
@@ -103,7 +103,19 @@ def synthesize_table(
         notes=mode_notes(table),
         generator=generator,
         rebalance=class_shares(table, synthetic, target),
+        shortfall=_shortfall(table, len(data)),
     )
+
+
+def _shortfall(table: PreparedTable, rows: int) -> list[str]:
+    """Why the copy is short of ``table.n_rows`` (replacements were drawn: these are what is left)."""
+    short = table.n_rows - rows
+    if short <= 0:
+        return []
+    if table.mode is Mode.MODEL:
+        return [f"{short} rows short after drawing replacements for rows the protections removed"
+                " (copies of rare real rows, repeated composite keys)"]  # fmt: skip
+    return [f"{short} rows short: repeated composite keys were removed"]
 
 
 def _gate_input(table: PreparedTable, synthetic: pd.DataFrame, target: Target | None) -> GateInput:
@@ -137,8 +149,7 @@ def _generate(
     elif table.mode is Mode.GENERATED:
         modelled = generated_columns(table, attempt, rng)
     else:
-        modelled, generator = sample_model(table, attempt, rng, target)
-        modelled = drop_rare_row_copies(table.frame, modelled, table.subjects, attempt.min_count)
+        modelled, generator = sample_model(table, attempt, rng, target)  # rare-row copies replaced
     for name in table.empty():
         modelled[name] = None
     modelled = modelled.head(table.n_rows).reset_index(drop=True)

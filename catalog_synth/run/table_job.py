@@ -21,8 +21,9 @@ from catalog_synth.core.types import (
     TableResult,
     TableSkipped,
     TableStatus,
+    with_rows_note,
 )
-from catalog_synth.link.profile import drop_real_keys, read_sample
+from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.run.connections import cached_connector
 from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
@@ -66,20 +67,26 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         return unchanged_outcome(task, outcome.fingerprint)
     limits = capability_notes(connector, task)
     with stage("sample"):
+        rows = max(task.sample_rows, info.row_count) if task.keys.reference else task.sample_rows  # every label
         sample, outcome.keys = _retrying(task, lambda: read_sample(
-            connector, info, task.keys, task.sample_rows, task.settings.seed, task.settings.min_category_count
+            connector, info, task.keys, rows, task.settings.seed, task.settings.min_category_count
         ))  # fmt: skip
         outcome.result.rows_read = len(sample)
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
     from catalog_synth.run.synthesize import synthesize_table
 
-    table = synthesize_table(info, sample, _settings(task, info), evidence)
-    del sample, evidence  # real rows stop here
+    settings = _settings(task, info)
+    table = synthesize_table(info, sample, settings, evidence)
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
+    outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
+    del sample, evidence  # real rows stop here
     table.notes = [*table.notes, *limits, *outcome.keys.notes]
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
+    outcome.result.rows_asked = settings.copy_rows
+    for holder in (outcome.result, table):  # the summary and the stored copy's report
+        holder.notes = with_rows_note(holder.notes, settings.copy_rows, len(table.data), table.shortfall)
     return outcome
 
 
@@ -159,6 +166,8 @@ def _named(task: TableTask, table: SyntheticTable) -> SyntheticTable:
 def _result(task: TableTask, table: SyntheticTable, rows_read: int, real_keys: int) -> TableResult:
     dropped = [f"column {column!r} {why}" for column, why in table.dropped_columns.items()]
     keys = [f"{real_keys} synthetic key(s) equal to a real key were dropped"] if real_keys else []
+    if real_keys:
+        table.shortfall.append(f"{real_keys} rows whose new key equals a real key were dropped")
     return TableResult(
         task.ref,
         TableStatus.SYNTHESIZED,

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import WarehouseConfig
 from catalog_synth.core.types import (
@@ -17,10 +16,6 @@ from catalog_synth.core.types import (
 )
 from catalog_synth.link.plan import KeyPlan
 from catalog_synth.link.profile import KeyProfile
-
-if TYPE_CHECKING:
-    pass
-
 
 UNCHANGED = "unchanged since the last sync"
 

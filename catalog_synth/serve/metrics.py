@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-)
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from catalog_synth.serve.errors import (
-    QueryError,
-    QueryRefused,
-)
+from catalog_synth.serve.errors import QueryError, QueryRefused
 from catalog_synth.serve.limits import QuerySlots
 from catalog_synth.serve.responses import error_status
 

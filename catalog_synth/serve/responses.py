@@ -14,10 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
-from fastapi.responses import (
-    Response,
-    StreamingResponse,
-)
+from fastapi.responses import Response, StreamingResponse
 
 from catalog_synth.serve.engine import QueryResult, arrow_rows
 from catalog_synth.serve.errors import (

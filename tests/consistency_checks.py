@@ -1,0 +1,97 @@
+"""Is a synthetic copy consistent as a schema? SQL aggregates on the warehouse against the store.
+
+* ``label_shares``: a child's share of rows per label of a referenced lookup table (tracks per
+  genre, customers per nation), on each side, and the largest absolute difference;
+* ``pairs_kept``: the share of rows of one lookup table whose label still goes with the same
+  label of another (each nation in its real region);
+* ``composite_resolves``: the share of child rows whose composite key exists in its parent
+  (line items whose (part, supplier) pair is in ``partsupp``);
+* ``row_counts``: rows per table in the warehouse and in the store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import sqlalchemy as sa
+
+
+@dataclass(frozen=True)
+class Shares:
+    real: dict[str, float]
+    synthetic: dict[str, float]
+    synthetic_rows: int  # child rows in the store with a label (shares move in steps of 1 / this)
+
+    @property
+    def max_difference(self) -> float:
+        labels = set(self.real) | set(self.synthetic)
+        return max(abs(self.real.get(x, 0.0) - self.synthetic.get(x, 0.0)) for x in labels) if labels else 0.0
+
+
+def _warehouse(url: str, sql: str) -> list[tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as con:
+            return [tuple(row) for row in con.exec_driver_sql(sql)]
+    finally:
+        engine.dispose()
+
+
+def _store(store: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(store), read_only=True) as con:
+        con.execute("SET schema = 'public'")
+        return [tuple(row) for row in con.execute(sql).fetchall()]
+
+
+def _shares(rows: list[tuple]) -> dict[str, float]:
+    total = sum(n for _, n in rows) or 1
+    return {str(label).rstrip(): n / total for label, n in rows}
+
+
+def label_shares(url: str, store: Path, child: str, key: str, parent: str, parent_key: str, label: str) -> Shares:
+    """Share of ``child`` rows per ``parent.label``, joined on ``child.key = parent.parent_key``."""
+    sql = (
+        f"SELECT p.{label}, count(*) FROM {child} c JOIN {parent} p ON p.{parent_key} = c.{key} "
+        f"GROUP BY p.{label}"
+    )
+    synthetic = _store(store, sql)
+    return Shares(_shares(_warehouse(url, sql)), _shares(synthetic), sum(n for _, n in synthetic))
+
+
+def pairs_kept(
+    url: str, store: Path, child: str, key: str, child_label: str, parent: str, parent_key: str, label: str
+) -> float:
+    """Share of real ``child_label`` values whose ``parent.label`` in the store equals the real one."""
+    sql = f"SELECT c.{child_label}, p.{label} FROM {child} c JOIN {parent} p ON p.{parent_key} = c.{key}"
+    real = {str(a).rstrip(): str(b).rstrip() for a, b in _warehouse(url, sql)}
+    synthetic: dict[str, set[str]] = {}
+    for a, b in _store(store, sql):
+        synthetic.setdefault(str(a).rstrip(), set()).add(str(b).rstrip())
+    kept = sum(1 for a, b in real.items() if synthetic.get(a) == {b})
+    return kept / len(real) if real else 1.0
+
+
+def composite_resolves(store: Path, child: str, columns: tuple[str, ...], parent: str, parent_columns: tuple[str, ...]) -> float:
+    """Share of ``child`` rows (with the key present) whose composite key exists in ``parent``."""
+    join = " AND ".join(f"p.{pc} = c.{c}" for c, pc in zip(columns, parent_columns))
+    present = " AND ".join(f"c.{c} IS NOT NULL" for c in columns)
+    total, found = _store(store, (
+        f"SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM {parent} p WHERE {join})) "
+        f"FROM {child} c WHERE {present}"
+    ))[0]  # fmt: skip
+    return found / total if total else 1.0
+
+
+def row_counts(url: str, store: Path, tables: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    """``{table: (real rows, synthetic rows)}`` (synthetic -1 when the store has no copy)."""
+    counts = {}
+    for table in tables:
+        real = _warehouse(url, f"SELECT count(*) FROM {table}")[0][0]
+        try:
+            synthetic = _store(store, f"SELECT count(*) FROM {table}")[0][0]
+        except duckdb.CatalogException:
+            synthetic = -1
+        counts[table] = (real, synthetic)
+    return counts

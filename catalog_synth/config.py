@@ -145,6 +145,19 @@ class SandboxConfig(_Section):
     catalog_origin: str | None = Field(
         default=None, description="Origin allowed to frame the preview pages (DataHub's frontend)."
     )
+    pg_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="Port of the PostgreSQL protocol endpoint (psql, DBeaver, SQLAlchemy; e.g. 5433); none: off.",
+    )
+    pg_host: str | None = Field(default=None, description="Interface of the PostgreSQL endpoint. Default: host.")
+    pg_tls_cert: str | None = Field(
+        default=None, description="PEM certificate (chain) for the PostgreSQL endpoint's SSL; needed beyond loopback."
+    )
+    pg_tls_key: str | None = Field(default=None, description="PEM private key of pg_tls_cert.")
+    pg_idle_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="A PostgreSQL connection idle this long is closed."
+    )
+    pg_max_connections: int = Field(default=64, ge=1, description="Open PostgreSQL connections, all clients together.")
 
     @property
     def queries_per_client(self) -> int:

@@ -95,6 +95,14 @@ def duckdb_type(column: ColumnInfo) -> str:
     return _DUCKDB_TYPES.get(column.kind, "VARCHAR")
 
 
+def _column_entry(column: ColumnInfo, primary_key: tuple[str, ...]) -> dict[str, Any]:
+    """A column of ``_catalog_synth.tables.columns``; ``primary_key`` only on key columns."""
+    entry: dict[str, Any] = {"name": column.name, "type": duckdb_type(column), "sql_type": column.sql_type}
+    if column.name in primary_key:
+        entry["primary_key"] = True
+    return entry
+
+
 def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
@@ -285,7 +293,7 @@ class StoreWriter:
                     dialect,
                     len(frame),
                     table.preview_rows,
-                    json.dumps([{"name": c.name, "type": duckdb_type(c), "sql_type": c.sql_type} for c in columns]),
+                    json.dumps([_column_entry(c, table.info.primary_key) for c in columns]),
                     json.dumps({k: v.as_dict() for k, v in table.classes.items()}),
                     json.dumps(table.dropped_columns),
                     json.dumps(table.quality.as_dict()) if table.quality else None,

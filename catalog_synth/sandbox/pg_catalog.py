@@ -1,0 +1,266 @@
+"""The catalog PostgreSQL clients read, for the synthetic tables and nothing else.
+
+psql's ``\\dt``/``\\dn``/``\\d``, SQLAlchemy's reflection and JDBC's ``DatabaseMetaData`` ask
+``pg_catalog`` and ``information_schema``. They are answered by a small in-memory DuckDB
+database (:mod:`.pg_catalog_data` fills it) holding only catalog rows built from the store's
+metadata: the synthetic tables under their warehouse schemas, their columns with PostgreSQL
+types, and the primary and foreign keys the store records. It holds no data and no other
+object; DuckDB's own ``pg_catalog`` (the store's internals, settings) is never reached: a
+catalog query may name only the tables built here.
+
+A catalog query is parsed as PostgreSQL, rewritten (``pg_catalog.x`` to the tables here,
+session functions to literals, ``::regclass``/``::regtype`` casts to look-ups), checked like
+any sandbox query (one read-only query, no file/network functions) and run in the
+client's fair share of the query slots, on a connection with no external access.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, ParseError, TokenError
+
+from catalog_synth.sandbox.errors import QueryFailed, QueryRefused
+from catalog_synth.sandbox.pg_catalog_data import PG_TABLES, build_catalog
+from catalog_synth.sandbox.pg_types import wire_column
+from catalog_synth.sandbox.validator import check_statement
+
+if TYPE_CHECKING:
+    from catalog_synth.sandbox.engine import QueryEngine
+    from catalog_synth.sandbox.pg_session import WireResult, WireSession
+
+_HINT = re.compile(
+    r"\b(pg_\w+|information_schema|current_schemas?|current_database|current_catalog|current_setting|"
+    r"current_user|session_user|version|format_type|obj_description|col_description|has_\w+_privilege)\b"
+    r"|::\s*(reg\w+|oid)\b",
+    re.I,
+)
+_PSQL_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!*=<>]+)\s*\)", re.I)
+_PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?", re.I)
+_SESSION_FUNCTIONS = (exp.CurrentUser, exp.SessionUser, exp.CurrentSchema, exp.CurrentSchemas,
+                      exp.CurrentDatabase, exp.CurrentVersion)
+_TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range"}
+_CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
+
+
+def looks_like_catalog_query(sql: str) -> bool:
+    """A cheap first look: could ``sql`` be a catalog query? (Most queries are not.)"""
+    return bool(_HINT.search(sql))
+
+
+class CatalogCache:
+    """The catalog database of the store's current tables, rebuilt when a sync changes them."""
+
+    def __init__(self, engine: QueryEngine):
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._key: tuple[Any, ...] | None = None
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._schemas: list[str] = []
+
+    def answer(self, sql: str, session: WireSession) -> WireResult | None:
+        """The answer to a catalog query, or None when ``sql`` is not one (it goes to the engine)."""
+        statement = _parse(sql)
+        if statement is None or not _is_catalog_query(statement):
+            return None
+        connection, schemas = self._current()
+        rewritten = _rewrite(statement, session, schemas)
+        check_statement(rewritten)
+        text = rewritten.sql("duckdb")
+        limit = self.engine.settings.row_limit
+        with self.engine.slots.hold(session.client):
+            cursor = connection.cursor()
+            try:
+                relation = cursor.sql(text)
+                if relation is None:
+                    raise QueryRefused("only read-only queries are allowed")
+                columns = [wire_column(name, str(kind)) for name, kind in zip(relation.columns, relation.types)]
+                rows = relation.limit(limit).fetchall()
+            except duckdb.Error as exc:
+                raise QueryFailed(str(exc).strip().splitlines()[0]) from None
+            finally:
+                cursor.close()
+        from catalog_synth.sandbox.pg_session import WireResult
+
+        return WireResult(f"SELECT {len(rows)}", columns, rows)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _current(self) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+        tables = self.engine.tables()
+        key = tuple((t.logical_name, t.synced_at, t.fingerprint) for t in tables)
+        with self._lock:
+            if self._connection is None or key != self._key:
+                fresh = _connect()
+                try:
+                    self._schemas = build_catalog(fresh, tables)
+                    fresh.execute("SET enable_external_access = false")
+                    fresh.execute("SET lock_configuration = true")
+                except BaseException:
+                    fresh.close()
+                    raise
+                if self._connection is not None:
+                    self._connection.close()
+                self._connection, self._key = fresh, key
+            return self._connection, self._schemas
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        ":memory:",
+        config={
+            "autoload_known_extensions": False,
+            "autoinstall_known_extensions": False,
+            "allow_community_extensions": False,
+            "python_enable_replacements": False,
+            "threads": 1,
+            "memory_limit": "256MB",
+        },
+    )
+
+
+def _parse(sql: str) -> exp.Expr | None:
+    text = _PSQL_COLLATE.sub("", _PSQL_OPERATOR.sub(r" \1 ", sql))
+    try:
+        statements = [s for s in sqlglot.parse(text, read="postgres", error_level=ErrorLevel.RAISE) if s is not None]
+    except (ParseError, TokenError, RecursionError):
+        return None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        return None
+    return statements[0]
+
+
+def _is_catalog_query(statement: exp.Expr) -> bool:
+    for table in statement.find_all(exp.Table):
+        if table.db.lower() in _CATALOG_SCHEMAS or (not table.db and table.name.lower() in PG_TABLES):
+            return True
+    for node in statement.walk():
+        if isinstance(node, _SESSION_FUNCTIONS):
+            return True
+        if isinstance(node, exp.Anonymous) and _is_catalog_function(node.name):
+            return True
+        if isinstance(node, exp.Cast) and isinstance(node.to, exp.ObjectIdentifier):
+            return True
+    return False
+
+
+def _is_catalog_function(name: str) -> bool:
+    name = name.lower()
+    return (name.startswith(("pg_", "has_")) or name in ("current_setting", "format_type", "obj_description",
+                                                           "col_description", "shobj_description"))
+
+
+def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> exp.Expr:
+    ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+
+    def transform(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            return _catalog_table(node, ctes)
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
+            name = node.this.name.lower() if isinstance(node.this, exp.Anonymous) else node.this.sql_name().lower()
+            if name not in _TABLE_FUNCTIONS and not isinstance(node.this, (exp.Unnest, exp.GenerateSeries)):
+                raise QueryRefused(f"table function {name}() is not allowed in a catalog query")
+            return node
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) and isinstance(node.expression, exp.Func):
+            if node.this.name.lower() == "pg_catalog":
+                return transform(node.expression)
+        if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("user", "current_user", "session_user") and not node.this.quoted:
+            return exp.Literal.string(session.user)
+        if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
+            return exp.Literal.string(session.user)
+        if isinstance(node, exp.CurrentDatabase):
+            return exp.Literal.string(session.database)
+        if isinstance(node, exp.CurrentVersion):
+            from catalog_synth.sandbox.pg_session import SERVER_VERSION
+
+            return exp.Literal.string(f"PostgreSQL {SERVER_VERSION} on DuckDB, read-only synthetic data")
+        if isinstance(node, exp.CurrentSchema):
+            return exp.Literal.string(schemas[0] if schemas else "public")
+        if isinstance(node, exp.CurrentSchemas):
+            implicit = bool(node.this) and node.this.sql().upper() == "TRUE"
+            names = (["pg_catalog"] if implicit else []) + schemas
+            return exp.Array(expressions=[exp.Literal.string(s) for s in names])
+        if isinstance(node, exp.Anonymous) and node.name.lower() in ("current_setting", "current_catalog"):
+            return _current_setting(node, session)
+        if isinstance(node, exp.Cast) and isinstance(node.to, exp.ObjectIdentifier):
+            return _object_cast(node)
+        if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.USERDEFINED):
+            return exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_get_userbyid":
+            return exp.Literal.string("catalog_synth")
+        return node
+
+    return statement.transform(transform)
+
+
+def _catalog_table(table: exp.Table, ctes: set[str]) -> exp.Table:
+    schema, name = table.db.lower(), table.name.lower()
+    if table.catalog:
+        raise QueryRefused(f"relation {table.sql('postgres')!r} is not in the sandbox's catalog")
+    if not schema and name in ctes:
+        return table
+    if schema == "information_schema":
+        if f"isc.{name}" not in PG_TABLES.values():
+            raise QueryFailed(f'relation "information_schema.{name}" does not exist')
+        table.set("db", exp.to_identifier("isc"))
+        return table
+    if schema in ("pg_catalog", "") and name in PG_TABLES:
+        table.set("db", exp.to_identifier("main"))
+        table.set("this", exp.to_identifier(name))
+        return table
+    if schema == "pg_catalog" or (not schema and name.startswith("pg_")):
+        raise QueryFailed(f'relation "pg_catalog.{name}" does not exist')
+    # A synthetic table beside the catalog: catalog queries read the catalog only.
+    raise QueryRefused(f"a catalog query reads pg_catalog and information_schema only (not {table.sql('postgres')!r})")
+
+
+def _current_setting(node: exp.Anonymous, session: WireSession) -> exp.Expr:
+    if node.name.lower() == "current_catalog":
+        return exp.Literal.string(session.database)
+    argument = node.expressions[0] if node.expressions else None
+    if not isinstance(argument, exp.Literal) or not argument.is_string:
+        raise QueryRefused("current_setting() takes a setting's name as a string")
+    value = session.setting(argument.this)
+    if value is None:
+        missing_ok = len(node.expressions) > 1 and node.expressions[1].sql().upper() == "TRUE"
+        if missing_ok:
+            return exp.null()
+        raise QueryFailed(f'unrecognized configuration parameter "{argument.this}"')
+    return exp.Literal.string(value)
+
+
+def _object_cast(node: exp.Cast) -> exp.Expr:
+    kind = node.to.name.upper()
+    value = node.this
+    if kind == "OID":
+        return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+    if kind == "REGCLASS" and isinstance(value, exp.Literal) and value.is_string:
+        parts = [p.strip('"') for p in value.this.split(".")]
+        where = f"c.relname = {_quote(parts[-1])}"
+        if len(parts) > 1:
+            where += f" AND n.nspname = {_quote(parts[-2])}"
+        lookup = f"(SELECT min(c.oid) FROM main.pg_class c JOIN main.pg_namespace n ON n.oid = c.relnamespace WHERE {where})"
+        return sqlglot.parse_one(lookup, read="duckdb")
+    if kind == "REGCLASS":
+        return sqlglot.parse_one(f"(SELECT min(relname) FROM main.pg_class WHERE oid = {value.sql('duckdb')})", read="duckdb")
+    if kind == "REGTYPE" and isinstance(value, exp.Literal) and value.is_string:
+        return sqlglot.parse_one(f"(SELECT min(oid) FROM main.pg_type WHERE typname = {_quote(value.this)})", read="duckdb")
+    if kind == "REGTYPE":
+        return exp.Anonymous(this="format_type", expressions=[value, exp.null()])
+    if kind == "REGNAMESPACE":
+        return sqlglot.parse_one(f"(SELECT min(nspname) FROM main.pg_namespace WHERE oid = {value.sql('duckdb')})", read="duckdb")
+    # regproc, regprocedure, regrole …: their names
+    return exp.Cast(this=value, to=exp.DataType.build("VARCHAR"))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,431 @@
+"""The rows of the sandbox's PostgreSQL catalog, built from the store's table list.
+
+Tables get PostgreSQL OIDs from 16384 up (as user objects do in PostgreSQL), columns their
+PostgreSQL type and modifier (``numeric(12,2)``), primary keys where the store records them
+(``"primary_key": true`` on a column) and foreign keys from the relationships the store
+measured. Catalog tables a client may read but that have nothing to say here (defaults,
+comments, triggers, policies …) exist and are empty.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import duckdb
+
+from catalog_synth.sandbox.pg_types import wire_column
+from catalog_synth.store import StoredTable
+
+OWNER = 10
+PG_CATALOG_NS, INFORMATION_SCHEMA_NS = 11, 13000
+_FIRST_OID = 16384
+
+# name -> columns (DuckDB types); every table lives in the catalog database's main schema.
+_PG_COLUMNS = {
+    "pg_namespace": "oid BIGINT, nspname VARCHAR, nspowner BIGINT, nspacl VARCHAR",
+    "pg_class": (
+        "oid BIGINT, relname VARCHAR, relnamespace BIGINT, reltype BIGINT, reloftype BIGINT, relowner BIGINT, "
+        "relam BIGINT, relfilenode BIGINT, reltablespace BIGINT, relpages INTEGER, reltuples DOUBLE, "
+        "relallvisible INTEGER, reltoastrelid BIGINT, relhasindex BOOLEAN, relisshared BOOLEAN, "
+        "relpersistence VARCHAR, relkind VARCHAR, relnatts SMALLINT, relchecks SMALLINT, relhasrules BOOLEAN, "
+        "relhastriggers BOOLEAN, relhassubclass BOOLEAN, relrowsecurity BOOLEAN, relforcerowsecurity BOOLEAN, "
+        "relispopulated BOOLEAN, relreplident VARCHAR, relispartition BOOLEAN, relrewrite BIGINT, "
+        "relfrozenxid BIGINT, relminmxid BIGINT, relacl VARCHAR[], reloptions VARCHAR[], relpartbound VARCHAR"
+    ),
+    "pg_attribute": (
+        "attrelid BIGINT, attname VARCHAR, atttypid BIGINT, attstattarget INTEGER, attlen SMALLINT, "
+        "attnum SMALLINT, attndims INTEGER, attcacheoff INTEGER, atttypmod INTEGER, attbyval BOOLEAN, "
+        "attalign VARCHAR, attstorage VARCHAR, attcompression VARCHAR, attnotnull BOOLEAN, atthasdef BOOLEAN, "
+        "atthasmissing BOOLEAN, attidentity VARCHAR, attgenerated VARCHAR, attisdropped BOOLEAN, "
+        "attislocal BOOLEAN, attinhcount INTEGER, attcollation BIGINT, attacl VARCHAR[], attoptions VARCHAR[], "
+        "attfdwoptions VARCHAR[], attmissingval VARCHAR"
+    ),
+    "pg_type": (
+        "oid BIGINT, typname VARCHAR, typnamespace BIGINT, typowner BIGINT, typlen SMALLINT, typbyval BOOLEAN, "
+        "typtype VARCHAR, typcategory VARCHAR, typispreferred BOOLEAN, typisdefined BOOLEAN, typdelim VARCHAR, "
+        "typrelid BIGINT, typsubscript VARCHAR, typelem BIGINT, typarray BIGINT, typinput VARCHAR, "
+        "typoutput VARCHAR, typreceive VARCHAR, typsend VARCHAR, typmodin VARCHAR, typmodout VARCHAR, "
+        "typanalyze VARCHAR, typalign VARCHAR, typstorage VARCHAR, typnotnull BOOLEAN, typbasetype BIGINT, "
+        "typtypmod INTEGER, typndims INTEGER, typcollation BIGINT, typdefaultbin VARCHAR, typdefault VARCHAR, "
+        "typacl VARCHAR[]"
+    ),
+    "pg_constraint": (
+        "oid BIGINT, conname VARCHAR, connamespace BIGINT, contype VARCHAR, condeferrable BOOLEAN, "
+        "condeferred BOOLEAN, convalidated BOOLEAN, conrelid BIGINT, contypid BIGINT, conindid BIGINT, "
+        "conparentid BIGINT, confrelid BIGINT, confupdtype VARCHAR, confdeltype VARCHAR, confmatchtype VARCHAR, "
+        "conislocal BOOLEAN, coninhcount INTEGER, connoinherit BOOLEAN, conkey SMALLINT[], confkey SMALLINT[], "
+        "conpfeqop BIGINT[], conppeqop BIGINT[], conffeqop BIGINT[], confdelsetcols SMALLINT[], "
+        "conexclop BIGINT[], conbin VARCHAR, condef VARCHAR"
+    ),
+    "pg_index": (
+        "indexrelid BIGINT, indrelid BIGINT, indnatts SMALLINT, indnkeyatts SMALLINT, indisunique BOOLEAN, "
+        "indnullsnotdistinct BOOLEAN, indisprimary BOOLEAN, indisexclusion BOOLEAN, indimmediate BOOLEAN, "
+        "indisclustered BOOLEAN, indisvalid BOOLEAN, indcheckxmin BOOLEAN, indisready BOOLEAN, "
+        "indislive BOOLEAN, indisreplident BOOLEAN, indkey SMALLINT[], indcollation BIGINT[], "
+        "indclass BIGINT[], indoption SMALLINT[], indexprs VARCHAR, indpred VARCHAR, indexdef VARCHAR"
+    ),
+    "pg_attrdef": "oid BIGINT, adrelid BIGINT, adnum SMALLINT, adbin VARCHAR",
+    "pg_description": "objoid BIGINT, classoid BIGINT, objsubid INTEGER, description VARCHAR",
+    "pg_shdescription": "objoid BIGINT, classoid BIGINT, description VARCHAR",
+    "pg_am": "oid BIGINT, amname VARCHAR, amhandler VARCHAR, amtype VARCHAR",
+    "pg_inherits": "inhrelid BIGINT, inhparent BIGINT, inhseqno INTEGER, inhdetachpending BOOLEAN",
+    "pg_collation": (
+        "oid BIGINT, collname VARCHAR, collnamespace BIGINT, collowner BIGINT, collprovider VARCHAR, "
+        "collisdeterministic BOOLEAN, collencoding INTEGER, collcollate VARCHAR, collctype VARCHAR"
+    ),
+    "pg_database": (
+        "oid BIGINT, datname VARCHAR, datdba BIGINT, encoding INTEGER, datlocprovider VARCHAR, "
+        "datistemplate BOOLEAN, datallowconn BOOLEAN, datconnlimit INTEGER, datfrozenxid BIGINT, "
+        "datminmxid BIGINT, dattablespace BIGINT, datcollate VARCHAR, datctype VARCHAR, daticulocale VARCHAR, "
+        "datcollversion VARCHAR, datacl VARCHAR[]"
+    ),
+    "pg_roles": (
+        "oid BIGINT, rolname VARCHAR, rolsuper BOOLEAN, rolinherit BOOLEAN, rolcreaterole BOOLEAN, "
+        "rolcreatedb BOOLEAN, rolcanlogin BOOLEAN, rolreplication BOOLEAN, rolconnlimit INTEGER, "
+        "rolpassword VARCHAR, rolvaliduntil TIMESTAMP, rolbypassrls BOOLEAN, rolconfig VARCHAR[]"
+    ),
+    "pg_user": "usename VARCHAR, usesysid BIGINT, usecreatedb BOOLEAN, usesuper BOOLEAN, userepl BOOLEAN, "
+    "usebypassrls BOOLEAN, passwd VARCHAR, valuntil TIMESTAMP, useconfig VARCHAR[]",
+    "pg_auth_members": "oid BIGINT, roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN",
+    "pg_tablespace": "oid BIGINT, spcname VARCHAR, spcowner BIGINT, spcacl VARCHAR[], spcoptions VARCHAR[]",
+    "pg_proc": (
+        "oid BIGINT, proname VARCHAR, pronamespace BIGINT, proowner BIGINT, prolang BIGINT, prokind VARCHAR, "
+        "proretset BOOLEAN, prorettype BIGINT, pronargs SMALLINT, proargtypes BIGINT[], proallargtypes BIGINT[], "
+        "proargmodes VARCHAR[], proargnames VARCHAR[], prosrc VARCHAR, prosecdef BOOLEAN, provolatile VARCHAR"
+    ),
+    "pg_enum": "oid BIGINT, enumtypid BIGINT, enumsortorder DOUBLE, enumlabel VARCHAR",
+    "pg_range": "rngtypid BIGINT, rngsubtype BIGINT, rngmultitypid BIGINT",
+    "pg_trigger": "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype SMALLINT, "
+    "tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT",
+    "pg_rewrite": "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, is_instead BOOLEAN",
+    "pg_policy": "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, "
+    "polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
+    "pg_statistic_ext": "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, "
+    "stxstattarget INTEGER, stxkeys SMALLINT[], stxkind VARCHAR[]",
+    "pg_statistic_ext_data": "stxoid BIGINT, stxdinherit BOOLEAN",
+    "pg_publication": "oid BIGINT, pubname VARCHAR, pubowner BIGINT, puballtables BOOLEAN, pubinsert BOOLEAN, "
+    "pubupdate BOOLEAN, pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN",
+    "pg_publication_rel": "oid BIGINT, prpubid BIGINT, prrelid BIGINT, prqual VARCHAR, prattrs SMALLINT[]",
+    "pg_publication_namespace": "oid BIGINT, pnpubid BIGINT, pnnspid BIGINT",
+    "pg_partitioned_table": "partrelid BIGINT, partstrat VARCHAR, partnatts SMALLINT, partdefid BIGINT",
+    "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
+    "pg_sequence": "seqrelid BIGINT, seqtypid BIGINT, seqstart BIGINT, seqincrement BIGINT, seqmax BIGINT, "
+    "seqmin BIGINT, seqcache BIGINT, seqcycle BOOLEAN",
+    "pg_depend": "classid BIGINT, objid BIGINT, objsubid INTEGER, refclassid BIGINT, refobjid BIGINT, "
+    "refobjsubid INTEGER, deptype VARCHAR",
+    "pg_extension": "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extrelocatable BOOLEAN, "
+    "extversion VARCHAR",
+    "pg_settings": "name VARCHAR, setting VARCHAR, unit VARCHAR, category VARCHAR, short_desc VARCHAR, "
+    "vartype VARCHAR, source VARCHAR",
+    "pg_tables": "schemaname VARCHAR, tablename VARCHAR, tableowner VARCHAR, tablespace VARCHAR, "
+    "hasindexes BOOLEAN, hasrules BOOLEAN, hastriggers BOOLEAN, rowsecurity BOOLEAN",
+    "pg_views": "schemaname VARCHAR, viewname VARCHAR, viewowner VARCHAR, definition VARCHAR",
+    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, tablespace VARCHAR, "
+    "hasindexes BOOLEAN, ispopulated BOOLEAN, definition VARCHAR",
+    "pg_indexes": "schemaname VARCHAR, tablename VARCHAR, indexname VARCHAR, tablespace VARCHAR, indexdef VARCHAR",
+    "pg_opclass": "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcdefault BOOLEAN",
+    "pg_language": "oid BIGINT, lanname VARCHAR",
+    "pg_event_trigger": "oid BIGINT, evtname VARCHAR, evtevent VARCHAR, evtenabled VARCHAR",
+    "pg_foreign_server": "oid BIGINT, srvname VARCHAR",
+    "pg_foreign_data_wrapper": "oid BIGINT, fdwname VARCHAR",
+    "pg_cast": "oid BIGINT, castsource BIGINT, casttarget BIGINT, castfunc BIGINT, castcontext VARCHAR",
+    "pg_operator": "oid BIGINT, oprname VARCHAR, oprnamespace BIGINT, oprleft BIGINT, oprright BIGINT, oprresult BIGINT",
+}
+_ISC_COLUMNS = {
+    "schemata": "catalog_name VARCHAR, schema_name VARCHAR, schema_owner VARCHAR, "
+    "default_character_set_catalog VARCHAR, default_character_set_schema VARCHAR, "
+    "default_character_set_name VARCHAR, sql_path VARCHAR",
+    "tables": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, table_type VARCHAR, "
+    "self_referencing_column_name VARCHAR, reference_generation VARCHAR, user_defined_type_catalog VARCHAR, "
+    "user_defined_type_schema VARCHAR, user_defined_type_name VARCHAR, is_insertable_into VARCHAR, "
+    "is_typed VARCHAR, commit_action VARCHAR",
+    "columns": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, "
+    "ordinal_position INTEGER, column_default VARCHAR, is_nullable VARCHAR, data_type VARCHAR, "
+    "character_maximum_length INTEGER, character_octet_length INTEGER, numeric_precision INTEGER, "
+    "numeric_precision_radix INTEGER, numeric_scale INTEGER, datetime_precision INTEGER, interval_type VARCHAR, "
+    "interval_precision INTEGER, udt_catalog VARCHAR, udt_schema VARCHAR, udt_name VARCHAR, "
+    "dtd_identifier VARCHAR, is_identity VARCHAR, identity_generation VARCHAR, is_generated VARCHAR, "
+    "generation_expression VARCHAR, is_updatable VARCHAR, collation_name VARCHAR",
+    "table_constraints": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, "
+    "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, constraint_type VARCHAR, "
+    "is_deferrable VARCHAR, initially_deferred VARCHAR, enforced VARCHAR, nulls_distinct VARCHAR",
+    "key_column_usage": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, "
+    "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, column_name VARCHAR, "
+    "ordinal_position INTEGER, position_in_unique_constraint INTEGER",
+    "referential_constraints": "constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR, "
+    "unique_constraint_catalog VARCHAR, unique_constraint_schema VARCHAR, unique_constraint_name VARCHAR, "
+    "match_option VARCHAR, update_rule VARCHAR, delete_rule VARCHAR",
+    "constraint_column_usage": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, "
+    "column_name VARCHAR, constraint_catalog VARCHAR, constraint_schema VARCHAR, constraint_name VARCHAR",
+    "views": "table_catalog VARCHAR, table_schema VARCHAR, table_name VARCHAR, view_definition VARCHAR",
+    "routines": "specific_catalog VARCHAR, specific_schema VARCHAR, specific_name VARCHAR, routine_name VARCHAR, "
+    "routine_type VARCHAR",
+    "sequences": "sequence_catalog VARCHAR, sequence_schema VARCHAR, sequence_name VARCHAR",
+}
+PG_TABLES = {**{name: f"main.{name}" for name in _PG_COLUMNS},
+             **{f"information_schema.{name}": f"isc.{name}" for name in _ISC_COLUMNS}}
+
+# oid, typname, SQL name (format_type), len, category, array oid, element oid
+_TYPES = [
+    (16, "bool", "boolean", 1, "B", 1000, 0), (17, "bytea", "bytea", -1, "U", 1001, 0),
+    (18, "char", '"char"', 1, "Z", 1002, 0), (19, "name", "name", 64, "S", 1003, 0),
+    (20, "int8", "bigint", 8, "N", 1016, 0), (21, "int2", "smallint", 2, "N", 1005, 0),
+    (23, "int4", "integer", 4, "N", 1007, 0), (25, "text", "text", -1, "S", 1009, 0),
+    (26, "oid", "oid", 4, "N", 1028, 0), (114, "json", "json", -1, "U", 199, 0),
+    (700, "float4", "real", 4, "N", 1021, 0), (701, "float8", "double precision", 8, "N", 1022, 0),
+    (1042, "bpchar", "character", -1, "S", 1014, 0), (1043, "varchar", "character varying", -1, "S", 1015, 0),
+    (1082, "date", "date", 4, "D", 1182, 0), (1083, "time", "time without time zone", 8, "D", 1183, 0),
+    (1114, "timestamp", "timestamp without time zone", 8, "D", 1115, 0),
+    (1184, "timestamptz", "timestamp with time zone", 8, "D", 1185, 0),
+    (1186, "interval", "interval", 16, "T", 1187, 0), (1700, "numeric", "numeric", -1, "N", 1231, 0),
+    (2950, "uuid", "uuid", 16, "U", 2951, 0), (3802, "jsonb", "jsonb", -1, "U", 3807, 0),
+    (1000, "_bool", "boolean[]", -1, "A", 0, 16), (1005, "_int2", "smallint[]", -1, "A", 0, 21),
+    (1007, "_int4", "integer[]", -1, "A", 0, 23), (1016, "_int8", "bigint[]", -1, "A", 0, 20),
+    (1009, "_text", "text[]", -1, "A", 0, 25), (1015, "_varchar", "character varying[]", -1, "A", 0, 1043),
+    (1028, "_oid", "oid[]", -1, "A", 0, 26), (1022, "_float8", "double precision[]", -1, "A", 0, 701),
+    (1231, "_numeric", "numeric[]", -1, "A", 0, 1700), (1182, "_date", "date[]", -1, "A", 0, 1082),
+    (1115, "_timestamp", "timestamp without time zone[]", -1, "A", 0, 1114),
+    (2951, "_uuid", "uuid[]", -1, "A", 0, 2950), (705, "unknown", "unknown", -2, "X", 0, 0),
+    (2249, "record", "record", -1, "P", 2287, 0), (2205, "regclass", "regclass", 4, "N", 2210, 0),
+    (2206, "regtype", "regtype", 4, "N", 2211, 0), (24, "regproc", "regproc", 4, "N", 1008, 0),
+]
+_MACROS = """
+CREATE MACRO format_type(t, m) AS CASE
+  WHEN t IS NULL THEN NULL
+  WHEN t = 1700 AND m >= 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
+  WHEN t = 1043 AND m >= 4 THEN 'character varying(' || (m - 4) || ')'
+  WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
+  ELSE coalesce((SELECT min(sql_name) FROM main._type_names WHERE oid = t), '???') END;
+CREATE MACRO pg_get_constraintdef(c) AS (SELECT min(condef) FROM main.pg_constraint WHERE oid = c),
+  (c, p) AS (SELECT min(condef) FROM main.pg_constraint WHERE oid = c);
+CREATE MACRO pg_get_indexdef(i) AS (SELECT min(indexdef) FROM main.pg_index WHERE indexrelid = i),
+  (i, n, p) AS (SELECT min(indexdef) FROM main.pg_index WHERE indexrelid = i);
+CREATE MACRO pg_table_is_visible(c) AS TRUE;
+CREATE MACRO pg_get_userbyid(u) AS 'catalog_synth';
+CREATE MACRO pg_type_is_visible(t) AS TRUE;
+CREATE MACRO pg_function_is_visible(f) AS TRUE;
+CREATE MACRO pg_get_expr(e, r) AS CAST(NULL AS VARCHAR), (e, r, p) AS CAST(NULL AS VARCHAR);
+CREATE MACRO obj_description(o) AS CAST(NULL AS VARCHAR), (o, c) AS CAST(NULL AS VARCHAR);
+CREATE MACRO col_description(o, n) AS CAST(NULL AS VARCHAR);
+CREATE MACRO shobj_description(o, c) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_encoding_to_char(e) AS 'UTF8';
+CREATE MACRO pg_get_partkeydef(r) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_get_viewdef(v) AS CAST(NULL AS VARCHAR), (v, p) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_get_triggerdef(t) AS CAST(NULL AS VARCHAR), (t, p) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_get_statisticsobjdef_columns(s) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_relation_size(r) AS 0, (r, f) AS 0;
+CREATE MACRO pg_total_relation_size(r) AS 0;
+CREATE MACRO pg_table_size(r) AS 0;
+CREATE MACRO pg_size_pretty(n) AS n || ' bytes';
+CREATE MACRO pg_is_in_recovery() AS FALSE;
+CREATE MACRO pg_backend_pid() AS 0;
+CREATE MACRO pg_postmaster_start_time() AS TIMESTAMP '2000-01-01';
+CREATE MACRO has_table_privilege(a, b) AS TRUE, (a, b, c) AS TRUE;
+CREATE MACRO has_schema_privilege(a, b) AS TRUE, (a, b, c) AS TRUE;
+CREATE MACRO has_database_privilege(a, b) AS TRUE, (a, b, c) AS TRUE;
+CREATE MACRO has_column_privilege(a, b, c) AS TRUE, (a, b, c, d) AS TRUE;
+CREATE MACRO has_any_column_privilege(a, b) AS TRUE, (a, b, c) AS TRUE;
+CREATE MACRO has_function_privilege(a, b) AS TRUE, (a, b, c) AS TRUE;
+CREATE MACRO pg_has_role(a, b) AS FALSE, (a, b, c) AS FALSE;
+CREATE MACRO pg_get_serial_sequence(t, c) AS CAST(NULL AS VARCHAR);
+CREATE MACRO pg_get_keywords() AS TABLE SELECT 'select' AS word, 'R' AS catcode, 'reserved' AS catdesc WHERE FALSE;
+"""
+
+
+def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> list[str]:
+    """Create and fill the catalog tables on ``con``; return the synthetic schemas (sorted)."""
+    con.execute("CREATE SCHEMA isc")
+    for name, columns in _PG_COLUMNS.items():
+        con.execute(f"CREATE TABLE main.{name} ({columns})")
+    for name, columns in _ISC_COLUMNS.items():
+        con.execute(f"CREATE TABLE isc.{name} ({columns})")
+    con.execute("CREATE TABLE main._type_names (oid BIGINT, sql_name VARCHAR)")
+    con.execute(_MACROS)
+    database = tables[0].warehouse if len({t.warehouse for t in tables}) == 1 else "synthetic"
+    rows = _Rows(database)
+    rows.fixed()
+    schemas = sorted({t.schema_name for t in tables})
+    for schema in schemas:
+        rows.namespace(schema)
+    by_name = {(t.schema_name.lower(), t.table_name.lower()): t for t in tables}
+    for table in tables:
+        rows.table(table)
+    for table in tables:
+        for relation in table.relations or []:
+            parent = by_name.get(tuple(str(relation.get("parent", "")).lower().split(".", 1)))  # type: ignore[arg-type]
+            if parent is not None and relation.get("columns") and relation.get("parent_columns"):
+                rows.foreign_key(table, parent, list(relation["columns"]), list(relation["parent_columns"]))
+    for name, values in rows.data.items():
+        if values:
+            schema = "isc" if name in _ISC_COLUMNS else "main"
+            width = len(values[0])
+            con.executemany(f"INSERT INTO {schema}.{name} VALUES ({', '.join(['?'] * width)})", values)
+    return schemas
+
+
+class _Rows:
+    """The rows of every catalog table, collected before one insert per table."""
+
+    def __init__(self, database: str):
+        self.database = database
+        self.data: dict[str, list[tuple[Any, ...]]] = {name: [] for name in [*_PG_COLUMNS, *_ISC_COLUMNS, "_type_names"]}
+        self.widths = {name: len(cols.split(", ")) for name, cols in {**_PG_COLUMNS, **_ISC_COLUMNS}.items()}
+        self.next_oid = _FIRST_OID
+        self.namespaces: dict[str, int] = {}
+        self.relations: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
+        self.keys: dict[tuple[str, str], tuple[str, list[str]]] = {}
+
+    def oid(self) -> int:
+        self.next_oid += 1
+        return self.next_oid
+
+    def add(self, name: str, **values: Any) -> None:
+        columns = [c.split(" ")[0] for c in ({**_PG_COLUMNS, **_ISC_COLUMNS}[name]).split(", ")]
+        unknown = set(values) - set(columns)
+        assert not unknown, (name, unknown)
+        self.data[name].append(tuple(values.get(c) for c in columns))
+
+    def fixed(self) -> None:
+        self.add("pg_namespace", oid=PG_CATALOG_NS, nspname="pg_catalog", nspowner=OWNER)
+        self.add("pg_namespace", oid=INFORMATION_SCHEMA_NS, nspname="information_schema", nspowner=OWNER)
+        self.add("pg_am", oid=2, amname="heap", amtype="t")
+        self.add("pg_am", oid=403, amname="btree", amtype="i")
+        self.add("pg_database", oid=_FIRST_OID - 1, datname=self.database, datdba=OWNER, encoding=6,
+                 datlocprovider="c", datistemplate=False, datallowconn=True, datconnlimit=-1,
+                 dattablespace=1663, datcollate="C", datctype="C")
+        self.add("pg_roles", oid=OWNER, rolname="catalog_synth", rolsuper=False, rolinherit=True,
+                 rolcreaterole=False, rolcreatedb=False, rolcanlogin=True, rolreplication=False,
+                 rolconnlimit=-1, rolbypassrls=False)
+        self.add("pg_user", usename="catalog_synth", usesysid=OWNER, usecreatedb=False, usesuper=False,
+                 userepl=False, usebypassrls=False)
+        self.add("pg_tablespace", oid=1663, spcname="pg_default", spcowner=OWNER)
+        for oid, typname, sql_name, length, category, array, element in _TYPES:
+            self.data["_type_names"].append((oid, sql_name))
+            self.add("pg_type", oid=oid, typname=typname, typnamespace=PG_CATALOG_NS, typowner=OWNER, typlen=length,
+                     typbyval=0 < length <= 8, typtype="p" if category == "P" else "b", typcategory=category,
+                     typispreferred=False, typisdefined=True, typdelim=",", typrelid=0, typelem=element,
+                     typarray=array, typinput="array_in" if element else f"{typname}in",
+                     typoutput="array_out" if element else f"{typname}out", typreceive=f"{typname}recv",
+                     typsend=f"{typname}send", typalign="i", typstorage="p", typnotnull=False, typbasetype=0,
+                     typtypmod=-1, typndims=0, typcollation=100 if category == "S" else 0)
+
+    def namespace(self, schema: str) -> None:
+        oid = self.oid()
+        self.namespaces[schema] = oid
+        self.add("pg_namespace", oid=oid, nspname=schema, nspowner=OWNER)
+        self.add("schemata", catalog_name=self.database, schema_name=schema, schema_owner="catalog_synth")
+
+    def table(self, table: StoredTable) -> None:
+        oid, namespace = self.oid(), self.namespaces[table.schema_name]
+        primary = [c["name"] for c in table.columns if c.get("primary_key")]
+        self.add("pg_class", oid=oid, relname=table.table_name, relnamespace=namespace, reltype=0, reloftype=0,
+                 relowner=OWNER, relam=2, relfilenode=oid, reltablespace=0, relpages=1,
+                 reltuples=float(table.row_count), relallvisible=0, reltoastrelid=0, relhasindex=bool(primary),
+                 relisshared=False, relpersistence="p", relkind="r", relnatts=len(table.columns), relchecks=0,
+                 relhasrules=False, relhastriggers=False, relhassubclass=False, relrowsecurity=False,
+                 relforcerowsecurity=False, relispopulated=True, relreplident="d", relispartition=False,
+                 relrewrite=0, relfrozenxid=0, relminmxid=0)
+        self.add("pg_tables", schemaname=table.schema_name, tablename=table.table_name, tableowner="catalog_synth",
+                 hasindexes=bool(primary), hasrules=False, hastriggers=False, rowsecurity=False)
+        self.add("tables", table_catalog=self.database, table_schema=table.schema_name, table_name=table.table_name,
+                 table_type="BASE TABLE", is_insertable_into="NO", is_typed="NO")
+        attnums = {}
+        for number, column in enumerate(table.columns, start=1):
+            attnums[column["name"]] = number
+            self._column(oid, table, number, column, column["name"] in primary)
+        self.relations[(table.schema_name.lower(), table.table_name.lower())] = (oid, attnums)
+        if primary:
+            self._key(table, oid, namespace, attnums, primary)
+
+    def _column(self, relid: int, table: StoredTable, number: int, column: dict[str, Any], not_null: bool) -> None:
+        wire = wire_column(column["name"], column["type"])
+        length = next((t[3] for t in _TYPES if t[0] == wire.oid), -1)
+        self.add("pg_attribute", attrelid=relid, attname=column["name"], atttypid=wire.oid, attstattarget=-1,
+                 attlen=length, attnum=number, attndims=0, attcacheoff=-1, atttypmod=wire.type_modifier,
+                 attbyval=0 < length <= 8, attalign="i", attstorage="p", attcompression="", attnotnull=not_null,
+                 atthasdef=False, atthasmissing=False, attidentity="", attgenerated="", attisdropped=False,
+                 attislocal=True, attinhcount=0, attcollation=100 if wire.oid in (25, 1043) else 0)
+        sql_name = next(t[2] for t in _TYPES if t[0] == wire.oid)
+        precision = scale = None
+        if wire.type_modifier >= 4:
+            precision, scale = (wire.type_modifier - 4) >> 16, (wire.type_modifier - 4) & 65535
+        elif wire.oid in (20, 21, 23):
+            precision, scale = {20: 64, 21: 16, 23: 32}[wire.oid], 0
+        elif wire.oid in (700, 701):
+            precision = {700: 24, 701: 53}[wire.oid]
+        self.add("columns", table_catalog=self.database, table_schema=table.schema_name,
+                 table_name=table.table_name, column_name=column["name"], ordinal_position=number,
+                 is_nullable="NO" if not_null else "YES", data_type=sql_name if wire.oid < 1000 or wire.oid >= 1082
+                 or wire.oid in (1042, 1043) else "ARRAY", numeric_precision=precision,
+                 numeric_precision_radix=(10 if wire.oid == 1700 else 2) if precision else None,
+                 numeric_scale=scale, datetime_precision=6 if wire.oid in (1114, 1184, 1083) else None,
+                 udt_catalog=self.database, udt_schema="pg_catalog",
+                 udt_name=next(t[1] for t in _TYPES if t[0] == wire.oid), dtd_identifier=str(number),
+                 is_identity="NO", is_generated="NEVER", is_updatable="NO")
+
+    def _key(self, table: StoredTable, relid: int, namespace: int, attnums: dict[str, int], columns: list[str]) -> None:
+        name = f"{table.table_name}_pkey"
+        index, constraint = self.oid(), self.oid()
+        keys = [attnums[c] for c in columns]
+        quoted = ", ".join(_ident(c) for c in columns)
+        indexdef = (f"CREATE UNIQUE INDEX {_ident(name)} ON {_ident(table.schema_name)}."
+                    f"{_ident(table.table_name)} USING btree ({quoted})")
+        self.add("pg_class", oid=index, relname=name, relnamespace=namespace, reltype=0, relowner=OWNER, relam=403,
+                 relkind="i", relnatts=len(keys), relpersistence="p", relhasindex=False, relispartition=False,
+                 reltuples=float(table.row_count), relpages=1, relhasrules=False, relhastriggers=False,
+                 relrowsecurity=False, relforcerowsecurity=False, relreplident="n", relispopulated=True)
+        self.add("pg_index", indexrelid=index, indrelid=relid, indnatts=len(keys), indnkeyatts=len(keys),
+                 indisunique=True, indnullsnotdistinct=False, indisprimary=True, indisexclusion=False,
+                 indimmediate=True, indisclustered=False, indisvalid=True, indcheckxmin=False, indisready=True,
+                 indislive=True, indisreplident=False, indkey=keys, indoption=[0] * len(keys), indexdef=indexdef)
+        self.add("pg_indexes", schemaname=table.schema_name, tablename=table.table_name, indexname=name,
+                 indexdef=indexdef)
+        self.add("pg_constraint", oid=constraint, conname=name, connamespace=namespace, contype="p",
+                 condeferrable=False, condeferred=False, convalidated=True, conrelid=relid, contypid=0,
+                 conindid=index, conparentid=0, confrelid=0, confupdtype=" ", confdeltype=" ", confmatchtype=" ",
+                 conislocal=True, coninhcount=0, connoinherit=True, conkey=keys, condef=f"PRIMARY KEY ({quoted})")
+        self._constraint_views(table, name, "PRIMARY KEY", columns)
+        self.keys[(table.schema_name.lower(), table.table_name.lower())] = (name, columns)
+
+    def foreign_key(self, child: StoredTable, parent: StoredTable, columns: list[str], referred: list[str]) -> None:
+        child_oid, child_attnums = self.relations[(child.schema_name.lower(), child.table_name.lower())]
+        parent_oid, parent_attnums = self.relations[(parent.schema_name.lower(), parent.table_name.lower())]
+        if not all(c in child_attnums for c in columns) or not all(c in parent_attnums for c in referred):
+            return  # a key column the synthetic copy dropped
+        name = f"{child.table_name}_{'_'.join(columns)}_fkey"
+        definition = (f"FOREIGN KEY ({', '.join(_ident(c) for c in columns)}) REFERENCES "
+                      f"{_ident(parent.schema_name)}.{_ident(parent.table_name)}"
+                      f"({', '.join(_ident(c) for c in referred)})")
+        parent_key = self.keys.get((parent.schema_name.lower(), parent.table_name.lower()))
+        self.add("pg_constraint", oid=self.oid(), conname=name, connamespace=self.namespaces[child.schema_name],
+                 contype="f", condeferrable=False, condeferred=False, convalidated=True, conrelid=child_oid,
+                 contypid=0, conindid=0, conparentid=0, confrelid=parent_oid, confupdtype="a", confdeltype="a",
+                 confmatchtype="s", conislocal=True, coninhcount=0, connoinherit=True,
+                 conkey=[child_attnums[c] for c in columns], confkey=[parent_attnums[c] for c in referred],
+                 condef=definition)
+        self._constraint_views(child, name, "FOREIGN KEY", columns)
+        self.add("referential_constraints", constraint_catalog=self.database, constraint_schema=child.schema_name,
+                 constraint_name=name, unique_constraint_catalog=self.database,
+                 unique_constraint_schema=parent.schema_name,
+                 unique_constraint_name=parent_key[0] if parent_key else None, match_option="NONE",
+                 update_rule="NO ACTION", delete_rule="NO ACTION")
+        for column in referred:
+            self.add("constraint_column_usage", table_catalog=self.database, table_schema=parent.schema_name,
+                     table_name=parent.table_name, column_name=column, constraint_catalog=self.database,
+                     constraint_schema=child.schema_name, constraint_name=name)
+
+    def _constraint_views(self, table: StoredTable, name: str, kind: str, columns: list[str]) -> None:
+        self.add("table_constraints", constraint_catalog=self.database, constraint_schema=table.schema_name,
+                 constraint_name=name, table_catalog=self.database, table_schema=table.schema_name,
+                 table_name=table.table_name, constraint_type=kind, is_deferrable="NO", initially_deferred="NO",
+                 enforced="YES")
+        for position, column in enumerate(columns, start=1):
+            self.add("key_column_usage", constraint_catalog=self.database, constraint_schema=table.schema_name,
+                     constraint_name=name, table_catalog=self.database, table_schema=table.schema_name,
+                     table_name=table.table_name, column_name=column, ordinal_position=position,
+                     position_in_unique_constraint=position if kind == "FOREIGN KEY" else None)
+
+
+def _ident(name: str) -> str:
+    return name if re.fullmatch(r"[a-z_][a-z0-9_]*", name) else '"' + name.replace('"', '""') + '"'

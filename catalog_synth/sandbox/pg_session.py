@@ -1,0 +1,339 @@
+"""What one PostgreSQL connection's statements mean: session statements, catalog queries, queries.
+
+Every statement is one of:
+
+* a session statement clients send on their own (``SET``, ``SHOW``, ``RESET``, ``DISCARD``,
+  ``BEGIN``/``COMMIT``/``ROLLBACK``/``SAVEPOINT``/``RELEASE``): answered here, no-ops on a
+  read-only session; ``SET catalog_synth.dialect = 'snowflake'`` picks the dialect of the
+  connection's queries;
+* a catalog query (it reads ``pg_catalog``/``information_schema`` or calls catalog
+  functions): answered by :mod:`.pg_catalog`, which knows only the synthetic tables;
+* anything else: the same call as ``POST /api/query`` (:meth:`QueryEngine.run`: validator,
+  hardened read-only DuckDB, limits, the client's fair share), so answers and refusals match.
+
+Server-side cursors (``DECLARE``/``FETCH``) are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlglot
+
+from catalog_synth.sandbox.engine import QueryEngine
+from catalog_synth.sandbox.errors import (
+    QueryError,
+    QueryFailed,
+    QueryRefused,
+    QueryTimeout,
+    ResultTooLarge,
+    SandboxBusy,
+    StoreUnavailable,
+    TableNotFound,
+    TooManyQueries,
+)
+from catalog_synth.sandbox.pg_catalog import CatalogCache, looks_like_catalog_query
+from catalog_synth.sandbox.pg_types import WireColumn, wire_column
+
+SERVER_VERSION = "16.0 (catalog-synth sandbox)"
+DIALECT_SETTING = "catalog_synth.dialect"
+_BACKSLASH_DIALECTS = {"mysql", "bigquery", "spark", "databricks", "hive", "doris", "starrocks"}
+
+
+class WireError(Exception):
+    """An error for the client, with its SQLSTATE."""
+
+    def __init__(self, sqlstate: str, message: str, severity: str = "ERROR"):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+        self.message = message
+        self.severity = severity
+
+
+@dataclass
+class WireResult:
+    tag: str
+    columns: list[WireColumn] | None = None  # None: no rows (SET, BEGIN …)
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+
+
+_TRANSACTION = re.compile(
+    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ABORT|ROLLBACK|SAVEPOINT|RELEASE)\b(.*)$", re.I | re.S
+)
+_SET = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?(.+?)\s*;?\s*$", re.I | re.S)
+_SET_VALUE = re.compile(r"^([\w.\"]+)\s*(?:=|\s+TO\s+|\s+)\s*(.+)$", re.I | re.S)
+_SHOW = re.compile(r"^\s*SHOW\s+(.+?)\s*;?\s*$", re.I | re.S)
+_RESET = re.compile(r"^\s*(RESET\s+(\S+)|DISCARD\s+\w+)\s*;?\s*$", re.I)
+_CURSOR = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b", re.I)
+_COMMENTS = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)*\s*", re.S)
+
+_DEFAULT_SETTINGS = {
+    "server_version": SERVER_VERSION.split(" ")[0],
+    "server_version_num": "160000",
+    "server_encoding": "UTF8",
+    "client_encoding": "UTF8",
+    "datestyle": "ISO, MDY",
+    "intervalstyle": "postgres",
+    "timezone": "UTC",
+    "integer_datetimes": "on",
+    "standard_conforming_strings": "on",
+    "transaction_isolation": "read committed",
+    "default_transaction_isolation": "read committed",
+    "transaction_read_only": "on",
+    "default_transaction_read_only": "on",
+    "search_path": '"$user", public',
+    "max_identifier_length": "63",
+    "is_superuser": "off",
+    "application_name": "",
+    "extra_float_digits": "1",
+    "lc_collate": "C",
+    "lc_ctype": "C",
+    "lc_messages": "C",
+    "lc_monetary": "C",
+    "lc_numeric": "C",
+    "lc_time": "C",
+    "bytea_output": "hex",
+    "statement_timeout": "0",
+    "idle_in_transaction_session_timeout": "0",
+}
+_ALIASES = {"time zone": "timezone", "transaction isolation level": "transaction_isolation",
+            "session authorization": "session_authorization"}
+
+
+class WireSession:
+    """The state of one connection and the meaning of each statement; runs in a worker thread."""
+
+    def __init__(self, engine: QueryEngine, catalog: CatalogCache, client: str, user: str, database: str,
+                 startup: dict[str, str]):
+        self.engine = engine
+        self.catalog = catalog
+        self.client = client
+        self.user = user
+        self.database = database
+        self.settings: dict[str, str] = {}
+        self.in_transaction = False
+        self.failed_transaction = False
+        for name, value in _startup_settings(startup).items():
+            self._set(name, value)
+
+    # --- transaction status for ReadyForQuery ------------------------------------------
+
+    @property
+    def status(self) -> bytes:
+        if self.failed_transaction:
+            return b"E"
+        return b"T" if self.in_transaction else b"I"
+
+    def failed(self) -> None:
+        if self.in_transaction:
+            self.failed_transaction = True
+
+    # --- statements -----------------------------------------------------------------------
+
+    def execute(self, sql: str, describe_only: bool = False) -> WireResult:
+        """Run one statement (parameters already bound). Raises :class:`WireError`."""
+        text = _COMMENTS.sub("", sql, count=1).strip().rstrip(";").strip()
+        if not text:
+            return WireResult("EMPTY")
+        transaction = _TRANSACTION.match(text)
+        if transaction:
+            return self._transaction(transaction.group(1).upper(), transaction.group(2))
+        if self.failed_transaction:
+            raise WireError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+        if _CURSOR.match(text):
+            raise WireError(
+                "0A000",
+                "server-side cursors are not supported by the sandbox: run the query itself "
+                "(results are capped at sandbox.row_limit rows)",
+            )
+        for pattern, handler in ((_SET, self._set_statement), (_SHOW, self._show), (_RESET, self._reset)):
+            match = pattern.match(text)
+            if match:
+                return handler(match)
+        if looks_like_catalog_query(text):
+            try:
+                answer = self.catalog.answer(text, self)
+            except QueryError as exc:
+                raise wire_error(exc) from None
+            if answer is not None:
+                return answer
+        return self._query(text, limit=1 if describe_only else None)
+
+    def _query(self, sql: str, limit: int | None) -> WireResult:
+        try:
+            result = self.engine.run(sql, dialect=self.dialect, limit=limit, client=self.client)
+        except QueryError as exc:
+            raise wire_error(exc) from None
+        columns = [wire_column(c.name, c.type) for c in result.columns]
+        notices = []
+        if result.truncated and limit is None:
+            notices.append(
+                f"the result was truncated to {result.row_count} rows (the sandbox's row limit, "
+                "sandbox.row_limit): add a LIMIT or an aggregate"
+            )
+        return WireResult(f"SELECT {result.row_count}", columns, result.rows, notices)
+
+    @property
+    def dialect(self) -> str:
+        return self.settings.get(DIALECT_SETTING) or self.engine.default_dialect()
+
+    @property
+    def backslash_escapes(self) -> bool:
+        return self.dialect in _BACKSLASH_DIALECTS
+
+    def setting(self, name: str) -> str | None:
+        name = _ALIASES.get(name.lower(), name.lower())
+        if name == DIALECT_SETTING:
+            return self.dialect
+        if name in ("session_authorization", "current_user"):
+            return self.user
+        return self.settings.get(name, _DEFAULT_SETTINGS.get(name))
+
+    def _transaction(self, verb: str, rest: str) -> WireResult:
+        if verb in ("BEGIN", "START"):
+            self.in_transaction = True
+            return WireResult("BEGIN" if verb == "BEGIN" else "START TRANSACTION")
+        if verb == "SAVEPOINT":
+            return WireResult("SAVEPOINT")
+        if verb == "RELEASE":
+            return WireResult("RELEASE")
+        if verb == "ROLLBACK" and re.match(r"\s*(WORK\s+|TRANSACTION\s+)?TO\b", rest, re.I):
+            self.failed_transaction = False  # back to the savepoint: the transaction goes on
+            return WireResult("ROLLBACK")
+        failed = self.failed_transaction
+        self.in_transaction = self.failed_transaction = False
+        if verb in ("ROLLBACK", "ABORT") or failed:
+            return WireResult("ROLLBACK")
+        return WireResult("COMMIT")
+
+    def _set_statement(self, match: re.Match[str]) -> WireResult:
+        body = match.group(1).strip()
+        lowered = body.lower()
+        if lowered.startswith("time zone"):
+            self._set("timezone", body[len("time zone"):])
+            return WireResult("SET")
+        if lowered.startswith(("transaction", "session characteristics")):
+            if "read write" in lowered:
+                raise WireError("25006", "the sandbox is read-only: transactions cannot be read-write")
+            return WireResult("SET")
+        if lowered.startswith("names"):
+            self._set("client_encoding", body[len("names"):])
+            return WireResult("SET")
+        parts = _SET_VALUE.match(body)
+        if not parts:
+            raise WireError("42601", f"cannot read this SET statement: {body[:80]!r}")
+        self._set(parts.group(1).replace('"', ""), parts.group(2))
+        return WireResult("SET")
+
+    def _set(self, name: str, raw: str) -> None:
+        name = _ALIASES.get(name.lower(), name.lower())
+        value = _setting_value(raw)
+        if name == DIALECT_SETTING:
+            if value.lower() in ("", "default"):
+                self.settings.pop(name, None)
+                return
+            try:
+                sqlglot.Dialect.get_or_raise(value.lower())
+            except ValueError:
+                raise WireError("22023", f"unknown SQL dialect {value!r} for {DIALECT_SETTING}") from None
+            value = value.lower()
+        elif name in ("transaction_read_only", "default_transaction_read_only") and value.lower() in ("off", "false"):
+            raise WireError("25006", "the sandbox is read-only")
+        if name in ("client_encoding",) and value.upper().replace("-", "") not in ("UTF8", "UNICODE"):
+            raise WireError("22023", "the sandbox speaks UTF8 only")
+        self.settings[name] = value
+
+    def _show(self, match: re.Match[str]) -> WireResult:
+        name = match.group(1).strip().strip('"')
+        if name.lower() == "all":
+            names = sorted({*_DEFAULT_SETTINGS, *self.settings, DIALECT_SETTING})
+            rows = [(n, self.setting(n) or "", "") for n in names]
+            return WireResult("SHOW", [wire_column(c, "VARCHAR") for c in ("name", "setting", "description")], rows)
+        value = self.setting(name)
+        if value is None:
+            raise WireError("42704", f'unrecognized configuration parameter "{name}"')
+        column = _ALIASES.get(name.lower(), name.lower())
+        column = {"timezone": "TimeZone", "datestyle": "DateStyle"}.get(column, column)
+        return WireResult("SHOW", [wire_column(column, "VARCHAR")], [(value,)])
+
+    def _reset(self, match: re.Match[str]) -> WireResult:
+        name = match.group(2)
+        if name is None or name.lower() == "all":
+            self.settings.clear()
+            return WireResult("DISCARD ALL" if name is None else "RESET")
+        self.settings.pop(_ALIASES.get(name.lower(), name.lower()), None)
+        return WireResult("RESET")
+
+
+def _setting_value(raw: str) -> str:
+    value = raw.strip().rstrip(";").strip()
+    if value.upper() in ("DEFAULT", "LOCAL"):
+        return ""
+    parts = [part.strip() for part in value.split(",")]
+    return ", ".join(part[1:-1].replace("''", "'") if len(part) > 1 and part[0] == part[-1] == "'" else part
+                     for part in parts)
+
+
+def _startup_settings(startup: dict[str, str]) -> dict[str, str]:
+    """Settings a client passes when it connects: ``options=-c name=value`` and plain parameters."""
+    settings = {k: v for k, v in startup.items() if k not in ("user", "database", "options", "replication")}
+    options = startup.get("options", "")
+    for match in re.finditer(r"(?:-c\s*|--)([\w.]+)=((?:\\ |\S)+)", options):
+        settings[match.group(1).replace("-", "_")] = match.group(2).replace("\\ ", " ")
+    return settings
+
+
+# --- errors -----------------------------------------------------------------------------
+
+_REFUSAL_CODES = (
+    ("could not parse", "42601"),
+    ("send one statement", "42601"),
+    ("is empty", "42601"),
+    ("is not a synthetic table", "42P01"),
+    ("ambiguous", "42P09"),
+    ("unknown sql dialect", "22023"),
+    ("longer than", "54000"),
+    ("nested too deeply", "54001"),
+    ("cannot translate", "0A000"),
+    ("limit must be", "22023"),
+)
+_FAILURE_CODES = (
+    ("Parser Error", "42601"),
+    ("Binder Error: Referenced column", "42703"),
+    ("not found in FROM clause", "42703"),
+    ("Function with name", "42883"),
+    ("No function matches", "42883"),
+    ("Catalog Error", "42P01"),
+    ("Binder Error", "42803"),
+    ("more memory", "53200"),
+    ("conversion error", "22P02"),
+    ("out of range", "22003"),
+    ("division", "22012"),
+)
+
+
+def wire_error(exc: QueryError) -> WireError:
+    """The SQLSTATE of a sandbox error (the message is the same as the HTTP API's)."""
+    message = str(exc)
+    if isinstance(exc, QueryRefused):
+        code = next((c for text, c in _REFUSAL_CODES if text in message.lower()), "42501")
+    elif isinstance(exc, QueryFailed):
+        code = next((c for text, c in _FAILURE_CODES if text in message), "XX000")
+    elif isinstance(exc, QueryTimeout):
+        code = "57014"
+    elif isinstance(exc, ResultTooLarge):
+        code = "54000"
+    elif isinstance(exc, TooManyQueries):
+        code = "53400"
+    elif isinstance(exc, SandboxBusy):
+        code = "53000"
+    elif isinstance(exc, StoreUnavailable):
+        code = "57P03"
+    elif isinstance(exc, TableNotFound):
+        code = "42P01"
+    else:
+        code = "XX000"
+    return WireError(code, message)

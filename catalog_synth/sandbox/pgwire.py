@@ -1,0 +1,502 @@
+"""The sandbox over the PostgreSQL protocol: psql, DBeaver, DataGrip, Metabase, psycopg, SQLAlchemy.
+
+Framing and value codecs are pg-mimic's; the connection logic is here so that every query
+takes the same path as ``POST /api/query`` (:mod:`.pg_session`). Per connection:
+
+* **TLS**: with ``sandbox.pg_tls_cert``/``pg_tls_key`` the server answers the protocol's
+  SSLRequest and upgrades the socket; then a client that is not on the loopback address must
+  use it. Without a certificate the listener stays on the loopback address.
+* **Auth**: with ``sandbox.token_hashes`` the password is a token (any user name), sent as a
+  cleartext password inside TLS (or on the loopback address) and checked against the
+  digests like a bearer token; it counts against the same fair share as that token on HTTP.
+  Without tokens: trust, on the loopback address only.
+* **Timeouts**: a connection idle for ``sandbox.pg_idle_timeout_seconds`` is closed; a client
+  that does not read its result within ``sandbox.timeout_seconds`` is disconnected; the
+  handshake has the same limit. ``sandbox.pg_max_connections`` bounds open connections.
+* DuckDB work (and sqlglot's) runs in a thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import os
+import ssl
+import struct
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from pg_mimic import messages
+from pg_mimic.messages import FieldSpec
+from pg_mimic.stream import ConnectionClosed, PgStream
+from pg_mimic.types import decode_binary_param, decode_text_param
+
+from catalog_synth.config import SandboxConfig
+from catalog_synth.sandbox.auth import TokenAuth
+from catalog_synth.sandbox.engine import QueryEngine
+from catalog_synth.sandbox.pg_catalog import CatalogCache
+from catalog_synth.sandbox.pg_session import SERVER_VERSION, WireError, WireResult, WireSession
+from catalog_synth.sandbox.pg_types import WireColumn, bind_parameters, count_parameters, encode_rows
+
+log = logging.getLogger(__name__)
+
+_CHUNK_ROWS = 500
+_PARAMETER_STATUS = {
+    "server_version": SERVER_VERSION,
+    "server_encoding": "UTF8",
+    "client_encoding": "UTF8",
+    "DateStyle": "ISO, MDY",
+    "IntervalStyle": "postgres",
+    "TimeZone": "UTC",
+    "integer_datetimes": "on",
+    "standard_conforming_strings": "on",
+    "is_superuser": "off",
+    "default_transaction_read_only": "on",
+    "in_hot_standby": "off",
+}
+
+
+class WireConfigError(ValueError):
+    """The PostgreSQL listener cannot start safely with these settings."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listen(settings: SandboxConfig, host: str) -> None:
+    """Refuse to listen beyond the loopback address without TLS, or without tokens."""
+    if is_loopback(host):
+        return
+    if not settings.pg_tls_cert:
+        raise WireConfigError(
+            f"the PostgreSQL endpoint listens on {host} only with TLS (sandbox.pg_tls_cert and pg_tls_key), "
+            "or put it behind a TLS proxy and listen on 127.0.0.1"
+        )
+    if not settings.token_hashes:
+        raise WireConfigError(f"the PostgreSQL endpoint listens on {host} only with tokens (sandbox.token_hashes)")
+
+
+@dataclass
+class _Prepared:
+    sql: str
+    oids: list[int | None]
+    columns: list[WireColumn] | None | bool = False  # False: not described yet
+
+
+@dataclass
+class _Portal:
+    result: WireResult
+    formats: list[int]
+    sent: int = 0
+    notices_sent: bool = False
+
+
+@dataclass
+class _Stats:
+    connections: int = 0
+    cancels: dict[int, tuple[int, Any]] = field(default_factory=dict)
+
+
+class WireServer:
+    """The PostgreSQL listener over a :class:`QueryEngine` (shared with the HTTP app)."""
+
+    def __init__(self, engine: QueryEngine, settings: SandboxConfig):
+        self.engine = engine
+        self.settings = settings
+        self.auth = TokenAuth(settings.token_hashes)
+        self.catalog = CatalogCache(engine)
+        self.pool = ThreadPoolExecutor(max_workers=settings.max_concurrent_queries * 2 + 2,
+                                       thread_name_prefix="catalog-synth-pg")
+        self.tls = _tls_context(settings)
+        self._server: asyncio.AbstractServer | None = None
+        self._stats = _Stats()
+        self._next_pid = 1000
+
+    async def start(self, host: str, port: int) -> asyncio.AbstractServer:
+        check_listen(self.settings, host)
+        self._server = await asyncio.start_server(self._client, host, port, limit=2**20)
+        return self._server
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.catalog.close()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._stats.connections >= self.settings.pg_max_connections:
+            writer.write(_fatal("53300", "sorry, too many clients already (sandbox.pg_max_connections)"))
+            await _close(writer)
+            return
+        self._stats.connections += 1
+        try:
+            connection = _Connection(self, PgStream(reader, writer))
+            await connection.run()
+        except (ConnectionClosed, ConnectionError, asyncio.TimeoutError, ssl.SSLError):
+            pass
+        except Exception:  # a bug must not take the listener down
+            log.exception("PostgreSQL connection failed")
+        finally:
+            self._stats.connections -= 1
+            await _close(writer)
+
+    def pid(self) -> tuple[int, int]:
+        self._next_pid += 1
+        return self._next_pid, struct.unpack("!i", os.urandom(4))[0]
+
+
+class _Connection:
+    def __init__(self, server: WireServer, stream: PgStream):
+        self.server = server
+        self.settings = server.settings
+        self.stream = stream
+        self.session: WireSession | None = None
+        self.statements: dict[str, _Prepared] = {}
+        self.portals: dict[str, _Portal] = {}
+        self.skip_until_sync = False
+        self.peer = stream.writer.get_extra_info("peername") or ("unknown", 0)
+        self.secure = False
+
+    # --- startup ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        startup = await asyncio.wait_for(self._startup(), self.settings.timeout_seconds)
+        if startup is None:
+            return
+        client = await asyncio.wait_for(self._authenticate(), self.settings.timeout_seconds)
+        if client is None:
+            return
+        user = startup.get("user", "")
+        database = startup.get("database") or user
+        try:
+            self.session = WireSession(self.server.engine, self.server.catalog, client, user, database, startup)
+        except WireError as exc:
+            self.stream.write(_fatal(exc.sqlstate, exc.message))
+            return
+        self.stream.write(messages.make_authentication_ok())
+        for name, value in _PARAMETER_STATUS.items():
+            self.stream.write(messages.make_parameter_status(name, value))
+        self.stream.write(messages.make_parameter_status("application_name", startup.get("application_name", "")))
+        pid, secret = self.server.pid()
+        self.stream.write(messages.make_backend_key_data(pid, secret))
+        self.stream.write(messages.make_ready_for_query(self.session.status))
+        await self.stream.drain()
+        await self._loop()
+
+    async def _startup(self) -> dict[str, str] | None:
+        code, payload = await self.stream.read_startup_packet()
+        while code in (messages.SSL_REQUEST_CODE, messages.GSSENC_REQUEST_CODE):
+            if code == messages.SSL_REQUEST_CODE and self.server.tls is not None and not self.secure:
+                self.stream.write(b"S")
+                await self.stream.drain()
+                await self.stream.writer.start_tls(self.server.tls)
+                self.secure = True
+            else:
+                self.stream.write(b"N")
+                await self.stream.drain()
+            code, payload = await self.stream.read_startup_packet()
+        if code == messages.CANCEL_REQUEST_CODE:
+            return None  # queries stop at sandbox.timeout_seconds; a cancel has nothing more to stop
+        if code != 196608:
+            self.stream.write(_fatal("08P01", "unsupported frontend protocol: the sandbox speaks protocol 3.0"))
+            return None
+        if self.server.tls is not None and not self.secure and not is_loopback(self.peer[0]):
+            self.stream.write(_fatal("28000", "the sandbox requires SSL here: connect with sslmode=require"))
+            return None
+        return messages.parse_startup_message(payload)
+
+    async def _authenticate(self) -> str | None:
+        auth = self.server.auth
+        if not auth.enabled:
+            if not is_loopback(self.peer[0]):
+                self.stream.write(_fatal("28000", "no tokens are configured: only local connections are accepted"))
+                return None
+            return "address:" + self.peer[0]
+        if not self.secure and not is_loopback(self.peer[0]):
+            self.stream.write(_fatal("28000", "the token is a password: connect with sslmode=require"))
+            return None
+        self.stream.write(messages.make_authentication_cleartext_password())
+        await self.stream.drain()
+        tag, payload = await self.stream.read_message()
+        token = payload.rstrip(b"\x00").decode("utf-8", "replace") if tag == messages.PASSWORD else ""
+        if not auth.accepts(token):
+            self.stream.write(_fatal("28P01", "password authentication failed: the password is a sandbox token"))
+            return None
+        return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    # --- messages ----------------------------------------------------------------------------
+
+    async def _loop(self) -> None:
+        idle = self.settings.pg_idle_timeout_seconds
+        while True:
+            try:
+                tag, payload = await asyncio.wait_for(self.stream.read_message(), idle)
+            except asyncio.TimeoutError:
+                self.stream.write(_fatal("57P05", f"closing the connection after {idle:g} s idle "
+                                                  "(sandbox.pg_idle_timeout_seconds)"))
+                return
+            if tag == messages.TERMINATE:
+                return
+            try:
+                await self._dispatch(tag, payload)
+            except WireError as exc:
+                self._error(exc)
+            except (ConnectionClosed, ConnectionError, asyncio.TimeoutError):
+                raise
+            except Exception:
+                log.exception("PostgreSQL message %r failed", tag)
+                self._error(WireError("XX000", "internal error in the sandbox (see the server log)"))
+            if tag in (messages.QUERY, messages.SYNC):
+                self.skip_until_sync = False
+                assert self.session is not None
+                self.stream.write(messages.make_ready_for_query(self.session.status))
+            await asyncio.wait_for(self.stream.drain(), self.settings.timeout_seconds)
+
+    def _error(self, exc: WireError) -> None:
+        self.stream.write(messages.make_error_response({"S": exc.severity, "V": exc.severity, "C": exc.sqlstate,
+                                                        "M": exc.message}))
+        assert self.session is not None
+        self.session.failed()
+        self.skip_until_sync = True
+
+    async def _dispatch(self, tag: bytes, payload: bytes) -> None:
+        if tag == messages.QUERY:
+            await self._simple(messages.parse_query(payload))
+        elif self.skip_until_sync and tag != messages.SYNC:
+            return
+        elif tag == messages.PARSE:
+            parsed = messages.parse_parse(payload)
+            oids = [oid or None for oid in parsed.param_oids]
+            self.statements[parsed.statement_name] = _Prepared(parsed.sql, oids)
+            self.stream.write(messages.make_parse_complete())
+        elif tag == messages.BIND:
+            await self._bind(messages.parse_bind(payload))
+        elif tag == messages.DESCRIBE:
+            await self._describe(messages.parse_describe(payload))
+        elif tag == messages.EXECUTE:
+            parsed = messages.parse_execute(payload)
+            await self._send(self._portal(parsed.portal_name), parsed.max_rows)
+        elif tag == messages.CLOSE:
+            parsed = messages.parse_close(payload)
+            (self.statements if parsed.kind == messages.TARGET_STATEMENT else self.portals).pop(parsed.name, None)
+            self.stream.write(messages.make_close_complete())
+        elif tag in (messages.SYNC, messages.FLUSH):
+            pass
+        else:
+            raise WireError("08P01", f"unsupported message {tag!r} (COPY and function calls are not available)")
+
+    async def _simple(self, sql: str) -> None:
+        statements = _split(sql)
+        if not statements:
+            self.stream.write(messages.make_empty_query_response())
+        for statement in statements:
+            portal = _Portal(await self._run(statement), [])
+            await self._send(portal, 0, describe=True)
+
+    async def _bind(self, parsed: Any) -> None:
+        prepared = self._statement(parsed.statement_name)
+        values = []
+        for index, value in enumerate(parsed.params):
+            oid = prepared.oids[index] if index < len(prepared.oids) else None
+            binary = messages_format(parsed.param_format_codes, index) == 1
+            if value is None:
+                values.append(None)
+            elif binary:
+                if oid is None:
+                    raise WireError("0A000", f"binary parameter ${index + 1} needs a declared type")
+                values.append(decode_binary_param(oid, value))
+            else:
+                values.append(decode_text_param(oid, value.decode("utf-8")) if oid else value.decode("utf-8"))
+        sql = self._bound(prepared, values)
+        self.portals[parsed.portal_name] = _Portal(await self._run(sql), list(parsed.result_format_codes))
+        self.stream.write(messages.make_bind_complete())
+
+    def _bound(self, prepared: _Prepared, values: list[Any]) -> str:
+        assert self.session is not None
+        try:
+            return bind_parameters(prepared.sql, values, prepared.oids, self.session.backslash_escapes)
+        except ValueError as exc:
+            raise WireError("22023", str(exc)) from None
+
+    async def _describe(self, parsed: Any) -> None:
+        if parsed.kind == messages.TARGET_STATEMENT:
+            prepared = self._statement(parsed.name)
+            count = max(count_parameters(prepared.sql), len(prepared.oids))
+            oids = [(prepared.oids[i] if i < len(prepared.oids) else None) or 25 for i in range(count)]
+            prepared.oids = list(oids)
+            self.stream.write(messages.make_parameter_description(oids))
+            if prepared.columns is False:
+                sql = self._bound(prepared, [None] * count)
+                prepared.columns = (await self._run(sql, describe_only=True)).columns
+            columns, formats = prepared.columns, []
+        else:
+            portal = self._portal(parsed.name)
+            columns, formats = portal.result.columns, portal.formats
+        if columns is None or columns is True:
+            self.stream.write(messages.make_no_data())
+        else:
+            self.stream.write(_row_description(columns, formats))  # type: ignore[arg-type]
+
+    async def _run(self, sql: str, describe_only: bool = False) -> WireResult:
+        assert self.session is not None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only)
+
+    async def _send(self, portal: _Portal, max_rows: int, describe: bool = False) -> None:
+        """Rows in chunks (the client's reading paces the writing), then notices and the tag."""
+        result = portal.result
+        if result.tag == "EMPTY":
+            self.stream.write(messages.make_empty_query_response())
+            return
+        if result.columns is not None and describe:
+            self.stream.write(_row_description(result.columns, portal.formats))
+        end = len(result.rows) if max_rows <= 0 else min(len(result.rows), portal.sent + max_rows)
+        while result.columns is not None and portal.sent < end:
+            chunk = result.rows[portal.sent: min(end, portal.sent + _CHUNK_ROWS)]
+            try:
+                for values in encode_rows(chunk, result.columns, portal.formats):
+                    self.stream.write(messages.make_data_row(values))
+            except ValueError as exc:
+                raise WireError("0A000", str(exc)) from None
+            portal.sent += len(chunk)
+            await asyncio.wait_for(self.stream.drain(), self.settings.timeout_seconds)
+        if portal.sent < len(result.rows):
+            self.stream.write(messages.make_portal_suspended())
+            return
+        if not portal.notices_sent:
+            for notice in result.notices:
+                self.stream.write(messages.make_notice_response({"S": "NOTICE", "V": "NOTICE", "C": "01000",
+                                                                 "M": notice}))
+            portal.notices_sent = True
+        tag = result.tag if result.columns is None else f"SELECT {portal.sent}"
+        self.stream.write(messages.make_command_complete(tag))
+
+    def _statement(self, name: str) -> _Prepared:
+        if name not in self.statements:
+            raise WireError("26000", f'prepared statement "{name}" does not exist')
+        return self.statements[name]
+
+    def _portal(self, name: str) -> _Portal:
+        if name not in self.portals:
+            raise WireError("34000", f'portal "{name}" does not exist')
+        return self.portals[name]
+
+
+def messages_format(codes: list[int], index: int) -> int:
+    if not codes:
+        return 0
+    return codes[0] if len(codes) == 1 else codes[index]
+
+
+def _row_description(columns: list[WireColumn], formats: list[int]) -> bytes:
+    return messages.make_row_description([
+        FieldSpec(name=c.name, oid=c.oid, type_size=c.type_size, type_modifier=c.type_modifier,
+                  format_code=messages_format(formats, i))
+        for i, c in enumerate(columns)
+    ])
+
+
+def _split(sql: str) -> list[str]:
+    """The statements of a simple query (``;`` outside strings, quoted names and comments)."""
+    if ";" not in sql:
+        return [sql] if sql.strip() else []
+    pieces, start, i, n = [], 0, 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if char in "'\"":
+            i = sql.find(char, i + 1)
+            while i != -1 and sql.startswith(char * 2, i):
+                i = sql.find(char, i + 2)
+            i = n if i == -1 else i + 1
+        elif sql.startswith("--", i):
+            i = n if sql.find("\n", i) == -1 else sql.find("\n", i) + 1
+        elif sql.startswith("/*", i):
+            i = n if sql.find("*/", i) == -1 else sql.find("*/", i) + 2
+        elif char == ";":
+            pieces.append(sql[start:i])
+            start = i = i + 1
+        else:
+            i += 1
+    pieces.append(sql[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def _fatal(code: str, message: str) -> bytes:
+    return messages.make_error_response({"S": "FATAL", "V": "FATAL", "C": code, "M": message})
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    try:
+        await asyncio.wait_for(writer.drain(), 1)
+    except Exception:
+        pass
+    writer.close()
+
+
+def _tls_context(settings: SandboxConfig) -> ssl.SSLContext | None:
+    if not settings.pg_tls_cert:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.pg_tls_cert, settings.pg_tls_key)
+    return context
+
+
+# --- running beside the HTTP app -----------------------------------------------------------
+
+
+class WireThread:
+    """The PostgreSQL listener on an event loop of its own, in a daemon thread."""
+
+    def __init__(self, engine: QueryEngine, settings: SandboxConfig, host: str, port: int):
+        self.server = WireServer(engine, settings)
+        check_listen(settings, host)
+        self.host, self._port = host, port
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="catalog-synth-pg", daemon=True)
+
+    def start(self) -> WireThread:
+        self._thread.start()
+        self._ready.wait(30)
+        if self._error is not None:
+            raise self._error
+        return self
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self.server.start(self.host, self._port))
+        except BaseException as exc:  # reported to start()
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self._loop.run_forever()
+        self._loop.run_until_complete(self.server.close())
+        self._loop.close()
+
+    def stop(self) -> None:
+        if self._loop.is_running():
+            self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)

@@ -169,10 +169,11 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
             name = node.this.name.lower() if isinstance(node.this, exp.Anonymous) else node.this.sql_name().lower()
             if name not in _TABLE_FUNCTIONS and not isinstance(node.this, (exp.Unnest, exp.GenerateSeries)):
                 raise QueryRefused(f"table function {name}() is not allowed in a catalog query")
+            node.set("db", None)
             return node
-        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) and isinstance(node.expression, exp.Func):
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier):
             if node.this.name.lower() == "pg_catalog":
-                return transform(node.expression)
+                return node.expression
         if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("user", "current_user", "session_user") and not node.this.quoted:
             return exp.Literal.string(session.user)
         if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
@@ -192,14 +193,26 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("current_setting", "current_catalog"):
             return _current_setting(node, session)
         if isinstance(node, exp.Cast) and isinstance(node.to, exp.ObjectIdentifier):
-            return _object_cast(node)
-        if isinstance(node, exp.Cast) and node.to.is_type(exp.DataType.Type.USERDEFINED):
-            return exp.Cast(this=node.this, to=exp.DataType.build("VARCHAR"))
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_get_userbyid":
-            return exp.Literal.string("catalog_synth")
+            return _object_cast(node, node.to.name.upper())
+        if isinstance(node, exp.Cast) and node.to.this == exp.DataType.Type.USERDEFINED:
+            kind = node.to.args.get("kind")
+            name = (kind.expression if isinstance(kind, exp.Dot) else kind).name.lower() if kind else ""
+            if name.startswith("reg") or name == "oid":
+                return _object_cast(node, name.upper())
+            builtin = {"text": "VARCHAR", "name": "VARCHAR", "char": "VARCHAR", "varchar": "VARCHAR",
+                       "int2": "SMALLINT", "int4": "INTEGER", "int8": "BIGINT", "bool": "BOOLEAN"}
+            return exp.Cast(this=node.this, to=exp.DataType.build(builtin.get(name, "VARCHAR")))
         return node
 
-    return statement.transform(transform)
+    # Children first: a cast of a cast, a function under pg_catalog's prefix, are rewritten inside out.
+    for node in reversed(list(statement.walk(bfs=False))):
+        fresh = transform(node)
+        if fresh is not node:
+            if node is statement:
+                statement = fresh
+            else:
+                node.replace(fresh)
+    return statement
 
 
 def _catalog_table(table: exp.Table, ctes: set[str]) -> exp.Table:
@@ -238,8 +251,7 @@ def _current_setting(node: exp.Anonymous, session: WireSession) -> exp.Expr:
     return exp.Literal.string(value)
 
 
-def _object_cast(node: exp.Cast) -> exp.Expr:
-    kind = node.to.name.upper()
+def _object_cast(node: exp.Cast, kind: str) -> exp.Expr:
     value = node.this
     if kind == "OID":
         return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))

@@ -203,6 +203,13 @@ CREATE MACRO pg_get_indexdef(i) AS (SELECT min(indexdef) FROM main.pg_index WHER
   (i, n, p) AS (SELECT min(indexdef) FROM main.pg_index WHERE indexrelid = i);
 CREATE MACRO pg_table_is_visible(c) AS TRUE;
 CREATE MACRO pg_get_userbyid(u) AS 'catalog_synth';
+CREATE MACRO pg_relation_is_publishable(r) AS FALSE;
+CREATE MACRO array_upper(a, d) AS CASE WHEN len(a) > 0 THEN len(a) END;
+CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
+CREATE MACRO quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_]*') THEN s
+  ELSE '"' || replace(s, '"', '""') || '"' END;
+CREATE MACRO pg_get_function_identity_arguments(f) AS '';
+CREATE MACRO pg_get_function_result(f) AS CAST(NULL AS VARCHAR);
 CREATE MACRO pg_type_is_visible(t) AS TRUE;
 CREATE MACRO pg_function_is_visible(f) AS TRUE;
 CREATE MACRO pg_get_expr(e, r) AS CAST(NULL AS VARCHAR), (e, r, p) AS CAST(NULL AS VARCHAR);

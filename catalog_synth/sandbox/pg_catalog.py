@@ -165,6 +165,9 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
     def transform(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             return _catalog_table(node, ctes)
+        if isinstance(node, exp.Table) and isinstance(node.this, exp.Cast):  # pg_partition_ancestors(x)
+            select = sqlglot.parse_one(f"SELECT {node.this.sql('duckdb')} AS relid, 1 AS depth", read="duckdb")
+            return exp.Subquery(this=select, alias=node.args.get("alias"))
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Func):
             name = node.this.name.lower() if isinstance(node.this, exp.Anonymous) else node.this.sql_name().lower()
             if name not in _TABLE_FUNCTIONS and not isinstance(node.this, (exp.Unnest, exp.GenerateSeries)):
@@ -190,6 +193,8 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
             implicit = bool(node.this) and node.this.sql().upper() == "TRUE"
             names = (["pg_catalog"] if implicit else []) + schemas
             return exp.Array(expressions=[exp.Literal.string(s) for s in names])
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_partition_ancestors" and node.expressions:
+            return exp.Cast(this=node.expressions[0], to=exp.DataType.build("BIGINT"))  # no partitions here
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("current_setting", "current_catalog"):
             return _current_setting(node, session)
         if isinstance(node, exp.Cast) and isinstance(node.to, exp.ObjectIdentifier):
@@ -254,6 +259,8 @@ def _current_setting(node: exp.Anonymous, session: WireSession) -> exp.Expr:
 def _object_cast(node: exp.Cast, kind: str) -> exp.Expr:
     value = node.this
     if kind == "OID":
+        return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+    if kind.startswith("REG") and isinstance(value, exp.Literal) and value.is_string and value.this.isdigit():
         return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
     if kind == "REGCLASS" and isinstance(value, exp.Literal) and value.is_string:
         parts = [p.strip('"') for p in value.this.split(".")]

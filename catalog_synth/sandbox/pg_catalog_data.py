@@ -196,11 +196,9 @@ CREATE MACRO format_type(t, m) AS CASE
   WHEN t = 1700 AND m >= 4 THEN 'numeric(' || ((m - 4) >> 16) || ',' || ((m - 4) & 65535) || ')'
   WHEN t = 1043 AND m >= 4 THEN 'character varying(' || (m - 4) || ')'
   WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
-  ELSE coalesce((SELECT min(sql_name) FROM main._type_names WHERE oid = t), '???') END;
-CREATE MACRO pg_get_constraintdef(c) AS (SELECT min(condef) FROM main.pg_constraint WHERE oid = c),
-  (c, p) AS (SELECT min(condef) FROM main.pg_constraint WHERE oid = c);
-CREATE MACRO pg_get_indexdef(i) AS (SELECT min(indexdef) FROM main.pg_index WHERE indexrelid = i),
-  (i, n, p) AS (SELECT min(indexdef) FROM main.pg_index WHERE indexrelid = i);
+  ELSE coalesce({type_names}, '???') END;
+CREATE MACRO pg_get_constraintdef(c) AS {constraints}, (c, p) AS {constraints};
+CREATE MACRO pg_get_indexdef(i) AS {indexes}, (i, n, p) AS {indexes};
 CREATE MACRO pg_table_is_visible(c) AS TRUE;
 CREATE MACRO pg_get_userbyid(u) AS 'catalog_synth';
 CREATE MACRO pg_relation_is_publishable(r) AS FALSE;
@@ -247,8 +245,6 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
         con.execute(f"CREATE TABLE main.{name} ({columns})")
     for name, columns in _ISC_COLUMNS.items():
         con.execute(f"CREATE TABLE isc.{name} ({columns})")
-    con.execute("CREATE TABLE main._type_names (oid BIGINT, sql_name VARCHAR)")
-    con.execute(_MACROS)
     database = tables[0].warehouse if len({t.warehouse for t in tables}) == 1 else "synthetic"
     rows = _Rows(database)
     rows.fixed()
@@ -263,6 +259,12 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
             parent = by_name.get(tuple(str(relation.get("parent", "")).lower().split(".", 1)))  # type: ignore[arg-type]
             if parent is not None and relation.get("columns") and relation.get("parent_columns"):
                 rows.foreign_key(table, parent, list(relation["columns"]), list(relation["parent_columns"]))
+    rows.mark_triggers()
+    # Look-ups are CASE expressions, not subqueries: a macro's argument named like a column of
+    # the subquery (``pg_get_constraintdef(oid)``) would bind to the subquery's column.
+    con.execute(_MACROS.replace("{type_names}", _case("t", [(t[0], t[2]) for t in _TYPES]))
+                .replace("{constraints}", _case("c", [(r[0], r[-1]) for r in rows.data["pg_constraint"]]))
+                .replace("{indexes}", _case("i", [(r[0], r[-1]) for r in rows.data["pg_index"]])))
     for name, values in rows.data.items():
         if values:
             schema = "isc" if name in _ISC_COLUMNS else "main"
@@ -276,12 +278,13 @@ class _Rows:
 
     def __init__(self, database: str):
         self.database = database
-        self.data: dict[str, list[tuple[Any, ...]]] = {name: [] for name in [*_PG_COLUMNS, *_ISC_COLUMNS, "_type_names"]}
+        self.data: dict[str, list[tuple[Any, ...]]] = {name: [] for name in [*_PG_COLUMNS, *_ISC_COLUMNS]}
         self.widths = {name: len(cols.split(", ")) for name, cols in {**_PG_COLUMNS, **_ISC_COLUMNS}.items()}
         self.next_oid = _FIRST_OID
         self.namespaces: dict[str, int] = {}
         self.relations: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
         self.keys: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        self.triggers: set[int] = set()
 
     def oid(self) -> int:
         self.next_oid += 1
@@ -308,7 +311,6 @@ class _Rows:
                  userepl=False, usebypassrls=False)
         self.add("pg_tablespace", oid=1663, spcname="pg_default", spcowner=OWNER)
         for oid, typname, sql_name, length, category, array, element in _TYPES:
-            self.data["_type_names"].append((oid, sql_name))
             self.add("pg_type", oid=oid, typname=typname, typnamespace=PG_CATALOG_NS, typowner=OWNER, typlen=length,
                      typbyval=0 < length <= 8, typtype="p" if category == "P" else "b", typcategory=category,
                      typispreferred=False, typisdefined=True, typdelim=",", typrelid=0, typelem=element,
@@ -395,6 +397,13 @@ class _Rows:
         self._constraint_views(table, name, "PRIMARY KEY", columns)
         self.keys[(table.schema_name.lower(), table.table_name.lower())] = (name, columns)
 
+    def mark_triggers(self) -> None:
+        """Tables on either side of a foreign key have triggers in PostgreSQL (psql lists keys only then)."""
+        columns = [c.split(" ")[0] for c in _PG_COLUMNS["pg_class"].split(", ")]
+        oid, flag = columns.index("oid"), columns.index("relhastriggers")
+        self.data["pg_class"] = [row[:flag] + (row[oid] in self.triggers,) + row[flag + 1:]
+                                 for row in self.data["pg_class"]]
+
     def foreign_key(self, child: StoredTable, parent: StoredTable, columns: list[str], referred: list[str]) -> None:
         child_oid, child_attnums = self.relations[(child.schema_name.lower(), child.table_name.lower())]
         parent_oid, parent_attnums = self.relations[(parent.schema_name.lower(), parent.table_name.lower())]
@@ -412,6 +421,7 @@ class _Rows:
                  conkey=[child_attnums[c] for c in columns], confkey=[parent_attnums[c] for c in referred],
                  condef=definition)
         self._constraint_views(child, name, "FOREIGN KEY", columns)
+        self.triggers.update((child_oid, parent_oid))
         self.add("referential_constraints", constraint_catalog=self.database, constraint_schema=child.schema_name,
                  constraint_name=name, unique_constraint_catalog=self.database,
                  unique_constraint_schema=parent.schema_name,
@@ -432,6 +442,17 @@ class _Rows:
                      constraint_name=name, table_catalog=self.database, table_schema=table.schema_name,
                      table_name=table.table_name, column_name=column, ordinal_position=position,
                      position_in_unique_constraint=position if kind == "FOREIGN KEY" else None)
+
+
+def _case(argument: str, pairs: list[tuple[int, str]]) -> str:
+    if not pairs:
+        return "CAST(NULL AS VARCHAR)"
+    branches = " ".join(f"WHEN {int(key)} THEN {_literal(value)}" for key, value in pairs)
+    return f"(CASE {argument} {branches} END)"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:

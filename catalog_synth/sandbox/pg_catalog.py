@@ -42,6 +42,7 @@ _HINT = re.compile(
 )
 _PSQL_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!*=<>]+)\s*\)", re.I)
 _PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?", re.I)
+_QUALIFIED_CALL = re.compile(r"\bpg_catalog\s*\.\s*(?=\w+\s*\()", re.I)
 _SESSION_FUNCTIONS = (exp.CurrentUser, exp.SessionUser, exp.CurrentSchema, exp.CurrentSchemas,
                       exp.CurrentDatabase, exp.CurrentVersion)
 _TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range"}
@@ -130,6 +131,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def _parse(sql: str) -> exp.Expr | None:
     text = _PSQL_COLLATE.sub("", _PSQL_OPERATOR.sub(r" \1 ", sql))
+    text = _QUALIFIED_CALL.sub("", text)  # pg_catalog.version() is version(): sqlglot then knows it
     try:
         statements = [s for s in sqlglot.parse(text, read="postgres", error_level=ErrorLevel.RAISE) if s is not None]
     except (ParseError, TokenError, RecursionError):
@@ -177,6 +179,11 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
         if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier):
             if node.this.name.lower() == "pg_catalog":
                 return node.expression
+        if isinstance(node, exp.Column) and node.args.get("db") is not None:
+            schema = node.args["db"].name.lower()
+            if schema in _CATALOG_SCHEMAS:
+                node.set("db", exp.to_identifier("main" if schema == "pg_catalog" else "isc"))
+            return node
         if isinstance(node, exp.Column) and not node.table and node.name.lower() in ("user", "current_user", "session_user") and not node.this.quoted:
             return exp.Literal.string(session.user)
         if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
@@ -193,6 +200,9 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
             implicit = bool(node.this) and node.this.sql().upper() == "TRUE"
             names = (["pg_catalog"] if implicit else []) + schemas
             return exp.Array(expressions=[exp.Literal.string(s) for s in names])
+        if isinstance(node, (exp.JSONObject, exp.Anonymous)) and node.sql_name().lower() in ("json_build_object", "json_object") or (
+                isinstance(node, exp.Anonymous) and node.name.lower() == "json_build_object"):
+            return exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR"))  # only over empty sequences here
         if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_partition_ancestors" and node.expressions:
             return exp.Cast(this=node.expressions[0], to=exp.DataType.build("BIGINT"))  # no partitions here
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("current_setting", "current_catalog"):

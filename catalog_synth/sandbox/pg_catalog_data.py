@@ -199,6 +199,8 @@ CREATE MACRO format_type(t, m) AS CASE
   ELSE coalesce({type_names}, '???') END;
 CREATE MACRO pg_get_constraintdef(c) AS {constraints}, (c, p) AS {constraints};
 CREATE MACRO pg_get_indexdef(i) AS {indexes}, (i, n, p) AS {indexes};
+CREATE MACRO to_regtype(n) AS {type_oids};
+CREATE MACRO to_regclass(n) AS {class_oids};
 CREATE MACRO pg_table_is_visible(c) AS TRUE;
 CREATE MACRO pg_get_userbyid(u) AS 'catalog_synth';
 CREATE MACRO pg_relation_is_publishable(r) AS FALSE;
@@ -264,7 +266,10 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
     # the subquery (``pg_get_constraintdef(oid)``) would bind to the subquery's column.
     con.execute(_MACROS.replace("{type_names}", _case("t", [(t[0], t[2]) for t in _TYPES]))
                 .replace("{constraints}", _case("c", [(r[0], r[-1]) for r in rows.data["pg_constraint"]]))
-                .replace("{indexes}", _case("i", [(r[0], r[-1]) for r in rows.data["pg_index"]])))
+                .replace("{indexes}", _case("i", [(r[0], r[-1]) for r in rows.data["pg_index"]]))
+                .replace("{type_oids}", _case("n", [(name, oid) for oid, typname, sql_name, *_ in _TYPES
+                                                     for name in {typname, sql_name}], "BIGINT"))
+                .replace("{class_oids}", _case("n", rows.class_names(), "BIGINT")))
     for name, values in rows.data.items():
         if values:
             schema = "isc" if name in _ISC_COLUMNS else "main"
@@ -397,6 +402,16 @@ class _Rows:
         self._constraint_views(table, name, "PRIMARY KEY", columns)
         self.keys[(table.schema_name.lower(), table.table_name.lower())] = (name, columns)
 
+    def class_names(self) -> list[tuple[str, int]]:
+        """(name, oid) of every table and index, bare and schema-qualified."""
+        namespaces = {oid: name for name, oid in self.namespaces.items()}
+        columns = [c.split(" ")[0] for c in _PG_COLUMNS["pg_class"].split(", ")]
+        oid, name, namespace = columns.index("oid"), columns.index("relname"), columns.index("relnamespace")
+        pairs = []
+        for row in self.data["pg_class"]:
+            pairs += [(row[name], row[oid]), (f"{namespaces[row[namespace]]}.{row[name]}", row[oid])]
+        return pairs
+
     def mark_triggers(self) -> None:
         """Tables on either side of a foreign key have triggers in PostgreSQL (psql lists keys only then)."""
         columns = [c.split(" ")[0] for c in _PG_COLUMNS["pg_class"].split(", ")]
@@ -444,11 +459,15 @@ class _Rows:
                      position_in_unique_constraint=position if kind == "FOREIGN KEY" else None)
 
 
-def _case(argument: str, pairs: list[tuple[int, str]]) -> str:
+def _case(argument: str, pairs: list[tuple[Any, Any]], kind: str = "VARCHAR") -> str:
     if not pairs:
-        return "CAST(NULL AS VARCHAR)"
-    branches = " ".join(f"WHEN {int(key)} THEN {_literal(value)}" for key, value in pairs)
+        return f"CAST(NULL AS {kind})"
+    branches = " ".join(f"WHEN {_sql(key)} THEN {_sql(value)}" for key, value in pairs)
     return f"(CASE {argument} {branches} END)"
+
+
+def _sql(value: Any) -> str:
+    return str(int(value)) if isinstance(value, int) else _literal(str(value))
 
 
 def _literal(text: str) -> str:

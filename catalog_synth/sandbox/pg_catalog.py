@@ -42,7 +42,7 @@ _HINT = re.compile(
 )
 _PSQL_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!*=<>]+)\s*\)", re.I)
 _PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?", re.I)
-_QUALIFIED_CALL = re.compile(r"\bpg_catalog\s*\.\s*(?=\w+\s*\()", re.I)
+_QUALIFIED_CALL = re.compile(r"\b(pg_catalog|information_schema)\s*\.\s*(?=\w+\s*\()", re.I)
 _SESSION_FUNCTIONS = (exp.CurrentUser, exp.SessionUser, exp.CurrentSchema, exp.CurrentSchemas,
                       exp.CurrentDatabase, exp.CurrentVersion)
 _TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range"}
@@ -125,6 +125,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
             "python_enable_replacements": False,
             "threads": 1,
             "memory_limit": "256MB",
+            "lambda_syntax": "ENABLE_SINGLE_ARROW",  # sqlglot writes x -> y
         },
     )
 
@@ -203,6 +204,12 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
         if isinstance(node, (exp.JSONObject, exp.Anonymous)) and node.sql_name().lower() in ("json_build_object", "json_object") or (
                 isinstance(node, exp.Anonymous) and node.name.lower() == "json_build_object"):
             return exp.Cast(this=exp.null(), to=exp.DataType.build("VARCHAR"))  # only over empty sequences here
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "_pg_expandarray" and node.expressions:
+            array = node.expressions[0].sql("duckdb")  # JDBC's getPrimaryKeys: one (x, n) row per element
+            return sqlglot.parse_one(
+                f"UNNEST(LIST_TRANSFORM(RANGE(1, LEN({array}) + 1), _k -> {{'x': ({array})[_k], 'n': _k}}))",
+                read="duckdb",
+            )
         if isinstance(node, exp.Anonymous) and node.name.lower() == "pg_partition_ancestors" and node.expressions:
             return exp.Cast(this=node.expressions[0], to=exp.DataType.build("BIGINT"))  # no partitions here
         if isinstance(node, exp.Anonymous) and node.name.lower() in ("current_setting", "current_catalog"):

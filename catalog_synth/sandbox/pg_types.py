@@ -75,6 +75,7 @@ _TYPE_SIZES = {BOOL: 1, INT2: 2, INT4: 4, INT8: 8, FLOAT4: 4, FLOAT8: 8, DATE: 4
                TIMESTAMPTZ: 8, UUID: 16, INTERVAL: 16, OID: 4}
 _INTEGER_OIDS = {INT2, INT4, INT8, OID}
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
+_DATE_WITH_ZONE = re.compile(r"\d{4}-\d{2}-\d{2} [+-]\d{2}(:?\d{2})?")
 _CASTS = {DATE: "DATE", TIMESTAMP: "TIMESTAMP", TIME: "TIME"}
 
 
@@ -225,6 +226,8 @@ def _literal(value: Any, oid: int | None, backslash_escapes: bool) -> str:
             number = None
         if number is not None and number.is_finite() and math.isfinite(float(number)):
             return text.strip()
+    if oid is None and _DATE_WITH_ZONE.fullmatch(text):
+        text = text[:10]  # JDBC's setDate: '2024-01-01 +00', untyped; PostgreSQL reads it as the date
     quoted = _quote(text, backslash_escapes)
     if oid in _CASTS:
         return f"CAST({quoted} AS {_CASTS[oid]})"

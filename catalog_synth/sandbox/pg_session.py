@@ -99,6 +99,13 @@ _DEFAULT_SETTINGS = {
     "statement_timeout": "0",
     "idle_in_transaction_session_timeout": "0",
 }
+# Settings a client may SET: what PostgreSQL clients send on their own, and the dialect. Anything else
+# (a DuckDB setting, say) is refused like SET is on the HTTP API.
+_SETTABLE = {*_DEFAULT_SETTINGS, DIALECT_SETTING, "client_min_messages", "lock_timeout", "jit", "geqo",
+             "work_mem", "row_security", "session_replication_role", "search_path", "names", "role",
+             "session_authorization", "xmloption", "synchronous_commit", "join_collapse_limit",
+             "from_collapse_limit", "cursor_tuple_fraction", "array_nulls", "backslash_quote",
+             "escape_string_warning", "default_transaction_deferrable", "transaction_deferrable"}
 _ALIASES = {"time zone": "timezone", "transaction isolation level": "transaction_isolation",
             "session authorization": "session_authorization"}
 
@@ -117,7 +124,7 @@ class WireSession:
         self.in_transaction = False
         self.failed_transaction = False
         for name, value in _startup_settings(startup).items():
-            self._set(name, value)
+            self._set(name, value, startup=True)
 
     # --- transaction status for ReadyForQuery ------------------------------------------
 
@@ -228,9 +235,14 @@ class WireSession:
         self._set(parts.group(1).replace('"', ""), parts.group(2))
         return WireResult("SET")
 
-    def _set(self, name: str, raw: str) -> None:
+    def _set(self, name: str, raw: str, startup: bool = False) -> None:
         name = _ALIASES.get(name.lower(), name.lower())
         value = _setting_value(raw)
+        if name not in _SETTABLE:
+            if startup:
+                return  # unknown startup parameters are ignored, as PostgreSQL reports them, not fails
+            raise WireError("42501", f"SET {name} is not allowed in the sandbox: only client settings "
+                                     f"({DIALECT_SETTING}, search_path, TimeZone, application_name …) may change")
         if name == DIALECT_SETTING:
             if value.lower() in ("", "default"):
                 self.settings.pop(name, None)

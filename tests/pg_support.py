@@ -84,12 +84,18 @@ def write_shop_store(path: Path) -> None:
 
 
 @contextmanager
-def wire_server(config: Config) -> Iterator[tuple[QueryEngine, int]]:
+def wire_thread(config: Config) -> Iterator[tuple[QueryEngine, WireThread]]:
     """The PostgreSQL endpoint on a free 127.0.0.1 port over a fresh engine."""
     engine = QueryEngine(config.store, config.sandbox)
     wire = WireThread(engine, config.sandbox, "127.0.0.1", 0).start()
     try:
-        yield engine, wire.port
+        yield engine, wire
     finally:
         wire.stop()
         engine.close()
+
+
+@contextmanager
+def wire_server(config: Config) -> Iterator[tuple[QueryEngine, int]]:
+    with wire_thread(config) as (engine, wire):
+        yield engine, wire.port

@@ -276,7 +276,10 @@ class WireSession:
         if name is None or name.lower() == "all":
             self.settings.clear()
             return WireResult("DISCARD ALL" if name is None else "RESET")
-        self.settings.pop(_ALIASES.get(name.lower(), name.lower()), None)
+        name = _ALIASES.get(name.lower(), name.lower())
+        if name not in _SETTABLE:
+            raise WireError("42501", f"RESET {name} is not allowed in the sandbox: only client settings may change")
+        self.settings.pop(name, None)
         return WireResult("RESET")
 
 
@@ -313,6 +316,7 @@ _REFUSAL_CODES = (
     ("limit must be", "22023"),
 )
 _FAILURE_CODES = (
+    ("unrecognized configuration parameter", "42704"),
     ("Parser Error", "42601"),
     ("Binder Error: Referenced column", "42703"),
     ("not found in FROM clause", "42703"),

@@ -128,6 +128,10 @@ class WireServer:
         return self._server
 
     @property
+    def connections(self) -> int:
+        return self._stats.connections
+
+    @property
     def port(self) -> int:
         assert self._server is not None
         return self._server.sockets[0].getsockname()[1]
@@ -147,7 +151,7 @@ class WireServer:
         try:
             connection = _Connection(self, PgStream(reader, writer))
             await connection.run()
-        except (ConnectionClosed, ConnectionError, asyncio.TimeoutError, ssl.SSLError):
+        except (ConnectionClosed, ConnectionError, asyncio.TimeoutError, ssl.SSLError, asyncio.CancelledError):
             pass
         except Exception:  # a bug must not take the listener down
             log.exception("PostgreSQL connection failed")
@@ -441,10 +445,12 @@ def _fatal(code: str, message: str) -> bytes:
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:
+    """Close after sending what is buffered, or at once when the client does not read it."""
     try:
         await asyncio.wait_for(writer.drain(), 1)
     except Exception:
-        pass
+        writer.transport.abort()
+        return
     writer.close()
 
 
@@ -494,6 +500,10 @@ class WireThread:
         self._ready.set()
         self._loop.run_forever()
         self._loop.run_until_complete(self.server.close())
+        tasks = asyncio.all_tasks(self._loop)
+        for task in tasks:
+            task.cancel()
+        self._loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self._loop.close()
 
     def stop(self) -> None:

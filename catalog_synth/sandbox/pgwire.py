@@ -247,9 +247,13 @@ class _Connection:
 
     async def _loop(self) -> None:
         idle = self.settings.pg_idle_timeout_seconds
+        reader = self.stream.reader
         while True:
             try:
-                tag, payload = await asyncio.wait_for(self.stream.read_message(), idle)
+                if _buffered(reader) >= 5:  # the client pipelined it (Parse/Bind/Execute/Sync): no wait
+                    tag, payload = await self.stream.read_message()
+                else:
+                    tag, payload = await asyncio.wait_for(self.stream.read_message(), idle)
             except asyncio.TimeoutError:
                 self.stream.write(_fatal("57P05", f"closing the connection after {idle:g} s idle "
                                                   "(sandbox.pg_idle_timeout_seconds)"))
@@ -269,6 +273,11 @@ class _Connection:
                 self.skip_until_sync = False
                 assert self.session is not None
                 self.stream.write(messages.make_ready_for_query(self.session.status))
+            await self._drain()
+
+    async def _drain(self) -> None:
+        """Wait for the client to read what is buffered, at most ``sandbox.timeout_seconds``."""
+        if self.stream.writer.transport.get_write_buffer_size():
             await asyncio.wait_for(self.stream.drain(), self.settings.timeout_seconds)
 
     def _error(self, exc: WireError) -> None:
@@ -378,7 +387,7 @@ class _Connection:
             except ValueError as exc:
                 raise WireError("0A000", str(exc)) from None
             portal.sent += len(chunk)
-            await asyncio.wait_for(self.stream.drain(), self.settings.timeout_seconds)
+            await self._drain()
         if portal.sent < len(result.rows):
             self.stream.write(messages.make_portal_suspended())
             return
@@ -399,6 +408,11 @@ class _Connection:
         if name not in self.portals:
             raise WireError("34000", f'portal "{name}" does not exist')
         return self.portals[name]
+
+
+def _buffered(reader: asyncio.StreamReader) -> int:
+    buffer = getattr(reader, "_buffer", None)
+    return len(buffer) if buffer is not None else 0
 
 
 def messages_format(codes: list[int], index: int) -> int:
@@ -466,6 +480,15 @@ def _tls_context(settings: SandboxConfig) -> ssl.SSLContext | None:
 # --- running beside the HTTP app -----------------------------------------------------------
 
 
+def _new_loop() -> asyncio.AbstractEventLoop:
+    """uvloop's event loop when installed (uvicorn[standard] brings it): faster sockets."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 class WireThread:
     """The PostgreSQL listener on an event loop of its own, in a daemon thread."""
 
@@ -473,7 +496,7 @@ class WireThread:
         self.server = WireServer(engine, settings)
         check_listen(settings, host)
         self.host, self._port = host, port
-        self._loop = asyncio.new_event_loop()
+        self._loop = _new_loop()
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, name="catalog-synth-pg", daemon=True)

@@ -45,7 +45,7 @@ _PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?
 _QUALIFIED_CALL = re.compile(r"\b(pg_catalog|information_schema)\s*\.\s*(?=\w+\s*\()", re.I)
 _SESSION_FUNCTIONS = (exp.CurrentUser, exp.SessionUser, exp.CurrentSchema, exp.CurrentSchemas,
                       exp.CurrentDatabase, exp.CurrentVersion)
-_TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range"}
+_TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range", "pg_get_keywords"}
 _CATALOG_SCHEMAS = {"pg_catalog", "information_schema"}
 
 
@@ -104,6 +104,10 @@ class CatalogCache:
                 fresh = _connect()
                 try:
                     self._schemas = build_catalog(fresh, tables)
+                    from catalog_synth.sandbox.pg_session import default_settings
+
+                    fresh.executemany("INSERT INTO main.pg_settings (name, setting, vartype, source) VALUES (?, ?, "
+                                      "'string', 'default')", sorted(default_settings().items()))
                     fresh.execute("SET enable_external_access = false")
                     fresh.execute("SET lock_configuration = true")
                 except BaseException:
@@ -164,6 +168,7 @@ def _is_catalog_function(name: str) -> bool:
 
 def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> exp.Expr:
     ctes = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    _name_function_columns(statement)
 
     def transform(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
@@ -235,6 +240,25 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
             else:
                 node.replace(fresh)
     return statement
+
+
+_FUNCTION_COLUMNS = {exp.CurrentUser: "current_user", exp.SessionUser: "session_user",
+                     exp.CurrentSchema: "current_schema", exp.CurrentSchemas: "current_schemas",
+                     exp.CurrentDatabase: "current_database", exp.CurrentVersion: "version"}
+
+
+def _name_function_columns(statement: exp.Expr) -> None:
+    """An unnamed function column is named after the function, as PostgreSQL does (``version``)."""
+    for select in statement.find_all(exp.Select):
+        for index, projection in enumerate(select.expressions):
+            name = _FUNCTION_COLUMNS.get(type(projection))
+            if name is None and isinstance(projection, exp.Anonymous):
+                name = projection.name.lower()
+            elif name is None and isinstance(projection, exp.Column) and not projection.table and \
+                    projection.name.lower() in ("user", "current_user", "session_user") and not projection.this.quoted:
+                name = projection.name.lower()
+            if name:
+                select.expressions[index] = exp.alias_(projection.copy(), name, quoted=True)
 
 
 def _catalog_table(table: exp.Table, ctes: set[str]) -> exp.Table:

@@ -209,6 +209,7 @@ CREATE MACRO array_lower(a, d) AS CASE WHEN len(a) > 0 THEN 1 END;
 CREATE MACRO quote_ident(s) AS CASE WHEN regexp_full_match(s, '[a-z_][a-z0-9_]*') THEN s
   ELSE '"' || replace(s, '"', '""') || '"' END;
 CREATE MACRO pg_get_function_identity_arguments(f) AS '';
+CREATE MACRO pg_get_function_arguments(f) AS '';
 CREATE MACRO pg_get_function_result(f) AS CAST(NULL AS VARCHAR);
 CREATE MACRO pg_type_is_visible(t) AS TRUE;
 CREATE MACRO pg_function_is_visible(f) AS TRUE;

@@ -110,6 +110,11 @@ _ALIASES = {"time zone": "timezone", "transaction isolation level": "transaction
             "session authorization": "session_authorization"}
 
 
+def default_settings() -> dict[str, str]:
+    """The session settings a new connection starts with (``pg_settings`` lists them)."""
+    return dict(_DEFAULT_SETTINGS)
+
+
 class WireSession:
     """The state of one connection and the meaning of each statement; runs in a worker thread."""
 

@@ -135,6 +135,7 @@ def _plain(value: Any, column: WireColumn) -> Any:
 # --- parameters --------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
+_ANY = re.compile(r"\b(ANY|ALL)\s*\(\s*$", re.I)
 
 
 def bind_parameters(sql: str, values: list[Any], oids: list[int | None], backslash_escapes: bool = False) -> str:
@@ -149,7 +150,14 @@ def bind_parameters(sql: str, values: list[Any], oids: list[int | None], backsla
         if number < 1 or number > len(literals):
             raise ValueError(f"there is no parameter ${number}")
         pieces.append(sql[position:start])
-        pieces.append(literals[number - 1])
+        value = values[number - 1]
+        if isinstance(value, str) and value.startswith("{") and _ANY.search(sql, 0, start):
+            # = ANY($1) with an untyped array ('{a,b}'): PostgreSQL reads it as an array
+            from pg_mimic.arrays import parse_array_literal
+
+            pieces.append(_literal(parse_array_literal(value), None, backslash_escapes))
+        else:
+            pieces.append(literals[number - 1])
         position = end
     pieces.append(sql[position:])
     return "".join(pieces)
@@ -208,8 +216,9 @@ def _skip_quoted(sql: str, start: int, quote: str) -> int:
 def _literal(value: Any, oid: int | None, backslash_escapes: bool) -> str:
     if value is None:
         return "NULL"
-    if isinstance(value, list):
-        raise ValueError("array parameters are not supported: write the values into the query")
+    if isinstance(value, list):  # an array parameter: ARRAY[…] of its elements
+        element = next((scalar for scalar, array in ARRAY_OID.items() if array == oid), None)
+        return "ARRAY[" + ", ".join(_literal(item, element, backslash_escapes) for item in value) + "]"
     text = str(value)
     if oid == BOOL:
         lowered = text.strip().lower()

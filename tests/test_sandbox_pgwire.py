@@ -29,6 +29,7 @@ from catalog_synth.sandbox.app import create_app
 from catalog_synth.sandbox.engine import QueryEngine
 from catalog_synth.sandbox.errors import QueryError
 from catalog_synth.sandbox.pg_catalog import looks_like_catalog_query
+from catalog_synth.sandbox.pg_types import bind_parameters
 from catalog_synth.sandbox.pgwire import WireConfigError, WireThread, check_listen
 
 PSQL = shutil.which("psql")
@@ -409,3 +410,52 @@ def test_serve_refuses_a_pg_listener_it_cannot_secure(shop_store: Path) -> None:
             WireThread(engine, engine.settings, "0.0.0.0", 0)
     finally:
         engine.close()
+
+
+# --- parameters, the serve command -------------------------------------------------------------
+
+
+def test_parameters_are_literals_never_sql() -> None:
+    sql = "SELECT '$1', $1 -- $2\n, \"$1\", $$ $1 $$, $2 /* $1 */"
+    assert bind_parameters(sql, ["x'y", "5"], [None, 23]) == "SELECT '$1', 'x''y' -- $2\n, \"$1\", $$ $1 $$, 5 /* $1 */"
+    assert bind_parameters("SELECT $1", ["5; DROP TABLE t"], [23]) == "SELECT '5; DROP TABLE t'"
+    assert bind_parameters("SELECT $1, $2, $3, $4", [None, "2024-01-01", "t", "1.5e3"], [None, 1082, 16, 1700]) == (
+        "SELECT NULL, CAST('2024-01-01' AS DATE), TRUE, 1.5e3")
+    assert bind_parameters("SELECT $1", ["a\\'b"], [None], backslash_escapes=True) == "SELECT 'a\\\\''b'"
+    assert bind_parameters("SELECT x = ANY($1)", ["{a,b}"], [None]) == "SELECT x = ANY(ARRAY['a', 'b'])"
+    with pytest.raises(ValueError):
+        bind_parameters("SELECT $2", ["1"], [23])
+
+
+def test_serve_speaks_postgresql_with_pg_port(shop_store: Path, tmp_path: Path) -> None:
+    config = tmp_path / "catalog-synth.yml"
+    config.write_text(f"warehouses:\n  - name: shop\n    url: sqlite:///unused.db\nstore: {shop_store}\n",
+                      encoding="utf-8")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        http_port = probe.getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        pg_port = probe.getsockname()[1]
+    import sys
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "catalog_synth", "serve", "-c", str(config), "--port", str(http_port),
+         "--pg-port", str(pg_port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                conn = psycopg.connect(dsn(pg_port, connect_timeout="5"), autocommit=True)
+                break
+            except psycopg.OperationalError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        with conn:
+            assert conn.execute("SELECT count(*) FROM sales.orders").fetchone() == (ORDERS,)
+    finally:
+        server.terminate()
+        output, _ = server.communicate(timeout=30)
+    assert f"PostgreSQL protocol on 127.0.0.1:{pg_port}" in output

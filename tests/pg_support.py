@@ -15,7 +15,14 @@ from catalog_synth.config import Config
 from catalog_synth.sandbox.engine import QueryEngine
 from catalog_synth.sandbox.pgwire import WireThread
 from catalog_synth.store import Store
-from catalog_synth.types import ColumnInfo, ColumnKind, QualityScore, SyntheticTable, TableInfo, TableRef
+from catalog_synth.types import (
+    ColumnInfo,
+    ColumnKind,
+    QualityScore,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+)
 
 CUSTOMERS, ORDERS = 50, 400
 

@@ -22,7 +22,14 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 from pg_support import CUSTOMERS, ORDERS, wire_server, wire_thread, write_shop_store
-from sandbox_support import orders_frame, people_frame, running_server, sandbox_config, synthetic_table, write_store
+from sandbox_support import (
+    orders_frame,
+    people_frame,
+    running_server,
+    sandbox_config,
+    synthetic_table,
+    write_store,
+)
 from test_sandbox_api import HOSTILE
 
 from catalog_synth.sandbox.app import create_app
@@ -69,7 +76,7 @@ def psql(port: int, *commands: str, password: str | None = None, **extra: str) -
     args = [PSQL, "-X", "-A", "-F", "|", "-v", "ON_ERROR_STOP=0", dsn(port, **extra)]
     for command in commands:
         args += ["-c", command]
-    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+    return subprocess.run(args, capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 # --- psql --------------------------------------------------------------------------------
@@ -157,21 +164,21 @@ def test_psycopg_transactions_savepoints_settings_and_dialect(shop: tuple[QueryE
 
 def test_server_side_cursors_are_refused_clearly(shop: tuple[QueryEngine, int]) -> None:
     _, port = shop
-    with psycopg.connect(dsn(port)) as conn:
-        with pytest.raises(psycopg.errors.FeatureNotSupported, match="server-side cursors"):
-            with conn.cursor(name="big") as cursor:
-                cursor.execute("SELECT * FROM sales.orders")
-                cursor.fetchall()
+    with psycopg.connect(dsn(port)) as conn, \
+            pytest.raises(psycopg.errors.FeatureNotSupported, match="server-side cursors"), \
+            conn.cursor(name="big") as cursor:
+        cursor.execute("SELECT * FROM sales.orders")
+        cursor.fetchall()
 
 
 def test_the_row_limit_truncates_with_a_notice(shop_store: Path) -> None:
     notices: list[str] = []
-    with wire_server(sandbox_config(shop_store, row_limit=100)) as (_, port):
-        with psycopg.connect(dsn(port), autocommit=True) as conn:
-            conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
-            rows = conn.execute("SELECT order_id FROM sales.orders ORDER BY order_id").fetchall()
-            assert rows == [(i,) for i in range(1, 101)]
-            assert conn.execute("SELECT count(*) FROM sales.orders").fetchone() == (ORDERS,)
+    with wire_server(sandbox_config(shop_store, row_limit=100)) as (_, port), \
+            psycopg.connect(dsn(port), autocommit=True) as conn:
+        conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
+        rows = conn.execute("SELECT order_id FROM sales.orders ORDER BY order_id").fetchall()
+        assert rows == [(i,) for i in range(1, 101)]
+        assert conn.execute("SELECT count(*) FROM sales.orders").fetchone() == (ORDERS,)
     assert len(notices) == 1 and "truncated to 100 rows" in notices[0]
 
 
@@ -229,7 +236,7 @@ def test_jdbc_lists_tables_columns_keys_and_runs_a_parameterised_join(shop: tupl
     engine, port = shop
     out = subprocess.run(
         [JAVA, "-cp", str(JDBC_JAR), str(JDBC_PROBE), f"jdbc:postgresql://127.0.0.1:{port}/shop"],
-        capture_output=True, text=True, timeout=180,
+        capture_output=True, text=True, timeout=180, check=False,
     )
     assert out.returncode == 0, out.stderr
     lines = out.stdout.splitlines()

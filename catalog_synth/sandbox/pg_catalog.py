@@ -38,11 +38,11 @@ _HINT = re.compile(
     r"\b(pg_\w+|information_schema|current_schemas?|current_database|current_catalog|current_setting|"
     r"current_user|session_user|version|format_type|obj_description|col_description|has_\w+_privilege)\b"
     r"|::\s*(reg\w+|oid)\b",
-    re.I,
+    re.IGNORECASE,
 )
-_PSQL_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!*=<>]+)\s*\)", re.I)
-_PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?", re.I)
-_QUALIFIED_CALL = re.compile(r"\b(pg_catalog|information_schema)\s*\.\s*(?=\w+\s*\()", re.I)
+_PSQL_OPERATOR = re.compile(r"OPERATOR\s*\(\s*pg_catalog\s*\.\s*([~!*=<>]+)\s*\)", re.IGNORECASE)
+_PSQL_COLLATE = re.compile(r"\s+COLLATE\s+(pg_catalog\s*\.\s*)?\"?(default|C)\"?", re.IGNORECASE)
+_QUALIFIED_CALL = re.compile(r"\b(pg_catalog|information_schema)\s*\.\s*(?=\w+\s*\()", re.IGNORECASE)
 _SESSION_FUNCTIONS = (exp.CurrentUser, exp.SessionUser, exp.CurrentSchema, exp.CurrentSchemas,
                       exp.CurrentDatabase, exp.CurrentVersion)
 _TABLE_FUNCTIONS = {"generate_series", "generate_subscripts", "unnest", "range", "pg_get_keywords"}
@@ -182,9 +182,8 @@ def _rewrite(statement: exp.Expr, session: WireSession, schemas: list[str]) -> e
                 raise QueryRefused(f"table function {name}() is not allowed in a catalog query")
             node.set("db", None)
             return node
-        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier):
-            if node.this.name.lower() == "pg_catalog":
-                return node.expression
+        if isinstance(node, exp.Dot) and isinstance(node.this, exp.Identifier) and node.this.name.lower() == "pg_catalog":
+            return node.expression
         if isinstance(node, exp.Column) and node.args.get("db") is not None:
             schema = node.args["db"].name.lower()
             if schema in _CATALOG_SCHEMAS:
@@ -252,9 +251,7 @@ def _name_function_columns(statement: exp.Expr) -> None:
     for select in statement.find_all(exp.Select):
         for index, projection in enumerate(select.expressions):
             name = _FUNCTION_COLUMNS.get(type(projection))
-            if name is None and isinstance(projection, exp.Anonymous):
-                name = projection.name.lower()
-            elif name is None and isinstance(projection, exp.Column) and not projection.table and \
+            if name is None and isinstance(projection, exp.Anonymous) or name is None and isinstance(projection, exp.Column) and not projection.table and \
                     projection.name.lower() in ("user", "current_user", "session_user") and not projection.this.quoted:
                 name = projection.name.lower()
             if name:

@@ -61,14 +61,14 @@ class WireResult:
 
 
 _TRANSACTION = re.compile(
-    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ABORT|ROLLBACK|SAVEPOINT|RELEASE)\b(.*)$", re.I | re.S
+    r"^\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ABORT|ROLLBACK|SAVEPOINT|RELEASE)\b(.*)$", re.IGNORECASE | re.DOTALL
 )
-_SET = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?(.+?)\s*;?\s*$", re.I | re.S)
-_SET_VALUE = re.compile(r"^([\w.\"]+)\s*(?:=|\s+TO\s+|\s+)\s*(.+)$", re.I | re.S)
-_SHOW = re.compile(r"^\s*SHOW\s+(.+?)\s*;?\s*$", re.I | re.S)
-_RESET = re.compile(r"^\s*(RESET\s+(\S+)|DISCARD\s+\w+)\s*;?\s*$", re.I)
-_CURSOR = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b", re.I)
-_COMMENTS = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)*\s*", re.S)
+_SET = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+_SET_VALUE = re.compile(r"^([\w.\"]+)\s*(?:=|\s+TO\s+|\s+)\s*(.+)$", re.IGNORECASE | re.DOTALL)
+_SHOW = re.compile(r"^\s*SHOW\s+(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
+_RESET = re.compile(r"^\s*(RESET\s+(\S+)|DISCARD\s+\w+)\s*;?\s*$", re.IGNORECASE)
+_CURSOR = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b", re.IGNORECASE)
+_COMMENTS = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)*\s*", re.DOTALL)
 
 _DEFAULT_SETTINGS = {
     "server_version": SERVER_VERSION.split(" ")[0],
@@ -212,7 +212,7 @@ class WireSession:
             return WireResult("SAVEPOINT")
         if verb == "RELEASE":
             return WireResult("RELEASE")
-        if verb == "ROLLBACK" and re.match(r"\s*(WORK\s+|TRANSACTION\s+)?TO\b", rest, re.I):
+        if verb == "ROLLBACK" and re.match(r"\s*(WORK\s+|TRANSACTION\s+)?TO\b", rest, re.IGNORECASE):
             self.failed_transaction = False  # back to the savepoint: the transaction goes on
             return WireResult("ROLLBACK")
         failed = self.failed_transaction

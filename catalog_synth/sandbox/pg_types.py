@@ -135,7 +135,7 @@ def _plain(value: Any, column: WireColumn) -> Any:
 # --- parameters --------------------------------------------------------------------------
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-_ANY = re.compile(r"\b(ANY|ALL)\s*\(\s*$", re.I)
+_ANY = re.compile(r"\b(ANY|ALL)\s*\(\s*$", re.IGNORECASE)
 
 
 def bind_parameters(sql: str, values: list[Any], oids: list[int | None], backslash_escapes: bool = False) -> str:

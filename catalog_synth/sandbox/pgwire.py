@@ -39,8 +39,18 @@ from catalog_synth.config import SandboxConfig
 from catalog_synth.sandbox.auth import TokenAuth
 from catalog_synth.sandbox.engine import QueryEngine
 from catalog_synth.sandbox.pg_catalog import CatalogCache
-from catalog_synth.sandbox.pg_session import SERVER_VERSION, WireError, WireResult, WireSession
-from catalog_synth.sandbox.pg_types import WireColumn, bind_parameters, count_parameters, encode_rows
+from catalog_synth.sandbox.pg_session import (
+    SERVER_VERSION,
+    WireError,
+    WireResult,
+    WireSession,
+)
+from catalog_synth.sandbox.pg_types import (
+    WireColumn,
+    bind_parameters,
+    count_parameters,
+    encode_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +163,7 @@ class WireServer:
             await connection.run()
         except (ConnectionClosed, ConnectionError, asyncio.TimeoutError, ssl.SSLError, asyncio.CancelledError):
             pass
-        except Exception:  # a bug must not take the listener down
+        except Exception:  # noqa: BLE001 -- a bug must not take the listener down
             log.exception("PostgreSQL connection failed")
         finally:
             self._stats.connections -= 1
@@ -516,7 +526,7 @@ class WireThread:
         asyncio.set_event_loop(self._loop)
         try:
             self._loop.run_until_complete(self.server.start(self.host, self._port))
-        except BaseException as exc:  # reported to start()
+        except BaseException as exc:  # noqa: BLE001 -- reported to start()
             self._error = exc
             self._ready.set()
             return

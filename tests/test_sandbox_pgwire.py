@@ -311,12 +311,33 @@ def test_catalog_queries_see_only_synthetic_tables(shop: tuple[QueryEngine, int]
         relations = conn.execute("SELECT relname FROM pg_catalog.pg_class WHERE relkind = 'r' ORDER BY 1").fetchall()
         assert relations == [("customers",), ("orders",)]
         assert conn.execute("SELECT version()").fetchone()[0].startswith("PostgreSQL 16")
+        with pytest.raises(psycopg.errors.QueryCanceled):  # catalog queries have the time limit too
+            conn.execute("SELECT count(*) FROM pg_catalog.pg_class, generate_series(1, 100000000000)")
         for sneaky in ("SELECT * FROM pg_catalog.pg_settings, read_csv('/etc/passwd')",
                        "SELECT * FROM pg_class, _catalog_synth.tables",
                        "SELECT * FROM duckdb_settings(), pg_catalog.pg_class",
                        "SELECT * FROM pg_catalog.duckdb_tables"):
             with pytest.raises(psycopg.Error):
                 conn.execute(sneaky)
+
+
+def test_several_warehouses_are_databases(tmp_path: Path) -> None:
+    store = tmp_path / "multi.duckdb"
+    write_store(store, [synthetic_table("public", "people", people_frame(30), warehouse="crm"),
+                        synthetic_table("public", "people", people_frame(20), warehouse="web"),
+                        synthetic_table("sales", "orders", orders_frame(40, people=20), warehouse="web")],
+                multi_warehouse=True)
+    with wire_server(sandbox_config(store)) as (_, port):
+        out = psql(port, r"\dt *.*", dbname="web")
+        assert out.returncode == 0 and not out.stderr, out.stderr
+        assert "public|people|table" in out.stdout and "sales|orders|table" in out.stdout
+        with psycopg.connect(dsn(port, dbname="crm"), autocommit=True) as conn:
+            tables = conn.execute("SELECT table_catalog, table_schema, table_name FROM information_schema.tables")
+            assert tables.fetchall() == [("crm", "public", "people")]
+            assert conn.execute("SELECT count(*) FROM crm.public.people").fetchone() == (30,)
+            assert conn.execute("SELECT count(*) FROM web.public.people").fetchone() == (20,)
+            with pytest.raises(psycopg.Error, match="ambiguous"):
+                conn.execute("SELECT count(*) FROM public.people")
 
 
 # --- fair shares, timeouts, auth and TLS ------------------------------------------------------

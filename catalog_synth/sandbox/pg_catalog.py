@@ -25,13 +25,14 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
-from catalog_synth.sandbox.errors import QueryFailed, QueryRefused
+from catalog_synth.sandbox.errors import QueryFailed, QueryRefused, QueryTimeout
 from catalog_synth.sandbox.pg_catalog_data import PG_TABLES, build_catalog
 from catalog_synth.sandbox.pg_types import wire_column
 from catalog_synth.sandbox.validator import check_statement
 
 if TYPE_CHECKING:
     from catalog_synth.sandbox.engine import QueryEngine
+    from catalog_synth.store import StoredTable
     from catalog_synth.sandbox.pg_session import WireResult, WireSession
 
 _HINT = re.compile(
@@ -55,21 +56,24 @@ def looks_like_catalog_query(sql: str) -> bool:
 
 
 class CatalogCache:
-    """The catalog database of the store's current tables, rebuilt when a sync changes them."""
+    """The catalog databases of the store's current tables, rebuilt when a sync changes them.
+
+    With several warehouses, a connection whose database is a warehouse's name sees that
+    warehouse's tables (as a PostgreSQL database holds its own schemas); any other sees all.
+    """
 
     def __init__(self, engine: QueryEngine):
         self.engine = engine
         self._lock = threading.Lock()
         self._key: tuple[Any, ...] | None = None
-        self._connection: duckdb.DuckDBPyConnection | None = None
-        self._schemas: list[str] = []
+        self._catalogs: dict[str | None, tuple[duckdb.DuckDBPyConnection, list[str]]] = {}
 
     def answer(self, sql: str, session: WireSession) -> WireResult | None:
         """The answer to a catalog query, or None when ``sql`` is not one (it goes to the engine)."""
         statement = _parse(sql)
         if statement is None or not _is_catalog_query(statement):
             return None
-        connection, schemas = self._current()
+        connection, schemas = self._current(session.database)
         rewritten = _rewrite(statement, session, schemas)
         check_statement(rewritten)
         text = rewritten.sql("duckdb")
@@ -82,6 +86,10 @@ class CatalogCache:
                     raise QueryRefused("only read-only queries are allowed")
                 columns = [wire_column(name, str(kind)) for name, kind in zip(relation.columns, relation.types)]
                 rows = relation.limit(limit).fetchall()
+            except duckdb.InterruptException:
+                raise QueryTimeout(
+                    f"the query was stopped after the sandbox's {self.engine.settings.timeout_seconds:g} s limit"
+                ) from None
             except duckdb.Error as exc:
                 raise QueryFailed(str(exc).strip().splitlines()[0]) from None
             finally:
@@ -92,34 +100,42 @@ class CatalogCache:
 
     def close(self) -> None:
         with self._lock:
-            if self._connection is not None:
-                self._connection.close()
-                self._connection = None
+            for connection, _ in self._catalogs.values():
+                connection.close()
+            self._catalogs.clear()
 
-    def _current(self) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+    def _current(self, database: str) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
         tables = self.engine.tables()
         key = tuple((t.logical_name, t.synced_at, t.fingerprint) for t in tables)
+        warehouses = {t.warehouse for t in tables}
+        scope = database if len(warehouses) > 1 and database in warehouses else None
         with self._lock:
-            if self._connection is None or key != self._key:
-                fresh = _connect()
-                try:
-                    self._schemas = build_catalog(fresh, tables)
-                    from catalog_synth.sandbox.pg_session import default_settings
+            if key != self._key:
+                for connection, _ in self._catalogs.values():
+                    connection.close()
+                self._catalogs.clear()
+                self._key = key
+            if scope not in self._catalogs:
+                self._catalogs[scope] = self._build([t for t in tables if scope in (None, t.warehouse)])
+            return self._catalogs[scope]
 
-                    fresh.executemany("INSERT INTO main.pg_settings (name, setting, vartype, source) VALUES (?, ?, "
-                                      "'string', 'default')", sorted(default_settings().items()))
-                    fresh.execute("SET enable_external_access = false")
-                    fresh.execute("SET lock_configuration = true")
-                except BaseException:
-                    fresh.close()
-                    raise
-                if self._connection is not None:
-                    self._connection.close()
-                self._connection, self._key = fresh, key
-            return self._connection, self._schemas
+    def _build(self, tables: list[StoredTable]) -> tuple[duckdb.DuckDBPyConnection, list[str]]:
+        from catalog_synth.sandbox.pg_session import default_settings
+
+        fresh = _connect(self.engine.settings.timeout_seconds)
+        try:
+            schemas = build_catalog(fresh, tables)
+            fresh.executemany("INSERT INTO main.pg_settings (name, setting, vartype, source) VALUES (?, ?, "
+                              "'string', 'default')", sorted(default_settings().items()))
+            fresh.execute("SET enable_external_access = false")
+            fresh.execute("SET lock_configuration = true")
+        except BaseException:
+            fresh.close()
+            raise
+        return fresh, schemas
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect(timeout_seconds: float) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(
         ":memory:",
         config={
@@ -130,6 +146,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
             "threads": 1,
             "memory_limit": "256MB",
             "lambda_syntax": "ENABLE_SINGLE_ARROW",  # sqlglot writes x -> y
+            "max_execution_time": int(timeout_seconds * 1000),
         },
     )
 

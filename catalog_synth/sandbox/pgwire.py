@@ -55,6 +55,10 @@ from catalog_synth.sandbox.pg_types import (
 log = logging.getLogger(__name__)
 
 _CHUNK_ROWS = 500
+_MAX_STARTUP_BYTES = 10_000
+_MAX_MESSAGE_BYTES = 8_000_000  # a query is at most 100,000 characters; parameters are values
+_MAX_PREPARED = 1000  # prepared statements one connection may keep
+_MAX_PORTALS = 16  # results one connection may hold open (each up to sandbox.max_response_bytes)
 _PARAMETER_STATUS = {
     "server_version": SERVER_VERSION,
     "server_encoding": "UTF8",
@@ -213,7 +217,7 @@ class _Connection:
         await self._loop()
 
     async def _startup(self) -> dict[str, str] | None:
-        code, payload = await self.stream.read_startup_packet()
+        code, payload = await self._read_startup()
         while code in (messages.SSL_REQUEST_CODE, messages.GSSENC_REQUEST_CODE):
             if code == messages.SSL_REQUEST_CODE and self.server.tls is not None and not self.secure:
                 self.stream.write(b"S")
@@ -223,7 +227,7 @@ class _Connection:
             else:
                 self.stream.write(b"N")
                 await self.stream.drain()
-            code, payload = await self.stream.read_startup_packet()
+            code, payload = await self._read_startup()
         if code == messages.CANCEL_REQUEST_CODE:
             return None  # queries stop at sandbox.timeout_seconds; a cancel has nothing more to stop
         if code != 196608:
@@ -233,6 +237,22 @@ class _Connection:
             self.stream.write(_fatal("28000", "the sandbox requires SSL here: connect with sslmode=require"))
             return None
         return messages.parse_startup_message(payload)
+
+    async def _read_startup(self) -> tuple[int, bytes]:
+        header = await self.stream._read_exactly(8)
+        length, code = struct.unpack("!ii", header)
+        if not 8 <= length <= _MAX_STARTUP_BYTES:
+            raise ConnectionClosed  # not a PostgreSQL client
+        return code, await self.stream._read_exactly(length - 8) if length > 8 else b""
+
+    async def _read_message(self) -> tuple[bytes, bytes]:
+        """One message, refusing lengths past :data:`_MAX_MESSAGE_BYTES` before reading them."""
+        header = await self.stream._read_exactly(5)
+        length = struct.unpack("!i", header[1:])[0]
+        if not 4 <= length <= _MAX_MESSAGE_BYTES:
+            self.stream.write(_fatal("54000", f"a message is limited to {_MAX_MESSAGE_BYTES} bytes"))
+            raise ConnectionClosed
+        return header[:1], await self.stream._read_exactly(length - 4) if length > 4 else b""
 
     async def _authenticate(self) -> str | None:
         auth = self.server.auth
@@ -246,7 +266,7 @@ class _Connection:
             return None
         self.stream.write(messages.make_authentication_cleartext_password())
         await self.stream.drain()
-        tag, payload = await self.stream.read_message()
+        tag, payload = await self._read_message()
         token = payload.rstrip(b"\x00").decode("utf-8", "replace") if tag == messages.PASSWORD else ""
         if not auth.accepts(token):
             self.stream.write(_fatal("28P01", "password authentication failed: the password is a sandbox token"))
@@ -261,9 +281,9 @@ class _Connection:
         while True:
             try:
                 if _buffered(reader) >= 5:  # the client pipelined it (Parse/Bind/Execute/Sync): no wait
-                    tag, payload = await self.stream.read_message()
+                    tag, payload = await self._read_message()
                 else:
-                    tag, payload = await asyncio.wait_for(self.stream.read_message(), idle)
+                    tag, payload = await asyncio.wait_for(self._read_message(), idle)
             except asyncio.TimeoutError:
                 self.stream.write(_fatal("57P05", f"closing the connection after {idle:g} s idle "
                                                   "(sandbox.pg_idle_timeout_seconds)"))
@@ -282,6 +302,8 @@ class _Connection:
             if tag in (messages.QUERY, messages.SYNC):
                 self.skip_until_sync = False
                 assert self.session is not None
+                if not self.session.in_transaction:
+                    self.portals.clear()  # as in PostgreSQL: portals end with their transaction
                 self.stream.write(messages.make_ready_for_query(self.session.status))
             await self._drain()
 
@@ -305,6 +327,8 @@ class _Connection:
         elif tag == messages.PARSE:
             parsed = messages.parse_parse(payload)
             oids = [oid or None for oid in parsed.param_oids]
+            if len(self.statements) >= _MAX_PREPARED and parsed.statement_name not in self.statements:
+                raise WireError("53400", f"a connection keeps at most {_MAX_PREPARED} prepared statements")
             self.statements[parsed.statement_name] = _Prepared(parsed.sql, oids)
             self.stream.write(messages.make_parse_complete())
         elif tag == messages.BIND:
@@ -346,6 +370,8 @@ class _Connection:
             else:
                 values.append(decode_text_param(oid, value.decode("utf-8")) if oid else value.decode("utf-8"))
         sql = self._bound(prepared, values)
+        if len(self.portals) >= _MAX_PORTALS and parsed.portal_name not in self.portals:
+            raise WireError("53400", f"a connection keeps at most {_MAX_PORTALS} open portals")
         self.portals[parsed.portal_name] = _Portal(await self._run(sql), list(parsed.result_format_codes))
         self.stream.write(messages.make_bind_complete())
 

@@ -376,6 +376,24 @@ def test_a_flood_from_one_token_does_not_stop_anothers_query(http_store: Path) -
     assert outcomes.count("53400") >= 4 and set(outcomes) <= {"53400", "57014"}, outcomes
 
 
+def test_a_cancel_request_answers_at_once(http_store: Path) -> None:
+    with wire_server(sandbox_config(http_store, timeout_seconds=5.0)) as (engine, port), \
+            psycopg.connect(dsn(port), autocommit=True) as conn:
+
+        def cancel_when_running() -> None:
+            deadline = time.monotonic() + 30
+            while engine.slots.running < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            conn.cancel_safe(timeout=30)  # cancel() holds the GIL while it waits: the server is in-process
+
+        canceller = threading.Thread(target=cancel_when_running)
+        canceller.start()
+        with pytest.raises(psycopg.errors.QueryCanceled, match="user request"):
+            conn.execute(_SLOW)
+        canceller.join()
+        assert conn.execute("SELECT count(*) FROM people").fetchone() == (200,)
+
+
 def _startup(port: int) -> socket.socket:
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     body = b"user\x00analyst\x00database\x00shop\x00\x00"

@@ -135,6 +135,7 @@ class WireServer:
         self._server: asyncio.AbstractServer | None = None
         self._stats = _Stats()
         self._next_pid = 1000
+        self.running: dict[int, tuple[int, _Connection]] = {}  # backend pid -> (secret, connection)
 
     async def start(self, host: str, port: int) -> asyncio.AbstractServer:
         check_listen(self.settings, host)
@@ -189,6 +190,7 @@ class _Connection:
         self.skip_until_sync = False
         self.peer = stream.writer.get_extra_info("peername") or ("unknown", 0)
         self.secure = False
+        self.cancelled = False
 
     # --- startup ---------------------------------------------------------------------------
 
@@ -214,7 +216,11 @@ class _Connection:
         self.stream.write(messages.make_backend_key_data(pid, secret))
         self.stream.write(messages.make_ready_for_query(self.session.status))
         await self.stream.drain()
-        await self._loop()
+        self.server.running[pid] = (secret, self)
+        try:
+            await self._loop()
+        finally:
+            self.server.running.pop(pid, None)
 
     async def _startup(self) -> dict[str, str] | None:
         code, payload = await self._read_startup()
@@ -228,8 +234,14 @@ class _Connection:
                 self.stream.write(b"N")
                 await self.stream.drain()
             code, payload = await self._read_startup()
+        if code == messages.CANCEL_REQUEST_CODE and len(payload) == 8:
+            pid, secret = struct.unpack("!ii", payload)
+            target = self.server.running.get(pid)
+            if target is not None and target[0] == secret:
+                target[1].cancelled = True
+            return None
         if code == messages.CANCEL_REQUEST_CODE:
-            return None  # queries stop at sandbox.timeout_seconds; a cancel has nothing more to stop
+            return None
         if code != 196608:
             self.stream.write(_fatal("08P01", "unsupported frontend protocol: the sandbox speaks protocol 3.0"))
             return None
@@ -402,9 +414,22 @@ class _Connection:
             self.stream.write(_row_description(columns, formats))  # type: ignore[arg-type]
 
     async def _run(self, sql: str, describe_only: bool = False) -> WireResult:
+        """Run a statement in the thread pool. A cancel request (psql's Ctrl-C) answers the client
+        at once; the DuckDB work it leaves behind ends by itself within ``sandbox.timeout_seconds``."""
         assert self.session is not None
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only)
+        self.cancelled = False
+        work = loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only)
+        while True:
+            done, _ = await asyncio.wait({work}, timeout=0.2)
+            if done:
+                break
+            if self.cancelled:
+                work.add_done_callback(lambda future: future.exception())  # nobody waits for it any more
+                raise WireError("57014", "canceling statement due to user request")
+        if self.cancelled:
+            raise WireError("57014", "canceling statement due to user request")
+        return work.result()
 
     async def _send(self, portal: _Portal, max_rows: int, describe: bool = False) -> None:
         """Rows in chunks (the client's reading paces the writing), then notices and the tag."""

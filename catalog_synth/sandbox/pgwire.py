@@ -190,7 +190,7 @@ class _Connection:
         self.skip_until_sync = False
         self.peer = stream.writer.get_extra_info("peername") or ("unknown", 0)
         self.secure = False
-        self.cancelled = False
+        self.cancel: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set by a cancel request
 
     # --- startup ---------------------------------------------------------------------------
 
@@ -237,8 +237,8 @@ class _Connection:
         if code == messages.CANCEL_REQUEST_CODE and len(payload) == 8:
             pid, secret = struct.unpack("!ii", payload)
             target = self.server.running.get(pid)
-            if target is not None and target[0] == secret:
-                target[1].cancelled = True
+            if target is not None and target[0] == secret and not target[1].cancel.done():
+                target[1].cancel.set_result(None)
             return None
         if code == messages.CANCEL_REQUEST_CODE:
             return None
@@ -418,17 +418,13 @@ class _Connection:
         at once; the DuckDB work it leaves behind ends by itself within ``sandbox.timeout_seconds``."""
         assert self.session is not None
         loop = asyncio.get_running_loop()
-        self.cancelled = False
+        self.cancel = loop.create_future()
         work = loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only)
-        while True:
-            done, _ = await asyncio.wait({work}, timeout=0.2)
-            if done:
-                break
-            if self.cancelled:
-                work.add_done_callback(lambda future: future.exception())  # nobody waits for it any more
-                raise WireError("57014", "canceling statement due to user request")
-        if self.cancelled:
+        await asyncio.wait((work, self.cancel), return_when=asyncio.FIRST_COMPLETED)
+        if self.cancel.done():
+            work.add_done_callback(lambda future: future.exception())  # nobody waits for it any more
             raise WireError("57014", "canceling statement due to user request")
+        self.cancel.cancel()
         return work.result()
 
     async def _send(self, portal: _Portal, max_rows: int, describe: bool = False) -> None:

@@ -150,6 +150,8 @@ class WireSession:
         text = _COMMENTS.sub("", sql, count=1).strip().rstrip(";").strip()
         if not text:
             return WireResult("EMPTY")
+        if ";" in text and len(split_statements(text)) > 1 and not looks_like_query(text):
+            raise WireError("42601", "cannot insert multiple commands into a prepared statement")
         transaction = _TRANSACTION.match(text)
         if transaction:
             return self._transaction(transaction.group(1).upper(), transaction.group(2))
@@ -286,6 +288,37 @@ class WireSession:
             raise WireError("42501", f"RESET {name} is not allowed in the sandbox: only client settings may change")
         self.settings.pop(name, None)
         return WireResult("RESET")
+
+
+def split_statements(sql: str) -> list[str]:
+    """The statements of a simple query (``;`` outside strings, quoted names and comments)."""
+    if ";" not in sql:
+        return [sql] if sql.strip() else []
+    pieces, start, i, n = [], 0, 0, len(sql)
+    while i < n:
+        char = sql[i]
+        if char in "'\"":
+            i = sql.find(char, i + 1)
+            while i != -1 and sql.startswith(char * 2, i):
+                i = sql.find(char, i + 2)
+            i = n if i == -1 else i + 1
+        elif sql.startswith("--", i):
+            i = n if sql.find("\n", i) == -1 else sql.find("\n", i) + 1
+        elif sql.startswith("/*", i):
+            i = n if sql.find("*/", i) == -1 else sql.find("*/", i) + 2
+        elif char == ";":
+            pieces.append(sql[start:i])
+            start = i = i + 1
+        else:
+            i += 1
+    pieces.append(sql[start:])
+    return [p for p in pieces if p.strip()]
+
+
+def looks_like_query(text: str) -> bool:
+    """A query (the validator refuses several in one), not a session statement."""
+    return not (_TRANSACTION.match(text) or _SET.match(text) or _SHOW.match(text) or _RESET.match(text)
+                or _CURSOR.match(text))
 
 
 def _setting_value(raw: str) -> str:

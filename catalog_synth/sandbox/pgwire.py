@@ -44,6 +44,7 @@ from catalog_synth.sandbox.pg_session import (
     WireError,
     WireResult,
     WireSession,
+    split_statements,
 )
 from catalog_synth.sandbox.pg_types import (
     WireColumn,
@@ -360,7 +361,7 @@ class _Connection:
             raise WireError("08P01", f"unsupported message {tag!r} (COPY and function calls are not available)")
 
     async def _simple(self, sql: str) -> None:
-        statements = _split(sql)
+        statements = split_statements(sql)
         if not statements:
             self.stream.write(messages.make_empty_query_response())
         for statement in statements:
@@ -484,31 +485,6 @@ def _row_description(columns: list[WireColumn], formats: list[int]) -> bytes:
                   format_code=messages_format(formats, i))
         for i, c in enumerate(columns)
     ])
-
-
-def _split(sql: str) -> list[str]:
-    """The statements of a simple query (``;`` outside strings, quoted names and comments)."""
-    if ";" not in sql:
-        return [sql] if sql.strip() else []
-    pieces, start, i, n = [], 0, 0, len(sql)
-    while i < n:
-        char = sql[i]
-        if char in "'\"":
-            i = sql.find(char, i + 1)
-            while i != -1 and sql.startswith(char * 2, i):
-                i = sql.find(char, i + 2)
-            i = n if i == -1 else i + 1
-        elif sql.startswith("--", i):
-            i = n if sql.find("\n", i) == -1 else sql.find("\n", i) + 1
-        elif sql.startswith("/*", i):
-            i = n if sql.find("*/", i) == -1 else sql.find("*/", i) + 2
-        elif char == ";":
-            pieces.append(sql[start:i])
-            start = i = i + 1
-        else:
-            i += 1
-    pieces.append(sql[start:])
-    return [p for p in pieces if p.strip()]
 
 
 def _fatal(code: str, message: str) -> bytes:

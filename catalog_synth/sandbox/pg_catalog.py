@@ -32,8 +32,8 @@ from catalog_synth.sandbox.validator import check_statement
 
 if TYPE_CHECKING:
     from catalog_synth.sandbox.engine import QueryEngine
-    from catalog_synth.store import StoredTable
     from catalog_synth.sandbox.pg_session import WireResult, WireSession
+    from catalog_synth.store import StoredTable
 
 _HINT = re.compile(
     r"\b(pg_\w+|information_schema|current_schemas?|current_database|current_catalog|current_setting|"

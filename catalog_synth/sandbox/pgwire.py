@@ -1,7 +1,7 @@
 """The sandbox over the PostgreSQL protocol: psql, DBeaver, DataGrip, Metabase, psycopg, SQLAlchemy.
 
-Framing and value codecs are pg-mimic's; the connection logic is here so that every query
-takes the same path as ``POST /api/query`` (:mod:`.pg_session`). Per connection:
+Framing and value codecs are pg-mimic's; each connection (:mod:`.pg_connection`) runs every query
+through the same path as ``POST /api/query`` (:mod:`.pg_session`). Per connection:
 
 * **TLS**: with ``sandbox.pg_tls_cert``/``pg_tls_key`` the server answers the protocol's
   SSLRequest and upgrades the socket; then a client that is not on the loopback address must

@@ -136,6 +136,9 @@ def test_psycopg_parameters_types_and_nulls(shop: tuple[QueryEngine, int]) -> No
         binary.execute("SELECT id, signup, vip, uid, name FROM sales.customers WHERE id IN (%s, %s) ORDER BY id", (9, 10))
         assert binary.fetchall() == [(9, dt.date(2024, 1, 9), False, uuid.UUID(int=8), "customer-009"),
                                      (10, dt.date(2024, 1, 10), True, uuid.UUID(int=9), None)]
+        binary.execute("SELECT order_id, amount, ordered_at FROM sales.orders WHERE order_id <= %s ORDER BY 1", (3,))
+        assert binary.fetchall() == engine.run(
+            "SELECT order_id, amount, ordered_at FROM sales.orders WHERE order_id <= 3 ORDER BY 1").rows
         described = conn.execute("SELECT amount FROM sales.orders LIMIT 1").description
         assert (described[0].type_code, described[0].precision, described[0].scale) == (1700, 12, 2)
 

@@ -95,6 +95,7 @@ class Connection:
         self.skip_until_sync = False
         self.peer = stream.writer.get_extra_info("peername") or ("unknown", 0)
         self.secure = False
+        self._out: list[bytes] = []  # messages of the current turn, written together
         self.cancel: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # set by a cancel request
 
     # --- startup ---------------------------------------------------------------------------
@@ -202,8 +203,9 @@ class Connection:
                 else:
                     tag, payload = await asyncio.wait_for(self._read_message(), idle)
             except asyncio.TimeoutError:
-                self.stream.write(fatal("57P05", f"closing the connection after {idle:g} s idle "
-                                                  "(sandbox.pg_idle_timeout_seconds)"))
+                self._out.append(fatal("57P05", f"closing the connection after {idle:g} s idle "
+                                                 "(sandbox.pg_idle_timeout_seconds)"))
+                self._flush()
                 return
             if tag == messages.TERMINATE:
                 return
@@ -221,16 +223,24 @@ class Connection:
                 assert self.session is not None
                 if not self.session.in_transaction:
                     self.portals.clear()  # as in PostgreSQL: portals end with their transaction
-                self.stream.write(messages.make_ready_for_query(self.session.status))
-            await self._drain()
+                self._out.append(messages.make_ready_for_query(self.session.status))
+            if _buffered(reader) < 5 or len(self._out) > 64:  # the client waits: send (pipelines go as one)
+                await self._drain()
+
+    def _flush(self) -> None:
+        """Hand the messages of this turn to the socket in one write."""
+        if self._out:
+            self.stream.write(b"".join(self._out))
+            self._out.clear()
 
     async def _drain(self) -> None:
-        """Wait for the client to read what is buffered, at most ``sandbox.timeout_seconds``."""
+        """Send what is pending; wait for the client to read it, at most ``sandbox.timeout_seconds``."""
+        self._flush()
         if self.stream.writer.transport.get_write_buffer_size():
             await asyncio.wait_for(self.stream.drain(), self.settings.timeout_seconds)
 
     def _error(self, exc: WireError) -> None:
-        self.stream.write(messages.make_error_response({"S": exc.severity, "V": exc.severity, "C": exc.sqlstate,
+        self._out.append(messages.make_error_response({"S": exc.severity, "V": exc.severity, "C": exc.sqlstate,
                                                         "M": exc.message}))
         assert self.session is not None
         self.session.failed()
@@ -247,7 +257,7 @@ class Connection:
             if len(self.statements) >= _MAX_PREPARED and parsed.statement_name not in self.statements:
                 raise WireError("53400", f"a connection keeps at most {_MAX_PREPARED} prepared statements")
             self.statements[parsed.statement_name] = _Prepared(parsed.sql, oids)
-            self.stream.write(messages.make_parse_complete())
+            self._out.append(messages.make_parse_complete())
         elif tag == messages.BIND:
             await self._bind(messages.parse_bind(payload))
         elif tag == messages.DESCRIBE:
@@ -258,7 +268,7 @@ class Connection:
         elif tag == messages.CLOSE:
             parsed = messages.parse_close(payload)
             (self.statements if parsed.kind == messages.TARGET_STATEMENT else self.portals).pop(parsed.name, None)
-            self.stream.write(messages.make_close_complete())
+            self._out.append(messages.make_close_complete())
         elif tag in (messages.SYNC, messages.FLUSH):
             pass
         else:
@@ -267,7 +277,7 @@ class Connection:
     async def _simple(self, sql: str) -> None:
         statements = split_statements(sql)
         if not statements:
-            self.stream.write(messages.make_empty_query_response())
+            self._out.append(messages.make_empty_query_response())
         for statement in statements:
             portal = _Portal(await self._run(statement), [])
             await self._send(portal, 0, describe=True)
@@ -290,7 +300,7 @@ class Connection:
         if len(self.portals) >= _MAX_PORTALS and parsed.portal_name not in self.portals:
             raise WireError("53400", f"a connection keeps at most {_MAX_PORTALS} open portals")
         self.portals[parsed.portal_name] = _Portal(await self._run(sql), list(parsed.result_format_codes))
-        self.stream.write(messages.make_bind_complete())
+        self._out.append(messages.make_bind_complete())
 
     def _bound(self, prepared: _Prepared, values: list[Any]) -> str:
         assert self.session is not None
@@ -305,7 +315,7 @@ class Connection:
             count = max(count_parameters(prepared.sql), len(prepared.oids))
             oids = [(prepared.oids[i] if i < len(prepared.oids) else None) or 25 for i in range(count)]
             prepared.oids = list(oids)
-            self.stream.write(messages.make_parameter_description(oids))
+            self._out.append(messages.make_parameter_description(oids))
             if prepared.columns is False:
                 sql = self._bound(prepared, [None] * count)
                 prepared.columns = (await self._run(sql, describe_only=True)).columns
@@ -314,9 +324,9 @@ class Connection:
             portal = self._portal(parsed.name)
             columns, formats = portal.result.columns, portal.formats
         if columns is None or columns is True:
-            self.stream.write(messages.make_no_data())
+            self._out.append(messages.make_no_data())
         else:
-            self.stream.write(_row_description(columns, formats))  # type: ignore[arg-type]
+            self._out.append(_row_description(columns, formats))  # type: ignore[arg-type]
 
     async def _run(self, sql: str, describe_only: bool = False) -> WireResult:
         """Run a statement in the thread pool. A cancel request (psql's Ctrl-C) answers the client
@@ -336,30 +346,30 @@ class Connection:
         """Rows in chunks (the client's reading paces the writing), then notices and the tag."""
         result = portal.result
         if result.tag == "EMPTY":
-            self.stream.write(messages.make_empty_query_response())
+            self._out.append(messages.make_empty_query_response())
             return
         if result.columns is not None and describe:
-            self.stream.write(_row_description(result.columns, portal.formats))
+            self._out.append(_row_description(result.columns, portal.formats))
         end = len(result.rows) if max_rows <= 0 else min(len(result.rows), portal.sent + max_rows)
         while result.columns is not None and portal.sent < end:
             chunk = result.rows[portal.sent: min(end, portal.sent + _CHUNK_ROWS)]
             try:
                 for values in encode_rows(chunk, result.columns, portal.formats):
-                    self.stream.write(messages.make_data_row(values))
+                    self._out.append(messages.make_data_row(values))
             except ValueError as exc:
                 raise WireError("0A000", str(exc)) from None
             portal.sent += len(chunk)
             await self._drain()
         if portal.sent < len(result.rows):
-            self.stream.write(messages.make_portal_suspended())
+            self._out.append(messages.make_portal_suspended())
             return
         if not portal.notices_sent:
             for notice in result.notices:
-                self.stream.write(messages.make_notice_response({"S": "NOTICE", "V": "NOTICE", "C": "01000",
+                self._out.append(messages.make_notice_response({"S": "NOTICE", "V": "NOTICE", "C": "01000",
                                                                  "M": notice}))
             portal.notices_sent = True
         tag = result.tag if result.columns is None else f"SELECT {portal.sent}"
-        self.stream.write(messages.make_command_complete(tag))
+        self._out.append(messages.make_command_complete(tag))
 
     def _statement(self, name: str) -> _Prepared:
         if name not in self.statements:

@@ -204,6 +204,9 @@ class WireSession:
             return self.dialect
         if name in ("session_authorization", "current_user"):
             return self.user
+        if name == "search_path" and name not in self.settings:
+            # Every synthetic schema is on the path: unqualified names resolve against all of them.
+            return ", ".join(sorted({t.schema_name for t in self.engine.tables()})) or "public"
         return self.settings.get(name, _DEFAULT_SETTINGS.get(name))
 
     def _transaction(self, verb: str, rest: str) -> WireResult:

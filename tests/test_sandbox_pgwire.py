@@ -143,6 +143,21 @@ def test_psycopg_parameters_types_and_nulls(shop: tuple[QueryEngine, int]) -> No
         assert (described[0].type_code, described[0].precision, described[0].scale) == (1700, 12, 2)
 
 
+def test_other_duckdb_types_read_the_same_in_text_and_binary(shop: tuple[QueryEngine, int]) -> None:
+    _, port = shop
+    sql = ("SELECT [1, 2, 3] AS l, INTERVAL '14 months 3 days 04:05:06.5' AS i, 'abc'::BLOB AS b, "
+           "12345678901234567890::HUGEINT AS h, TIME '10:00' AS t, TIMESTAMPTZ '2024-01-01 00:00:00+00' AS tz, "
+           "1.5::FLOAT AS f, 2::TINYINT AS ti, NULL AS n, ['a', NULL] AS texts")
+    with psycopg.connect(dsn(port), autocommit=True) as conn:
+        text = conn.cursor().execute(sql).fetchone()
+        binary = conn.cursor(binary=True).execute(sql).fetchone()
+    assert text == binary
+    assert text[0] == [1, 2, 3] and text[2] == b"abc" and text[3] == Decimal(12345678901234567890)
+    assert text[1] == dt.timedelta(days=365 + 60 + 3, hours=4, minutes=5, seconds=6.5)  # psycopg: 30-day months
+    assert text[4] == dt.time(10) and text[5] == dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    assert text[6:] == (1.5, 2, None, ["a", None])
+
+
 def test_psycopg_transactions_savepoints_settings_and_dialect(shop: tuple[QueryEngine, int]) -> None:
     engine, port = shop
     with psycopg.connect(dsn(port)) as conn:  # not autocommit: psycopg sends BEGIN

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -114,14 +116,50 @@ def encode_rows(rows: list[tuple[Any, ...]], columns: list[WireColumn], formats:
 
     described = [ResultColumn(c.name, c.oid) for c in columns]
     fixes = [i for i, c in enumerate(columns) if c.decimal or c.oid == TEXT]
+    intervals = [i for i, c in enumerate(columns) if c.oid == INTERVAL]
     encoded = []
     for row in rows:
-        if fixes:
+        if fixes or intervals:
             row = list(row)
             for i in fixes:
                 row[i] = _plain(row[i], columns[i])
-        encoded.append(encode_row(tuple(row), described, formats))
+            spliced = {i: _interval(row[i], _format_of(formats, i)) for i in intervals}
+            for i in intervals:
+                row[i] = None
+            values = encode_row(tuple(row), described, formats)
+            for i, value in spliced.items():
+                values[i] = value
+            encoded.append(values)
+        else:
+            encoded.append(encode_row(tuple(row), described, formats))
     return encoded
+
+
+def _format_of(formats: list[int], index: int) -> int:
+    if not formats:
+        return 0
+    return formats[0] if len(formats) == 1 else formats[index]
+
+
+def _interval(value: Any, binary: int) -> bytes | None:
+    """An interval (DuckDB's months, days and nanoseconds) in PostgreSQL's text or binary form."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        months, days, micros = 0, value.days, value.seconds * 1_000_000 + value.microseconds
+    else:  # pyarrow's MonthDayNano
+        months, days, micros = int(value.months), int(value.days), int(value.nanoseconds) // 1000
+    if binary:
+        return struct.pack("!qii", micros, days, months)
+    years, months = divmod(months, 12) if months >= 0 else (-(-months // 12), -(-months % 12))
+    parts = [f"{n} {unit}{'s' if abs(n) != 1 else ''}" for n, unit in ((years, "year"), (months, "mon"), (days, "day"))
+             if n]
+    if micros or not parts:
+        sign, micros = ("-" if micros < 0 else ""), abs(micros)
+        seconds, fraction = divmod(micros, 1_000_000)
+        text = f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        parts.append(text + (f".{fraction:06d}".rstrip("0") if fraction else ""))
+    return " ".join(parts).encode()
 
 
 def _plain(value: Any, column: WireColumn) -> Any:

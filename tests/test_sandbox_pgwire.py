@@ -139,6 +139,8 @@ def test_psycopg_parameters_types_and_nulls(shop: tuple[QueryEngine, int]) -> No
         binary.execute("SELECT order_id, amount, ordered_at FROM sales.orders WHERE order_id <= %s ORDER BY 1", (3,))
         assert binary.fetchall() == engine.run(
             "SELECT order_id, amount, ordered_at FROM sales.orders WHERE order_id <= 3 ORDER BY 1").rows
+        joined = conn.execute(JOIN.replace("c.id <= 5", "c.id <= %s"), (5,)).fetchall()
+        assert joined == engine.run(JOIN).rows and len(joined) == 5
         described = conn.execute("SELECT amount FROM sales.orders LIMIT 1").description
         assert (described[0].type_code, described[0].precision, described[0].scale) == (1700, 12, 2)
 

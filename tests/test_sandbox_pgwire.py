@@ -525,3 +525,16 @@ def test_serve_speaks_postgresql_with_pg_port(shop_store: Path, tmp_path: Path) 
         server.terminate()
         output, _ = server.communicate(timeout=30)
     assert f"PostgreSQL protocol on 127.0.0.1:{pg_port}" in output
+
+
+def test_without_a_store_clients_are_told_and_served_once_synced(tmp_path: Path) -> None:
+    store = tmp_path / "later.duckdb"
+    with wire_server(sandbox_config(store)) as (_, port), psycopg.connect(dsn(port), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.CannotConnectNow, match="catalog-synth sync"):
+            conn.execute("SELECT * FROM information_schema.tables")
+        with pytest.raises(psycopg.errors.CannotConnectNow, match="catalog-synth sync"):
+            conn.execute("SELECT 1")
+        write_shop_store(store)
+        assert conn.execute("SELECT count(*) FROM sales.customers").fetchone() == (CUSTOMERS,)
+        tables = conn.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
+        assert tables == [("customers",), ("orders",)]

@@ -206,7 +206,10 @@ class WireSession:
             return self.user
         if name == "search_path" and name not in self.settings:
             # Every synthetic schema is on the path: unqualified names resolve against all of them.
-            return ", ".join(sorted({t.schema_name for t in self.engine.tables()})) or "public"
+            try:
+                return ", ".join(sorted({t.schema_name for t in self.engine.tables()})) or "public"
+            except QueryError:  # no store yet
+                return "public"
         return self.settings.get(name, _DEFAULT_SETTINGS.get(name))
 
     def _transaction(self, verb: str, rest: str) -> WireResult:

@@ -110,6 +110,20 @@ def test_psql_runs_a_join_with_the_http_apis_answer(shop: tuple[QueryEngine, int
     assert lines[-1] == f"({len(expected)} rows)"
 
 
+def test_psql_copies_a_query_to_a_local_csv_file(shop: tuple[QueryEngine, int], tmp_path: Path) -> None:
+    engine, port = shop
+    target = tmp_path / "customers.csv"
+    query = "SELECT id, name, signup, vip FROM sales.customers WHERE id IN (1, 9, 10) ORDER BY id"
+    out = psql(port, f"\\copy ({query}) to '{target}' csv header")
+    assert out.returncode == 0 and "COPY 3" in out.stdout, out.stderr
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "id,name,signup,vip"
+    expected = [f"{i},{name or ''},{signup},{'t' if vip else 'f'}" for i, name, signup, vip in engine.run(query).rows]
+    assert lines[1:] == expected
+    refused = psql(port, "COPY sales.customers TO '/tmp/stolen.csv'")  # a server-side file: refused
+    assert "not allowed" in refused.stderr or "only read-only" in refused.stderr, refused.stderr
+
+
 # --- psycopg 3 ------------------------------------------------------------------------------
 
 

@@ -323,6 +323,8 @@ class Connection:
         else:
             portal = self._portal(parsed.name)
             columns, formats = portal.result.columns, portal.formats
+            if portal.result.copy is not None:
+                columns = None
         if columns is None or columns is True:
             self._out.append(messages.make_no_data())
         else:
@@ -348,6 +350,9 @@ class Connection:
         if result.tag == "EMPTY":
             self._out.append(messages.make_empty_query_response())
             return
+        if result.copy is not None:
+            await self._copy_out(result)
+            return
         if result.columns is not None and describe:
             self._out.append(_row_description(result.columns, portal.formats))
         end = len(result.rows) if max_rows <= 0 else min(len(result.rows), portal.sent + max_rows)
@@ -371,6 +376,27 @@ class Connection:
         tag = result.tag if result.columns is None else f"SELECT {portal.sent}"
         self._out.append(messages.make_command_complete(tag))
 
+    async def _copy_out(self, result: WireResult) -> None:
+        """CopyOutResponse, one CopyData per line (text or CSV), CopyDone, then the tag."""
+        assert result.columns is not None
+        columns = len(result.columns)
+        self._out.append(b"H" + struct.pack("!ibh", 4 + 1 + 2 + 2 * columns, 0, columns) + b"\x00\x00" * columns)
+        csv = result.copy != "text"
+        if result.copy == "csv header":
+            self._out.append(_copy_data(b",".join(_csv_field(c.name.encode()) for c in result.columns) + b"\n"))
+        for start in range(0, len(result.rows), _CHUNK_ROWS):
+            for values in encode_rows(result.rows[start:start + _CHUNK_ROWS], result.columns, []):
+                if csv:
+                    line = b",".join(b"" if v is None else _csv_field(v) for v in values)
+                else:
+                    line = b"\t".join(b"\\N" if v is None else _copy_text(v) for v in values)
+                self._out.append(_copy_data(line + b"\n"))
+            await self._drain()
+        self._out.append(b"c" + struct.pack("!i", 4))
+        for notice in result.notices:
+            self._out.append(messages.make_notice_response({"S": "NOTICE", "V": "NOTICE", "C": "01000", "M": notice}))
+        self._out.append(messages.make_command_complete(result.tag))
+
     def _statement(self, name: str) -> _Prepared:
         if name not in self.statements:
             raise WireError("26000", f'prepared statement "{name}" does not exist')
@@ -380,6 +406,21 @@ class Connection:
         if name not in self.portals:
             raise WireError("34000", f'portal "{name}" does not exist')
         return self.portals[name]
+
+
+def _copy_data(line: bytes) -> bytes:
+    return b"d" + struct.pack("!i", 4 + len(line)) + line
+
+
+def _csv_field(value: bytes) -> bytes:
+    if value == b"" or any(c in value for c in (b",", b'"', b"\n", b"\r")):
+        return b'"' + value.replace(b'"', b'""') + b'"'
+    return value
+
+
+def _copy_text(value: bytes) -> bytes:
+    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+            .replace(b"\r", b"\\r"))
 
 
 def _buffered(reader: asyncio.StreamReader) -> int:

@@ -58,6 +58,7 @@ class WireResult:
     columns: list[WireColumn] | None = None  # None: no rows (SET, BEGIN …)
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    copy: str | None = None  # COPY … TO STDOUT: "text", "csv" or "csv header"
 
 
 _TRANSACTION = re.compile(
@@ -67,6 +68,10 @@ _SET = re.compile(r"^\s*SET\s+(?:SESSION\s+|LOCAL\s+)?(.+?)\s*;?\s*$", re.IGNORE
 _SET_VALUE = re.compile(r"^([\w.\"]+)\s*(?:=|\s+TO\s+|\s+)\s*(.+)$", re.IGNORECASE | re.DOTALL)
 _SHOW = re.compile(r"^\s*SHOW\s+(.+?)\s*;?\s*$", re.IGNORECASE | re.DOTALL)
 _RESET = re.compile(r"^\s*(RESET\s+(\S+)|DISCARD\s+\w+)\s*;?\s*$", re.IGNORECASE)
+_COPY_OUT = re.compile(
+    r"^COPY\s*(?:\((?P<query>.*)\)|(?P<table>[\w.\"]+)\s*(?:\((?P<columns>[^)]*)\))?)\s+TO\s+STDOUT\b(?P<options>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
 _CURSOR = re.compile(r"^\s*(DECLARE|FETCH|MOVE|CLOSE)\b", re.IGNORECASE)
 _COMMENTS = re.compile(r"^\s*(--[^\n]*\n|/\*.*?\*/)*\s*", re.DOTALL)
 
@@ -157,6 +162,9 @@ class WireSession:
             return self._transaction(transaction.group(1).upper(), transaction.group(2))
         if self.failed_transaction:
             raise WireError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+        copy = _COPY_OUT.match(text)
+        if copy:
+            return self._copy_out(copy, describe_only)
         if _CURSOR.match(text):
             raise WireError(
                 "0A000",
@@ -189,6 +197,19 @@ class WireSession:
                 "sandbox.row_limit): add a LIMIT or an aggregate"
             )
         return WireResult(f"SELECT {result.row_count}", columns, result.rows, notices)
+
+    def _copy_out(self, match: re.Match[str], describe_only: bool) -> WireResult:
+        """``COPY (query) TO STDOUT`` (psql's ``\\copy … to 'file'``): the query's rows as text or CSV."""
+        query = match.group("query")
+        if query is None:
+            query = f"SELECT {match.group('columns') or '*'} FROM {match.group('table')}"
+        options = match.group("options").lower()
+        mode = "csv" if re.search(r"\bcsv\b", options) else "text"
+        if mode == "csv" and re.search(r"\bheader\b(?!\s*(false|off|0)\b)", options):
+            mode = "csv header"
+        result = self._query(query, limit=1 if describe_only else None)
+        result.tag, result.copy = f"COPY {len(result.rows)}", mode
+        return result
 
     @property
     def dialect(self) -> str:

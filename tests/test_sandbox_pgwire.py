@@ -280,6 +280,8 @@ def test_jdbc_lists_tables_columns_keys_and_runs_a_parameterised_join(shop: tupl
         "column\torder_id\tint8\t0", "column\tcustomer_id\tint8\t0", "column\tamount\tnumeric\t2",
         "column\tordered_at\ttimestamp\t6"]
     assert "pk\torder_id" in lines
+    assert "fk\tcustomer_id\tsales.customers\tid" in lines  # getImportedKeys: DBeaver's diagrams
+    assert "index\torders_pkey\torder_id" in lines
     expected = engine.run(
         "SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM sales.orders o JOIN sales.customers c "
         "ON c.id = o.customer_id WHERE o.customer_id <= 5 AND c.signup >= DATE '2024-01-01' "

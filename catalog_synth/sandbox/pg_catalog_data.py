@@ -55,6 +55,7 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
     con.execute(_MACROS.replace("{type_names}", _case("t", [(t[0], t[2]) for t in _TYPES]))
                 .replace("{constraints}", _case("c", [(r[0], r[-1]) for r in rows.data["pg_constraint"]]))
                 .replace("{indexes}", _case("i", [(r[0], r[-1]) for r in rows.data["pg_index"]]))
+                .replace("{index_columns}", _case("CAST(i AS BIGINT) * 1000 + n", rows.index_columns))
                 .replace("{type_oids}", _case("n", [(name, oid) for oid, typname, sql_name, *_ in _TYPES
                                                      for name in {typname, sql_name}], "BIGINT"))
                 .replace("{class_oids}", _case("n", rows.class_names(), "BIGINT")))
@@ -76,8 +77,9 @@ class _Rows:
         self.next_oid = _FIRST_OID
         self.namespaces: dict[str, int] = {}
         self.relations: dict[tuple[str, str], tuple[int, dict[str, int]]] = {}
-        self.keys: dict[tuple[str, str], tuple[str, list[str]]] = {}
+        self.keys: dict[tuple[str, str], tuple[str, list[str], int]] = {}  # table -> primary key, index oid
         self.triggers: set[int] = set()
+        self.index_columns: list[tuple[int, str]] = []  # (index oid * 1000 + key position, column)
 
     def oid(self) -> int:
         self.next_oid += 1
@@ -170,6 +172,7 @@ class _Rows:
         name = f"{table.table_name}_pkey"
         index, constraint = self.oid(), self.oid()
         keys = [attnums[c] for c in columns]
+        self.index_columns += [(index * 1000 + position, column) for position, column in enumerate(columns, start=1)]
         quoted = ", ".join(_ident(c) for c in columns)
         indexdef = (f"CREATE UNIQUE INDEX {_ident(name)} ON {_ident(table.schema_name)}."
                     f"{_ident(table.table_name)} USING btree ({quoted})")
@@ -188,7 +191,7 @@ class _Rows:
                  conindid=index, conparentid=0, confrelid=0, confupdtype=" ", confdeltype=" ", confmatchtype=" ",
                  conislocal=True, coninhcount=0, connoinherit=True, conkey=keys, condef=f"PRIMARY KEY ({quoted})")
         self._constraint_views(table, name, "PRIMARY KEY", columns)
-        self.keys[(table.schema_name.lower(), table.table_name.lower())] = (name, columns)
+        self.keys[(table.schema_name.lower(), table.table_name.lower())] = (name, columns, index)
 
     def class_names(self) -> list[tuple[str, int]]:
         """(name, oid) of every table and index, bare and schema-qualified."""
@@ -219,7 +222,8 @@ class _Rows:
         parent_key = self.keys.get((parent.schema_name.lower(), parent.table_name.lower()))
         self.add("pg_constraint", oid=self.oid(), conname=name, connamespace=self.namespaces[child.schema_name],
                  contype="f", condeferrable=False, condeferred=False, convalidated=True, conrelid=child_oid,
-                 contypid=0, conindid=0, conparentid=0, confrelid=parent_oid, confupdtype="a", confdeltype="a",
+                 contypid=0, conindid=parent_key[2] if parent_key else 0, conparentid=0, confrelid=parent_oid,
+                 confupdtype="a", confdeltype="a",
                  confmatchtype="s", conislocal=True, coninhcount=0, connoinherit=True,
                  conkey=[child_attnums[c] for c in columns], confkey=[parent_attnums[c] for c in referred],
                  condef=definition)

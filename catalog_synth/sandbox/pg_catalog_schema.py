@@ -184,7 +184,8 @@ CREATE MACRO format_type(t, m) AS CASE
   WHEN t = 1042 AND m >= 4 THEN 'character(' || (m - 4) || ')'
   ELSE coalesce({type_names}, '???') END;
 CREATE MACRO pg_get_constraintdef(c) AS {constraints}, (c, p) AS {constraints};
-CREATE MACRO pg_get_indexdef(i) AS {indexes}, (i, n, p) AS {indexes};
+CREATE MACRO pg_get_indexdef(i) AS {indexes},
+  (i, n, p) AS CASE WHEN n = 0 THEN {indexes} ELSE {index_columns} END;
 CREATE MACRO to_regtype(n) AS {type_oids};
 CREATE MACRO to_regclass(n) AS {class_oids};
 CREATE MACRO pg_table_is_visible(c) AS TRUE;

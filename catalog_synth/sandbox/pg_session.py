@@ -91,6 +91,8 @@ _DEFAULT_SETTINGS = {
     "default_transaction_read_only": "on",
     "search_path": '"$user", public',
     "max_identifier_length": "63",
+    "max_index_keys": "32",
+    "block_size": "8192",
     "is_superuser": "off",
     "application_name": "",
     "extra_float_digits": "1",

@@ -20,6 +20,15 @@ public class JdbcProbe {
             try (ResultSet r = meta.getPrimaryKeys(null, "sales", "orders")) {
                 while (r.next()) System.out.println("pk\t" + r.getString("COLUMN_NAME"));
             }
+            try (ResultSet r = meta.getImportedKeys(null, "sales", "orders")) {
+                while (r.next()) {
+                    System.out.println("fk\t" + r.getString("FKCOLUMN_NAME") + "\t" + r.getString("PKTABLE_SCHEM") + "."
+                        + r.getString("PKTABLE_NAME") + "\t" + r.getString("PKCOLUMN_NAME"));
+                }
+            }
+            try (ResultSet r = meta.getIndexInfo(null, "sales", "orders", true, true)) {
+                while (r.next()) System.out.println("index\t" + r.getString("INDEX_NAME") + "\t" + r.getString("COLUMN_NAME"));
+            }
             String sql = "SELECT c.name, count(*) AS n, sum(o.amount) AS total FROM sales.orders o "
                 + "JOIN sales.customers c ON c.id = o.customer_id WHERE o.customer_id <= ? AND c.signup >= ? "
                 + "GROUP BY c.name ORDER BY c.name";

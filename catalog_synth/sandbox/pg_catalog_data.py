@@ -32,7 +32,8 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
     """Create and fill the catalog tables on ``con``; return the synthetic schemas (sorted)."""
     con.execute("CREATE SCHEMA isc")
     for name, columns in _PG_COLUMNS.items():
-        con.execute(f"CREATE TABLE main.{name} ({columns})")
+        # xmin: PostgreSQL's system column, which DataGrip's introspection reads on every catalog table.
+        con.execute(f"CREATE TABLE main.{name} ({columns}, xmin BIGINT DEFAULT 1)")
     for name, columns in _ISC_COLUMNS.items():
         con.execute(f"CREATE TABLE isc.{name} ({columns})")
     database = tables[0].warehouse if len({t.warehouse for t in tables}) == 1 else "synthetic"
@@ -63,7 +64,8 @@ def build_catalog(con: duckdb.DuckDBPyConnection, tables: list[StoredTable]) -> 
         if values:
             schema = "isc" if name in _ISC_COLUMNS else "main"
             width = len(values[0])
-            con.executemany(f"INSERT INTO {schema}.{name} VALUES ({', '.join(['?'] * width)})", values)
+            names = ", ".join(c.split(" ")[0] for c in {**_PG_COLUMNS, **_ISC_COLUMNS}[name].split(", "))
+            con.executemany(f"INSERT INTO {schema}.{name} ({names}) VALUES ({', '.join(['?'] * width)})", values)
     return schemas
 
 

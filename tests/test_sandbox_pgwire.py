@@ -35,6 +35,7 @@ from test_sandbox_api import HOSTILE
 from catalog_synth.sandbox.app import create_app
 from catalog_synth.sandbox.engine import QueryEngine
 from catalog_synth.sandbox.errors import QueryError
+from catalog_synth.sandbox.pg_auth import make_verifier
 from catalog_synth.sandbox.pg_catalog import looks_like_catalog_query
 from catalog_synth.sandbox.pg_types import bind_parameters
 from catalog_synth.sandbox.pgwire import WireConfigError, WireThread, check_listen
@@ -554,3 +555,22 @@ def test_without_a_store_clients_are_told_and_served_once_synced(tmp_path: Path)
         assert conn.execute("SELECT count(*) FROM sales.customers").fetchone() == (CUSTOMERS,)
         tables = conn.execute("SELECT table_name FROM information_schema.tables ORDER BY 1").fetchall()
         assert tables == [("customers",), ("orders",)]
+
+
+def test_scram_proves_a_token_without_sending_it(shop_store: Path) -> None:
+    salt = os.urandom(16)
+    verifiers = [make_verifier(TOKEN, salt), make_verifier(OTHER_TOKEN, salt)]
+    with wire_server(sandbox_config(shop_store, pg_scram_verifiers=verifiers)) as (_, port):
+        for token in (TOKEN, OTHER_TOKEN):
+            with psycopg.connect(dsn(port, password=token, user=f"anyone-{token}"), autocommit=True) as conn:
+                assert conn.execute("SELECT count(*) FROM sales.orders").fetchone() == (ORDERS,)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(dsn(port, password="not-a-token"))
+        out = psql(port, "SELECT count(*) FROM sales.customers", password=TOKEN)
+        assert out.returncode == 0 and f"\n{CUSTOMERS}\n" in out.stdout, out.stderr
+        assert JAVA and JDBC_JAR.exists()
+        jdbc = subprocess.run(
+            [JAVA, "-cp", str(JDBC_JAR), str(JDBC_PROBE), f"jdbc:postgresql://127.0.0.1:{port}/shop", TOKEN],
+            capture_output=True, text=True, timeout=180, check=False,
+        )
+        assert jdbc.returncode == 0 and "table\tsales.orders" in jdbc.stdout, jdbc.stderr

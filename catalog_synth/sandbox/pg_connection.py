@@ -21,6 +21,7 @@ from pg_mimic.messages import FieldSpec
 from pg_mimic.stream import ConnectionClosed, PgStream
 from pg_mimic.types import decode_binary_param, decode_text_param
 
+from catalog_synth.sandbox.pg_auth import MECHANISM, ScramError, ScramExchange
 from catalog_synth.sandbox.pg_session import (
     SERVER_VERSION,
     WireError,
@@ -173,6 +174,8 @@ class Connection:
         return header[:1], await self.stream._read_exactly(length - 4) if length > 4 else b""
 
     async def _authenticate(self) -> str | None:
+        if self.server.scram:
+            return await self._scram()
         auth = self.server.auth
         if not auth.enabled:
             if not is_loopback(self.peer[0]):
@@ -190,6 +193,28 @@ class Connection:
             self.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
             return None
         return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+    async def _scram(self) -> str | None:
+        """SCRAM-SHA-256: the client proves it holds a token without sending it (:mod:`.pg_auth`)."""
+        exchange = ScramExchange(self.server.scram)
+        self.stream.write(messages.make_authentication_sasl([MECHANISM]))
+        await self.stream.drain()
+        try:
+            tag, payload = await self._read_message()
+            mechanism, client_first = messages.parse_sasl_initial_response(payload) if tag == messages.PASSWORD \
+                else ("", b"")
+            if mechanism != MECHANISM:
+                raise ScramError(f"the sandbox offers {MECHANISM} only")
+            server_first = exchange.server_first(client_first.decode("utf-8"))
+            self.stream.write(messages.make_authentication_sasl_continue(server_first.encode()))
+            await self.stream.drain()
+            tag, payload = await self._read_message()
+            server_final = exchange.server_final(payload.decode("utf-8") if tag == messages.PASSWORD else "")
+        except (ScramError, UnicodeDecodeError, ValueError):
+            self.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
+            return None
+        self.stream.write(messages.make_authentication_sasl_final(server_final.encode()))
+        return exchange.client_id
 
     # --- messages ----------------------------------------------------------------------------
 

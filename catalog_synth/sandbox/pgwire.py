@@ -32,6 +32,7 @@ from pg_mimic.stream import ConnectionClosed, PgStream
 from catalog_synth.config import SandboxConfig
 from catalog_synth.sandbox.auth import TokenAuth
 from catalog_synth.sandbox.engine import QueryEngine
+from catalog_synth.sandbox.pg_auth import Verifier
 from catalog_synth.sandbox.pg_catalog import CatalogCache
 from catalog_synth.sandbox.pg_connection import Connection, fatal, is_loopback
 
@@ -53,7 +54,7 @@ def check_listen(settings: SandboxConfig, host: str) -> None:
             f"the PostgreSQL endpoint listens on {host} only with TLS (sandbox.pg_tls_cert and pg_tls_key), "
             "or put it behind a TLS proxy and listen on 127.0.0.1"
         )
-    if not settings.token_hashes:
+    if not settings.token_hashes and not settings.pg_scram_verifiers:
         raise WireConfigError(f"the PostgreSQL endpoint listens on {host} only with tokens (sandbox.token_hashes)")
 
 
@@ -69,6 +70,7 @@ class WireServer:
         self.engine = engine
         self.settings = settings
         self.auth = TokenAuth(settings.token_hashes)
+        self.scram = [Verifier.parse(v) for v in settings.pg_scram_verifiers]
         self.catalog = CatalogCache(engine)
         self.pool = ThreadPoolExecutor(max_workers=settings.max_concurrent_queries * 2 + 2,
                                        thread_name_prefix="catalog-synth-pg")

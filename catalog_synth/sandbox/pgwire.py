@@ -6,10 +6,11 @@ through the same path as ``POST /api/query`` (:mod:`.pg_session`). Per connectio
 * **TLS**: with ``sandbox.pg_tls_cert``/``pg_tls_key`` the server answers the protocol's
   SSLRequest and upgrades the socket; then a client that is not on the loopback address must
   use it. Without a certificate the listener stays on the loopback address.
-* **Auth**: with ``sandbox.token_hashes`` the password is a token (any user name), sent as a
-  cleartext password inside TLS (or on the loopback address) and checked against the
-  digests like a bearer token; it counts against the same fair share as that token on HTTP.
-  Without tokens: trust, on the loopback address only.
+* **Auth**: the password is a token (any user name). With ``sandbox.pg_scram_verifiers`` the
+  client proves it with SCRAM-SHA-256 (:mod:`.pg_auth`); with only ``sandbox.token_hashes`` it is
+  sent as a cleartext password inside TLS (or on the loopback address) and checked against the
+  digests like a bearer token, counting against that token's HTTP fair share. Without tokens:
+  trust, on the loopback address only.
 * **Timeouts**: a connection idle for ``sandbox.pg_idle_timeout_seconds`` is closed; a client
   that does not read its result within ``sandbox.timeout_seconds`` is disconnected; the
   handshake has the same limit. ``sandbox.pg_max_connections`` bounds open connections.

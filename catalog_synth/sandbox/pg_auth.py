@@ -18,9 +18,16 @@ import argparse
 import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pg_mimic import messages
+
+if TYPE_CHECKING:
+    from catalog_synth.sandbox.pg_connection import Connection
 
 ITERATIONS = 4096
 MECHANISM = "SCRAM-SHA-256"
@@ -113,6 +120,69 @@ class ScramExchange:
 
 def _hmac(key: bytes, message: bytes) -> bytes:
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+# --- the connection's side ------------------------------------------------------------------
+
+
+async def authenticate(connection: Connection) -> str | None:
+    """The client identity the connection's queries count against (its fair share), or None
+    after telling the client why it may not connect."""
+    if connection.server.scram:
+        return await _scram(connection)
+    auth = connection.server.auth
+    if not auth.enabled:
+        if not is_loopback(connection.peer[0]):
+            connection.stream.write(fatal("28000", "no tokens are configured: only local connections are accepted"))
+            return None
+        return "address:" + connection.peer[0]
+    if not connection.secure and not is_loopback(connection.peer[0]):
+        connection.stream.write(fatal("28000", "the token is a password: connect with sslmode=require"))
+        return None
+    connection.stream.write(messages.make_authentication_cleartext_password())
+    await connection.stream.drain()
+    tag, payload = await connection.read_message()
+    token = payload.rstrip(b"\x00").decode("utf-8", "replace") if tag == messages.PASSWORD else ""
+    if not auth.accepts(token):
+        connection.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
+        return None
+    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+
+
+async def _scram(connection: Connection) -> str | None:
+    """SCRAM-SHA-256: the client proves it holds a token without sending it."""
+    exchange = ScramExchange(connection.server.scram)
+    connection.stream.write(messages.make_authentication_sasl([MECHANISM]))
+    await connection.stream.drain()
+    try:
+        tag, payload = await connection.read_message()
+        mechanism, client_first = messages.parse_sasl_initial_response(payload) if tag == messages.PASSWORD \
+            else ("", b"")
+        if mechanism != MECHANISM:
+            raise ScramError(f"the sandbox offers {MECHANISM} only")
+        server_first = exchange.server_first(client_first.decode("utf-8"))
+        connection.stream.write(messages.make_authentication_sasl_continue(server_first.encode()))
+        await connection.stream.drain()
+        tag, payload = await connection.read_message()
+        server_final = exchange.server_final(payload.decode("utf-8") if tag == messages.PASSWORD else "")
+    except (ScramError, UnicodeDecodeError, ValueError):
+        connection.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
+        return None
+    connection.stream.write(messages.make_authentication_sasl_final(server_final.encode()))
+    return exchange.client_id
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def fatal(code: str, message: str) -> bytes:
+    return messages.make_error_response({"S": "FATAL", "V": "FATAL", "C": code, "M": message})
 
 
 def main() -> None:

@@ -9,8 +9,6 @@ in chunks as the client reads; Execute with a row count suspends and resumes the
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import ipaddress
 import logging
 import struct
 from dataclasses import dataclass
@@ -21,10 +19,10 @@ from pg_mimic.messages import FieldSpec
 from pg_mimic.stream import ConnectionClosed, PgStream
 from pg_mimic.types import decode_binary_param, decode_text_param
 
-from catalog_synth.sandbox.pg_auth import MECHANISM, ScramError, ScramExchange
+from catalog_synth.sandbox.pg_auth import authenticate, fatal, is_loopback
+from catalog_synth.sandbox.pg_errors import WireError
 from catalog_synth.sandbox.pg_session import (
     SERVER_VERSION,
-    WireError,
     WireResult,
     WireSession,
     split_statements,
@@ -32,7 +30,10 @@ from catalog_synth.sandbox.pg_session import (
 from catalog_synth.sandbox.pg_types import (
     WireColumn,
     bind_parameters,
+    copy_data,
+    copy_text,
     count_parameters,
+    csv_field,
     encode_rows,
 )
 
@@ -59,15 +60,6 @@ _PARAMETER_STATUS = {
     "default_transaction_read_only": "on",
     "in_hot_standby": "off",
 }
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass
@@ -105,7 +97,7 @@ class Connection:
         startup = await asyncio.wait_for(self._startup(), self.settings.timeout_seconds)
         if startup is None:
             return
-        client = await asyncio.wait_for(self._authenticate(), self.settings.timeout_seconds)
+        client = await asyncio.wait_for(authenticate(self), self.settings.timeout_seconds)
         if client is None:
             return
         user = startup.get("user", "")
@@ -164,7 +156,7 @@ class Connection:
             raise ConnectionClosed  # not a PostgreSQL client
         return code, await self.stream._read_exactly(length - 8) if length > 8 else b""
 
-    async def _read_message(self) -> tuple[bytes, bytes]:
+    async def read_message(self) -> tuple[bytes, bytes]:
         """One message, refusing lengths past :data:`_MAX_MESSAGE_BYTES` before reading them."""
         header = await self.stream._read_exactly(5)
         length = struct.unpack("!i", header[1:])[0]
@@ -172,49 +164,6 @@ class Connection:
             self.stream.write(fatal("54000", f"a message is limited to {_MAX_MESSAGE_BYTES} bytes"))
             raise ConnectionClosed
         return header[:1], await self.stream._read_exactly(length - 4) if length > 4 else b""
-
-    async def _authenticate(self) -> str | None:
-        if self.server.scram:
-            return await self._scram()
-        auth = self.server.auth
-        if not auth.enabled:
-            if not is_loopback(self.peer[0]):
-                self.stream.write(fatal("28000", "no tokens are configured: only local connections are accepted"))
-                return None
-            return "address:" + self.peer[0]
-        if not self.secure and not is_loopback(self.peer[0]):
-            self.stream.write(fatal("28000", "the token is a password: connect with sslmode=require"))
-            return None
-        self.stream.write(messages.make_authentication_cleartext_password())
-        await self.stream.drain()
-        tag, payload = await self._read_message()
-        token = payload.rstrip(b"\x00").decode("utf-8", "replace") if tag == messages.PASSWORD else ""
-        if not auth.accepts(token):
-            self.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
-            return None
-        return "token:" + hashlib.sha256(token.encode()).hexdigest()
-
-    async def _scram(self) -> str | None:
-        """SCRAM-SHA-256: the client proves it holds a token without sending it (:mod:`.pg_auth`)."""
-        exchange = ScramExchange(self.server.scram)
-        self.stream.write(messages.make_authentication_sasl([MECHANISM]))
-        await self.stream.drain()
-        try:
-            tag, payload = await self._read_message()
-            mechanism, client_first = messages.parse_sasl_initial_response(payload) if tag == messages.PASSWORD \
-                else ("", b"")
-            if mechanism != MECHANISM:
-                raise ScramError(f"the sandbox offers {MECHANISM} only")
-            server_first = exchange.server_first(client_first.decode("utf-8"))
-            self.stream.write(messages.make_authentication_sasl_continue(server_first.encode()))
-            await self.stream.drain()
-            tag, payload = await self._read_message()
-            server_final = exchange.server_final(payload.decode("utf-8") if tag == messages.PASSWORD else "")
-        except (ScramError, UnicodeDecodeError, ValueError):
-            self.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
-            return None
-        self.stream.write(messages.make_authentication_sasl_final(server_final.encode()))
-        return exchange.client_id
 
     # --- messages ----------------------------------------------------------------------------
 
@@ -224,9 +173,9 @@ class Connection:
         while True:
             try:
                 if _buffered(reader) >= 5:  # the client pipelined it (Parse/Bind/Execute/Sync): no wait
-                    tag, payload = await self._read_message()
+                    tag, payload = await self.read_message()
                 else:
-                    tag, payload = await asyncio.wait_for(self._read_message(), idle)
+                    tag, payload = await asyncio.wait_for(self.read_message(), idle)
             except asyncio.TimeoutError:
                 self._out.append(fatal("57P05", f"closing the connection after {idle:g} s idle "
                                                  "(sandbox.pg_idle_timeout_seconds)"))
@@ -408,14 +357,14 @@ class Connection:
         self._out.append(b"H" + struct.pack("!ibh", 4 + 1 + 2 + 2 * columns, 0, columns) + b"\x00\x00" * columns)
         csv = result.copy != "text"
         if result.copy == "csv header":
-            self._out.append(_copy_data(b",".join(_csv_field(c.name.encode()) for c in result.columns) + b"\n"))
+            self._out.append(copy_data(b",".join(csv_field(c.name.encode()) for c in result.columns) + b"\n"))
         for start in range(0, len(result.rows), _CHUNK_ROWS):
             for values in encode_rows(result.rows[start:start + _CHUNK_ROWS], result.columns, []):
                 if csv:
-                    line = b",".join(b"" if v is None else _csv_field(v) for v in values)
+                    line = b",".join(b"" if v is None else csv_field(v) for v in values)
                 else:
-                    line = b"\t".join(b"\\N" if v is None else _copy_text(v) for v in values)
-                self._out.append(_copy_data(line + b"\n"))
+                    line = b"\t".join(b"\\N" if v is None else copy_text(v) for v in values)
+                self._out.append(copy_data(line + b"\n"))
             await self._drain()
         self._out.append(b"c" + struct.pack("!i", 4))
         for notice in result.notices:
@@ -431,21 +380,6 @@ class Connection:
         if name not in self.portals:
             raise WireError("34000", f'portal "{name}" does not exist')
         return self.portals[name]
-
-
-def _copy_data(line: bytes) -> bytes:
-    return b"d" + struct.pack("!i", 4 + len(line)) + line
-
-
-def _csv_field(value: bytes) -> bytes:
-    if value == b"" or any(c in value for c in (b",", b'"', b"\n", b"\r")):
-        return b'"' + value.replace(b'"', b'""') + b'"'
-    return value
-
-
-def _copy_text(value: bytes) -> bytes:
-    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n")
-            .replace(b"\r", b"\\r"))
 
 
 def _buffered(reader: asyncio.StreamReader) -> int:
@@ -465,7 +399,3 @@ def _row_description(columns: list[WireColumn], formats: list[int]) -> bytes:
                   format_code=messages_format(formats, i))
         for i, c in enumerate(columns)
     ])
-
-
-def fatal(code: str, message: str) -> bytes:
-    return messages.make_error_response({"S": "FATAL", "V": "FATAL", "C": code, "M": message})

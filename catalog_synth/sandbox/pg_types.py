@@ -288,3 +288,22 @@ def _quote(text: str, backslash_escapes: bool) -> str:
     if backslash_escapes:
         escaped = escaped.replace("\\", "\\\\")
     return f"'{escaped}'"
+
+
+# --- COPY … TO STDOUT ---------------------------------------------------------------------
+
+
+def copy_data(line: bytes) -> bytes:
+    """A CopyData message holding one line of COPY … TO STDOUT."""
+    return b"d" + struct.pack("!i", 4 + len(line)) + line
+
+
+def csv_field(value: bytes) -> bytes:
+    if value == b"" or any(c in value for c in (b",", b'"', b"\n", b"\r")):
+        return b'"' + value.replace(b'"', b'""') + b'"'
+    return value
+
+
+def copy_text(value: bytes) -> bytes:
+    return (value.replace(b"\\", b"\\\\").replace(b"\t", b"\\t").replace(b"\n", b"\\n")
+            .replace(b"\r", b"\\r"))

@@ -33,9 +33,9 @@ from pg_mimic.stream import ConnectionClosed, PgStream
 from catalog_synth.config import SandboxConfig
 from catalog_synth.sandbox.auth import TokenAuth
 from catalog_synth.sandbox.engine import QueryEngine
-from catalog_synth.sandbox.pg_auth import Verifier
+from catalog_synth.sandbox.pg_auth import Verifier, fatal, is_loopback
 from catalog_synth.sandbox.pg_catalog import CatalogCache
-from catalog_synth.sandbox.pg_connection import Connection, fatal, is_loopback
+from catalog_synth.sandbox.pg_connection import Connection
 
 __all__ = ["WireConfigError", "WireServer", "WireThread", "check_listen", "is_loopback"]
 

@@ -111,9 +111,8 @@ class CatalogCache:
         scope = database if len(warehouses) > 1 and database in warehouses else None
         with self._lock:
             if key != self._key:
-                for connection, _ in self._catalogs.values():
-                    connection.close()
-                self._catalogs.clear()
+                # Dropped, not closed: a catalog query still running keeps its database until it ends.
+                self._catalogs = {}
                 self._key = key
             if scope not in self._catalogs:
                 self._catalogs[scope] = self._build([t for t in tables if scope in (None, t.warehouse)])

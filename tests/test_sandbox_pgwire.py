@@ -538,6 +538,17 @@ def test_serve_speaks_postgresql_with_pg_port(shop_store: Path, tmp_path: Path) 
                 time.sleep(0.1)
         with conn:
             assert conn.execute("SELECT count(*) FROM sales.orders").fetchone() == (ORDERS,)
+        import httpx
+
+        while True:  # the HTTP app starts beside the PostgreSQL listener
+            try:
+                metrics = httpx.get(f"http://127.0.0.1:{http_port}/metrics", timeout=30).text
+                break
+            except httpx.TransportError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        assert 'catalog_synth_sandbox_queries_total{format="postgres"} 1.0' in metrics
     finally:
         server.terminate()
         output, _ = server.communicate(timeout=30)

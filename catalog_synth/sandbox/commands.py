@@ -13,6 +13,7 @@ from rich.table import Table
 from catalog_synth.cli_common import config_option, load_or_exit
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from pydantic.fields import FieldInfo
 
     from catalog_synth.config import Config
@@ -62,7 +63,7 @@ def serve_command(config_path: str | None, host: str | None, port: int | None, p
         console.print(f"[yellow]warning:[/] no store at {config.store} yet: run 'catalog-synth sync'")
     console.print(f"SQL sandbox on [bold]http://{host}:{port}/[/] (API docs at /docs)")
     app = create_app(config)
-    wire = _start_wire(config, app.state.engine, host, pg_port) if pg_port is not None else None
+    wire = _start_wire(config, app, host, pg_port) if pg_port is not None else None
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
@@ -70,13 +71,13 @@ def serve_command(config_path: str | None, host: str | None, port: int | None, p
             wire.stop()
 
 
-def _start_wire(config: Config, engine: object, host: str, pg_port: int) -> object:
-    """The PostgreSQL endpoint beside the HTTP app, over the same engine (limits, fair shares)."""
+def _start_wire(config: Config, app: FastAPI, host: str, pg_port: int) -> object:
+    """The PostgreSQL endpoint beside the HTTP app, over the same engine (limits, fair shares, metrics)."""
     from catalog_synth.sandbox.pgwire import WireConfigError, WireThread
 
     pg_host = config.sandbox.pg_host or host
     try:
-        wire = WireThread(engine, config.sandbox, pg_host, pg_port).start()  # type: ignore[arg-type]
+        wire = WireThread(app.state.engine, config.sandbox, pg_host, pg_port, app.state.metrics).start()
     except (WireConfigError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     console.print(f"PostgreSQL protocol on [bold]{pg_host}:{wire.port}[/] (psql -h {pg_host} -p {wire.port})")

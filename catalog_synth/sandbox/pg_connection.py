@@ -316,7 +316,10 @@ class Connection:
             work.add_done_callback(lambda future: future.exception())  # nobody waits for it any more
             raise WireError("57014", "canceling statement due to user request")
         self.cancel.cancel()
-        return work.result()
+        result = work.result()
+        if self.server.metrics is not None and result.columns is not None and not describe_only:
+            self.server.metrics.queries.labels("postgres").inc()
+        return result
 
     async def _send(self, portal: _Portal, max_rows: int, describe: bool = False) -> None:
         """Rows in chunks (the client's reading paces the writing), then notices and the tag."""

@@ -27,6 +27,7 @@ import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from pg_mimic.stream import ConnectionClosed, PgStream
 
@@ -67,9 +68,10 @@ class _Stats:
 class WireServer:
     """The PostgreSQL listener over a :class:`QueryEngine` (shared with the HTTP app)."""
 
-    def __init__(self, engine: QueryEngine, settings: SandboxConfig):
+    def __init__(self, engine: QueryEngine, settings: SandboxConfig, metrics: Any = None):
         self.engine = engine
         self.settings = settings
+        self.metrics = metrics  # the HTTP app's SandboxMetrics: queries counted as format "postgres"
         self.auth = TokenAuth(settings.token_hashes)
         self.scram = [Verifier.parse(v) for v in settings.pg_scram_verifiers]
         self.catalog = CatalogCache(engine)
@@ -157,8 +159,8 @@ def _new_loop() -> asyncio.AbstractEventLoop:
 class WireThread:
     """The PostgreSQL listener on an event loop of its own, in a daemon thread."""
 
-    def __init__(self, engine: QueryEngine, settings: SandboxConfig, host: str, port: int):
-        self.server = WireServer(engine, settings)
+    def __init__(self, engine: QueryEngine, settings: SandboxConfig, host: str, port: int, metrics: Any = None):
+        self.server = WireServer(engine, settings, metrics)
         check_listen(settings, host)
         self.host, self._port = host, port
         self._loop = _new_loop()

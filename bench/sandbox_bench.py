@@ -1,11 +1,14 @@
-"""Sandbox overhead: ``POST /api/query`` against the same query on a direct DuckDB connection.
+"""Sandbox overhead: ``POST /api/query`` and the PostgreSQL endpoint against the same query on a
+direct DuckDB connection.
 
-One run measures both sides on the same store: a point lookup and an aggregate
+One run measures the three sides on the same store: a point lookup and an aggregate
 over a 100k-row synthetic table, at concurrency 1, 4 and 16. The server runs
-in its own process (uvicorn, one worker, the configured sandbox limits); the
-clients are threads with keep-alive connections (stdlib ``http.client``). Prints median latencies,
-throughput and the HTTP/direct ratios, and checks them against the goals:
-overhead <= 1.2x on the aggregate, >= 200 point queries/s.
+in its own process (uvicorn, one worker, the configured sandbox limits, and the PostgreSQL
+listener over the same engine, as ``catalog-synth serve --pg-port``); the clients are threads
+with keep-alive connections (stdlib ``http.client``; one psycopg 3 connection per thread for
+the wire). Prints median latencies, throughput and the ratios to direct DuckDB, and checks them
+against the goals: HTTP overhead <= 1.2x on the aggregate, >= 200 point queries/s over HTTP;
+the wire adds < 2 ms per point lookup and answers >= 1,000 point queries/s at concurrency 16.
 
     .venv/bin/python bench/sandbox_bench.py [--rows 100000]
 """
@@ -51,7 +54,11 @@ SERVER = """
 import sys, uvicorn
 from catalog_synth.core.config import load_config
 from catalog_synth.serve.app import create_app
-uvicorn.run(create_app(load_config(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+from catalog_synth.serve.pgwire import WireThread
+config = load_config(sys.argv[1])
+app = create_app(config)
+WireThread(app.state.engine, config.sandbox, "127.0.0.1", int(sys.argv[3])).start()
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
 """
 
 
@@ -87,8 +94,8 @@ def build_store(path: Path, rows: int) -> None:
         writer.write(SyntheticTable(ref, info, frame, preview_rows=10), multi_warehouse=False, dialect="duckdb")
 
 
-def start_server(config: Path, port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen([sys.executable, "-c", SERVER, str(config), str(port)])
+def start_server(config: Path, port: int, pg_port: int) -> subprocess.Popen[bytes]:
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(config), str(port), str(pg_port)])
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -150,27 +157,42 @@ def http_worker(port: int) -> Callable[[], Callable[[str], None]]:
     return make
 
 
+def wire_worker(port: int) -> Callable[[], Callable[[str], None]]:
+    """One psycopg 3 connection per thread (extended protocol, as psycopg sends every query)."""
+    import psycopg
+
+    def make() -> Callable[[str], None]:
+        connection = psycopg.connect(f"host=127.0.0.1 port={port} user=bench dbname=bench", autocommit=True)
+        return lambda sql: connection.execute(sql, prepare=False).fetchall()
+
+    return make
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--point-queries", type=int, default=800, help="point lookups per concurrency level")
     parser.add_argument("--aggregate-queries", type=int, default=160, help="aggregates per concurrency level")
     parser.add_argument("--port", type=int, default=8799)
+    parser.add_argument("--pg-port", type=int, default=8798)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
         store, config = Path(folder) / "store.duckdb", Path(folder) / "bench.yml"
         build_store(store, args.rows)
-        config.write_text(f"warehouses:\n  - name: bench\n    url: sqlite:///unused.db\nstore: {store}\n")
+        # Every client thread here is one address (one client): its share is all the slots, so
+        # concurrency 16 waits for slots instead of being told to slow down (HTTP 429, SQLSTATE 53400).
+        config.write_text(f"warehouses:\n  - name: bench\n    url: sqlite:///unused.db\nstore: {store}\n"
+                          "sandbox:\n  max_concurrent_queries: 16\n  max_queries_per_client: 16\n")
         rng = random.Random(3)
         workloads = {
             "point": [POINT.format(id=rng.randint(1, args.rows)) for _ in range(args.point_queries)],
             "aggregate": [AGGREGATE] * args.aggregate_queries,
         }
-        server = start_server(config, args.port)
+        server = start_server(config, args.port, args.pg_port)
         connection = duckdb.connect(str(store), read_only=True)
         try:
-            results = run_all(workloads, direct_worker(connection), http_worker(args.port))
+            results = run_all(workloads, direct_worker(connection), http_worker(args.port), wire_worker(args.pg_port))
         finally:
             connection.close()
             server.terminate()
@@ -182,26 +204,32 @@ def run_all(
     workloads: dict[str, list[str]],
     direct: Callable[[], Callable[[str], None]],
     http: Callable[[], Callable[[str], None]],
-) -> dict[tuple[str, int], tuple[Measurement, Measurement]]:
-    for sqls in workloads.values():  # warm both sides (page cache, sqlglot, connections)
-        measure(direct, sqls[:20], 1)
-        measure(http, sqls[:20], 1)
+    wire: Callable[[], Callable[[str], None]],
+) -> dict[tuple[str, int], tuple[Measurement, Measurement, Measurement]]:
+    for sqls in workloads.values():  # warm every side (page cache, sqlglot, connections)
+        for side in (direct, http, wire):
+            measure(side, sqls[:20], 1)
     return {
-        (name, concurrency): (measure(direct, sqls, concurrency), measure(http, sqls, concurrency))
+        (name, concurrency): (measure(direct, sqls, concurrency), measure(http, sqls, concurrency),
+                              measure(wire, sqls, concurrency))
         for name, sqls in workloads.items()
         for concurrency in CONCURRENCY
     }
 
 
-def report(results: dict[tuple[str, int], tuple[Measurement, Measurement]], rows: int) -> None:
-    print(f"sandbox benchmark: {rows:,} rows, server = uvicorn (1 process), clients = threads on this machine")
-    header = f"{'query':<10}{'conc':>5}{'direct ms':>11}{'http ms':>10}{'ratio':>8}{'direct q/s':>12}{'http q/s':>10}"
+def report(results: dict[tuple[str, int], tuple[Measurement, Measurement, Measurement]], rows: int) -> None:
+    print(f"sandbox benchmark: {rows:,} rows, server = uvicorn + PostgreSQL listener (1 process), "
+          "clients = threads on this machine")
+    header = (f"{'query':<10}{'conc':>5}{'direct ms':>11}{'http ms':>10}{'ratio':>8}{'wire ms':>9}{'ratio':>8}"
+              f"{'direct q/s':>12}{'http q/s':>10}{'wire q/s':>10}")
     print(header)
     print("-" * len(header))
-    for (name, concurrency), (direct, served) in results.items():
+    for (name, concurrency), (direct, served, wire) in results.items():
         print(
             f"{name:<10}{concurrency:>5}{direct.median_ms:>11.2f}{served.median_ms:>10.2f}"
-            f"{served.median_ms / direct.median_ms:>7.2f}x{direct.per_second:>12.0f}{served.per_second:>10.0f}"
+            f"{served.median_ms / direct.median_ms:>7.2f}x{wire.median_ms:>9.2f}"
+            f"{wire.median_ms / direct.median_ms:>7.2f}x{direct.per_second:>12.0f}{served.per_second:>10.0f}"
+            f"{wire.per_second:>10.0f}"
         )
     aggregate_ratio = results[("aggregate", 1)][1].median_ms / results[("aggregate", 1)][0].median_ms
     best_point = max(results[("point", c)][1].per_second for c in CONCURRENCY)
@@ -209,6 +237,12 @@ def report(results: dict[tuple[str, int], tuple[Measurement, Measurement]], rows
     print(f"goal: aggregate overhead <= 1.20x at concurrency 1: {aggregate_ratio:.2f}x "
           f"({'met' if aggregate_ratio <= 1.2 else 'NOT met'})")
     print(f"goal: >= 200 point queries/s over HTTP: {best_point:.0f}/s ({'met' if best_point >= 200 else 'NOT met'})")
+    added = results[("point", 1)][2].median_ms - results[("point", 1)][0].median_ms
+    wire_16 = results[("point", 16)][2].per_second
+    print(f"goal: the wire adds < 2 ms per point lookup at concurrency 1: {added:.2f} ms "
+          f"({'met' if added < 2 else 'NOT met'})")
+    print(f"goal: >= 1,000 point queries/s over the wire at concurrency 16: {wire_16:.0f}/s "
+          f"({'met' if wire_16 >= 1000 else 'NOT met'})")
 
 
 if __name__ == "__main__":

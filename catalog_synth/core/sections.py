@@ -87,6 +87,25 @@ class SandboxConfig(Section):
     catalog_origin: str | None = Field(
         default=None, description="Origin allowed to frame the preview pages (DataHub's frontend)."
     )
+    pg_port: int | None = Field(
+        default=None, ge=0, le=65535,
+        description="Port of the PostgreSQL protocol endpoint (psql, DBeaver, SQLAlchemy; e.g. 5433); none: off.",
+    )
+    pg_host: str | None = Field(default=None, description="Interface of the PostgreSQL endpoint. Default: host.")
+    pg_tls_cert: str | None = Field(
+        default=None, description="PEM certificate (chain) for the PostgreSQL endpoint's SSL; needed beyond loopback."
+    )
+    pg_tls_key: str | None = Field(default=None, description="PEM private key of pg_tls_cert.")
+    pg_idle_timeout_seconds: float = Field(
+        default=300.0, gt=0, description="A PostgreSQL connection idle this long is closed."
+    )
+    pg_max_connections: int = Field(default=64, ge=1, description="Open PostgreSQL connections, all clients together.")
+    pg_scram_verifiers: list[str] = Field(
+        default_factory=list,
+        description="SCRAM-SHA-256 verifiers of the tokens (python -m catalog_synth.serve.pg_auth TOKEN ...): "
+        "PostgreSQL clients then prove a token with SCRAM instead of sending it; empty: the token is sent "
+        "as a password inside TLS.",
+    )
 
     @property
     def queries_per_client(self) -> int:
@@ -101,6 +120,18 @@ class SandboxConfig(Section):
             # Never echo the entry: it may be a token pasted by mistake.
             raise ValueError("each entry must be a SHA-256 hex digest (printf %s TOKEN | sha256sum)")
         return [digest.lower() for digest in value]
+
+    @field_validator("pg_scram_verifiers")
+    @classmethod
+    def _scram(cls, value: list[str]) -> list[str]:
+        shape = r"SCRAM-SHA-256\$(\d+:[A-Za-z0-9+/=]+)\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+"
+        matches = [re.fullmatch(shape, verifier.strip()) for verifier in value]
+        if not all(matches):
+            raise ValueError("each entry must be a verifier SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>")
+        if len({m.group(1) for m in matches if m}) > 1:
+            raise ValueError("the verifiers must share one salt and iteration count: make them together "
+                             "(python -m catalog_synth.serve.pg_auth TOKEN ...) or with --salt")
+        return [verifier.strip() for verifier in value]
 
     @field_validator("catalog_origin")
     @classmethod

@@ -13,6 +13,7 @@ from rich.table import Table
 from catalog_synth.entry.common import config_option, load_or_exit
 
 if TYPE_CHECKING:
+    from fastapi import FastAPI
     from pydantic.fields import FieldInfo
 
     from catalog_synth.core.config import Config
@@ -40,13 +41,17 @@ def _setting_help(field: FieldInfo) -> str:
 @config_option
 @click.option("--host", default=None, help="Interface to listen on (default: sandbox.host, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port (default: sandbox.port, 8765).")
-def serve_command(config_path: str | None, host: str | None, port: int | None) -> None:
-    """Serve the synthetic store: JSON API, web page, Prometheus metrics."""
+@click.option(
+    "--pg-port", type=int, default=None, help="Also speak PostgreSQL on this port (default: sandbox.pg_port, off)."
+)
+def serve_command(config_path: str | None, host: str | None, port: int | None, pg_port: int | None) -> None:
+    """Serve the synthetic store: JSON API, web page, Prometheus metrics (and PostgreSQL with --pg-port)."""
     import uvicorn
 
     from catalog_synth.serve.app import create_app
 
     config = load_or_exit(config_path, store_only=True)
+    pg_port = pg_port if pg_port is not None else config.sandbox.pg_port
     host = host or config.sandbox.host
     port = port or config.sandbox.port
     if not config.sandbox.token_hashes and not _is_loopback(host):
@@ -57,7 +62,26 @@ def serve_command(config_path: str | None, host: str | None, port: int | None) -
     if not config.store.exists():
         console.print(f"[yellow]warning:[/] no store at {config.store} yet: run 'catalog-synth sync'")
     console.print(f"SQL sandbox on [bold]http://{host}:{port}/[/] (API docs at /docs)")
-    uvicorn.run(create_app(config), host=host, port=port, log_level="info")
+    app = create_app(config)
+    wire = _start_wire(config, app, host, pg_port) if pg_port is not None else None
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        if wire is not None:
+            wire.stop()
+
+
+def _start_wire(config: Config, app: FastAPI, host: str, pg_port: int) -> object:
+    """The PostgreSQL endpoint beside the HTTP app, over the same engine (limits, fair shares, metrics)."""
+    from catalog_synth.serve.pgwire import WireConfigError, WireThread
+
+    pg_host = config.sandbox.pg_host or host
+    try:
+        wire = WireThread(app.state.engine, config.sandbox, pg_host, pg_port, app.state.metrics).start()
+    except (WireConfigError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    console.print(f"PostgreSQL protocol on [bold]{pg_host}:{wire.port}[/] (psql -h {pg_host} -p {wire.port})")
+    return wire
 
 
 @click.command("query")

@@ -37,8 +37,8 @@ from catalog_synth.run.publishing import (
 )
 from catalog_synth.run.table_job import process_table
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
-from catalog_synth.store.copies import Store, store_keys
-from catalog_synth.store.labels import stored_labels
+from catalog_synth.store.copies import Store
+from catalog_synth.store.labels import store_keys, stored_labels
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -93,6 +93,14 @@ def duckdb_type(column: ColumnInfo) -> str:
         scale = min(column.scale if column.scale is not None else 2, precision)
         return f"DECIMAL({precision},{scale})"
     return _DUCKDB_TYPES.get(column.kind, "VARCHAR")
+
+
+def _column_entry(column: ColumnInfo, primary_key: tuple[str, ...]) -> dict[str, Any]:
+    """A column of ``_catalog_synth.tables.columns``; ``primary_key`` only on key columns."""
+    entry: dict[str, Any] = {"name": column.name, "type": duckdb_type(column), "sql_type": column.sql_type}
+    if column.name in primary_key:
+        entry["primary_key"] = True
+    return entry
 
 
 def quote(identifier: str) -> str:
@@ -292,7 +300,7 @@ class StoreWriter:
                     dialect,
                     len(frame),
                     table.preview_rows,
-                    json.dumps([{"name": c.name, "type": duckdb_type(c), "sql_type": c.sql_type} for c in columns]),
+                    json.dumps([_column_entry(c, table.info.primary_key) for c in columns]),
                     json.dumps({k: v.as_dict() for k, v in table.classes.items()}),
                     json.dumps(table.dropped_columns),
                     json.dumps(table.quality.as_dict()) if table.quality else None,
@@ -399,19 +407,3 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
-def store_keys(con: duckdb.DuckDBPyConnection, multi_warehouse: bool) -> Callable[[TableRef, tuple[str, ...]], pd.DataFrame | None]:
-    """A reader of a table's distinct keys in the store being written (None when it holds no copy),
-    for the key linker (:data:`catalog_synth.link.link.StoredKeys`)."""
-
-    def read(ref: TableRef, columns: tuple[str, ...]) -> pd.DataFrame | None:
-        row = con.execute(
-            f"SELECT physical_schema, physical_table FROM {META_TABLE} WHERE logical_name = ?",
-            [logical_name(ref, multi_warehouse)],
-        ).fetchone()
-        if row is None:
-            return None
-        selected = ", ".join(quote(c) for c in columns)
-        not_null = " AND ".join(f"{quote(c)} IS NOT NULL" for c in columns)
-        return con.execute(f"SELECT DISTINCT {selected} FROM {quote(row[0])}.{quote(row[1])} WHERE {not_null}").df()
-
-    return read

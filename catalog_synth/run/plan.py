@@ -206,7 +206,12 @@ def _rebalance_task(
         sample_rows=request.sample_rows or task.sample_rows,
         previous_fingerprint=last.fingerprint,
         settled_reason=last.settled_reason,
-        keys=replace(task.keys, relinked=(), sampled_with=None),
+        keys=replace(  # its keys stay fakes: only the table's own rules apply
+            task.keys,
+            relinked=(),
+            sampled_with=None,
+            rule_candidates=tuple(c for c in task.keys.rule_candidates if c.relationship is None),
+        ),
         fingerprint=variant_fingerprint(raw_fingerprint, request.digest()),
         output=output,
         variant=request.digest(),

@@ -1,0 +1,214 @@
+"""Copies obey the schema-wide rules (:mod:`catalog_synth.link.rules`) at their real share, by
+construction, not by dropping rows.
+
+* **order within a table** (worker side, on the model's rows before the gate): a row breaking
+  ``column >= anchor`` gets ``column`` redrawn as an offset from its anchor, the offset drawn
+  from the synthetic rows that keep the order; the columns that follow ``column`` move with it,
+  so the row's later orders still hold. Only as many rows as the real share needs are moved.
+* **order across a foreign key** (calling process, once keys are linked): the same, from the
+  synthetic parent's date.
+* **copy** (calling process, once keys are linked): the child column takes its synthetic
+  parent's value on the real share of rows. The parent's value is synthetic (a fake or a
+  modelled value): no real value enters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from catalog_synth.core.types import ColumnKind, TableInfo
+from catalog_synth.link.rules import Rule
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rule as found, its synthetic share before and after, and what was done."""
+
+    rule: Rule
+    before: float | None
+    after: float | None
+    action: str
+
+    def note(self) -> str:
+        shown = "no rows to measure" if self.after is None else f"synthetic {self.after:.1%}"
+        return f"rule {self.rule.name} ({self.rule.kind}): real {self.rule.real_share:.1%}, {shown}; {self.action}"
+
+    def as_dict(self) -> dict:
+        return {**self.rule.as_dict(), "synthetic_share_before": _round(self.before),
+                "synthetic_share": _round(self.after), "action": self.action}  # fmt: skip
+
+
+def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
+    """Enforce a table's own order rules on ``frame`` (model space: naive datetimes), in place."""
+    mine = [r for r in rules if r.kind == "order" and not r.across and {r.column, r.anchor} <= set(frame.columns)]
+    outcomes = []
+    for rule in _anchors_first(mine):
+        anchor = stamps(frame[rule.anchor])
+        outcomes.append(_order(frame, rule, anchor, None, mine, rng))
+    return outcomes
+
+
+def across(
+    frame: pd.DataFrame,
+    info: TableInfo,
+    rules: Sequence[Rule],
+    parents: dict,
+    rng: np.random.Generator,
+) -> list[Outcome]:
+    """Enforce rules across foreign keys on a linked child ``frame`` (output space), in place.
+    ``parents``: relationship -> the parent's synthetic rows (its key columns and rule columns)."""
+    own = [r for r in rules if r.kind == "order" and not r.across]
+    outcomes = []
+    for rule in rules:
+        if not rule.across or rule.column not in frame.columns:
+            continue
+        parent = parents.get(rule.relationship)
+        if parent is None or rule.anchor not in parent.columns:
+            outcomes.append(Outcome(rule, None, None, "not enforced: the synthetic parent's values are not at hand"))
+            continue
+        values = parent_values(frame, rule.relationship.columns, parent, rule.relationship.parent_columns, rule.anchor)
+        if rule.kind == "copy":
+            outcomes.append(_copy(frame, info, rule, values, rng))
+        else:
+            outcomes.append(_order(frame, rule, stamps(values), info, own, rng))
+    return outcomes
+
+
+def parent_values(
+    frame: pd.DataFrame, columns: tuple[str, ...], parent: pd.DataFrame, parent_columns: tuple[str, ...], anchor: str
+) -> pd.Series:
+    """Each child row's parent's ``anchor`` value (None where its key points at no known parent)."""
+    keys = parent[[*parent_columns, anchor]].drop_duplicates(list(parent_columns))
+    keys = keys.set_axis([*[f"_k{i}" for i in range(len(columns))], "_value"], axis=1)
+    left = frame[list(columns)].set_axis([f"_k{i}" for i in range(len(columns))], axis=1).reset_index(drop=True)
+    for i in range(len(columns)):  # one type on both sides of the join
+        left[f"_k{i}"], keys[f"_k{i}"] = left[f"_k{i}"].astype(object), keys[f"_k{i}"].astype(object)
+    joined = left.merge(keys.assign(_found=True), how="left", on=list(left.columns))
+    values = pd.Series(joined["_value"].to_numpy(), index=frame.index)
+    values.attrs["found"] = joined["_found"].notna().to_numpy()  # rows whose parent is known
+    return values
+
+
+def share(frame: pd.DataFrame, rule: Rule, values: pd.Series | None = None) -> float | None:
+    """The rule's share in ``frame`` (``values``: the parent's, for a rule across a key)."""
+    other = values if values is not None else frame[rule.anchor]
+    if rule.kind == "copy":
+        mine, theirs = frame[rule.column], other
+        holds = (mine.astype(object) == theirs.astype(object)) | (mine.isna() & theirs.isna())
+        present = pd.Series(theirs.attrs.get("found", theirs.notna() | mine.isna()), index=frame.index)
+        return float(holds[present].mean()) if present.any() else None
+    column, anchor = stamps(frame[rule.column]), stamps(other)
+    present = column.notna() & anchor.notna()
+    return float((column[present] >= anchor[present]).mean()) if present.any() else None
+
+
+# -- order -------------------------------------------------------------------------------------
+def _order(
+    frame: pd.DataFrame,
+    rule: Rule,
+    anchor: pd.Series,
+    info: TableInfo | None,
+    own: Sequence[Rule],
+    rng: np.random.Generator,
+) -> Outcome:
+    column = stamps(frame[rule.column])
+    present = column.notna() & anchor.notna()
+    holds = present & (column >= anchor)
+    rows = int(present.sum())
+    if not rows:
+        return Outcome(rule, None, None, "nothing to do: no rows with both dates")
+    before = float(holds.sum() / rows)
+    need = min(math.ceil(rule.real_share * rows - 1e-9) - int(holds.sum()), int((present & ~holds).sum()))
+    if need <= 0:
+        return Outcome(rule, before, before, "kept as generated (already at the real share)")
+    breaking = np.flatnonzero((present & ~holds).to_numpy())
+    chosen = frame.index[np.sort(rng.choice(breaking, size=need, replace=False))]
+    gaps = (column - anchor)[holds]
+    offsets = rng.choice(gaps.to_numpy(), size=need) if len(gaps) else np.zeros(need, dtype="timedelta64[us]")
+    delta = (anchor[chosen] + pd.to_timedelta(offsets)).to_numpy() - column[chosen].to_numpy()
+    moved = [rule.column, *_followers(rule.column, own)]
+    for name in moved:
+        if name in frame.columns:
+            shifted = stamps(frame[name])
+            shifted.loc[chosen] = shifted.loc[chosen] + pd.to_timedelta(delta)
+            frame[name] = _like(shifted, frame[name], info, name)
+    after = share(frame, rule, anchor if rule.across else None)
+    also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
+    return Outcome(rule, before, after, f"{need} rows redrawn as an offset from {rule.anchor}{also}")
+
+
+def _anchors_first(rules: list[Rule]) -> list[Rule]:
+    """Rules ordered so that a column is fixed before the columns that follow it."""
+    depth: dict[str, int] = {}
+
+    def level(name: str, seen: frozenset[str] = frozenset()) -> int:
+        if name not in depth:
+            before = [r.anchor for r in rules if r.column == name and r.anchor not in seen]
+            depth[name] = 1 + max((level(a, seen | {name}) for a in before), default=-1)
+        return depth[name]
+
+    return sorted(rules, key=lambda r: (level(r.anchor), r.column, r.anchor))
+
+
+def _followers(name: str, rules: Sequence[Rule]) -> list[str]:
+    """Columns that must stay on or after ``name`` through the table's own order rules."""
+    found, pending = [], [name]
+    while pending:
+        current = pending.pop()
+        for rule in rules:
+            if rule.anchor == current and rule.column not in found and rule.column != name:
+                found.append(rule.column)
+                pending.append(rule.column)
+    return found
+
+
+def stamps(values: pd.Series) -> pd.Series:
+    """Dates and datetimes as naive UTC ``datetime64[us]`` (NaT where empty)."""
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        return values.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    converted = pd.to_datetime(values, errors="coerce", utc=True)
+    return converted.dt.tz_localize(None).astype("datetime64[us]")
+
+
+def _like(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name: str) -> pd.Series:
+    """``shifted`` in the form of ``original`` (dates stay dates, a time zone stays)."""
+    kind = info.column(name).kind if info is not None and any(c.name == name for c in info.columns) else None
+    if kind is ColumnKind.DATE or (original.dtype == object and kind is None):
+        return shifted.map(lambda stamp: stamp.date(), na_action="ignore").astype(object).where(shifted.notna(), None)
+    if isinstance(original.dtype, pd.DatetimeTZDtype):
+        return shifted.dt.tz_localize("UTC").dt.tz_convert(original.dtype.tz)
+    return shifted.astype(original.dtype) if str(original.dtype).startswith("datetime64") else shifted
+
+
+# -- copy --------------------------------------------------------------------------------------
+def _copy(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, rng: np.random.Generator) -> Outcome:
+    column = info.column(rule.column)
+    mine = frame[rule.column]
+    holds = (mine.astype(object) == values.astype(object)) | (mine.isna() & values.isna())
+    present = pd.Series(values.attrs.get("found", values.notna()), index=frame.index)
+    rows = int(present.sum())
+    if not rows:
+        return Outcome(rule, None, None, "nothing to do: no rows with a parent")
+    before = float((holds & present).sum() / rows)
+    settable = present & ~holds & (values.notna() | column.nullable)
+    need = min(math.ceil(rule.real_share * rows - 1e-9) - int((holds & present).sum()), int(settable.sum()))
+    if need <= 0:
+        return Outcome(rule, before, before, "kept as generated (already at the real share)")
+    chosen = frame.index[np.sort(rng.choice(np.flatnonzero(settable.to_numpy()), size=need, replace=False))]
+    copied = values[chosen]
+    if column.length and column.kind is ColumnKind.STRING:
+        copied = copied.map(lambda v: v[: column.length] if isinstance(v, str) else v)
+    updated = frame[rule.column].astype(object)
+    updated.loc[chosen] = copied.astype(object)
+    frame[rule.column] = updated if mine.dtype == object else updated.astype(mine.dtype)
+    after = share(frame, rule, values)
+    return Outcome(rule, before, after, f"{need} rows copy the synthetic parent's {rule.anchor}")
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

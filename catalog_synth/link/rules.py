@@ -1,0 +1,171 @@
+"""Schema-wide rules, discovered inside the warehouse from aggregates only (issue 20).
+
+Two kinds, for now:
+
+* **order**: one date/time column on or after another of the same table (a line item's receipt
+  date on or after its ship date), or of its parent across a foreign key (a line item ships on
+  or after its order's date);
+* **copy**: a child column equal to its parent's column on most joined rows (an invoice's
+  billing country is its customer's country): a denormalised copy.
+
+Planning (:func:`candidates`) names the pairs worth measuring from the schema alone (names and
+types); a table's worker (:func:`measure`) asks the warehouse, in one aggregate query for the
+table and one per foreign key, on how many rows each holds. Only those counts leave the
+warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order) or ``COPY_RULE_SHARE``
+(copy) of the real rows is a rule, kept at its real share by :mod:`catalog_synth.link.enforce`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo
+from connectors import Capability, Comparison, Connector
+from connectors.graph import KeyGraph, Relationship
+
+# An order holding on at least this share of real rows (either way) is a rule; fewer is no rule.
+ORDER_RULE_SHARE = 0.8
+# A child column equal to its parent's on at least this share of joined rows is a copy.
+COPY_RULE_SHARE = 0.5
+# At most this many date/time columns of a table are compared pairwise.
+MAX_TIME_COLUMNS = 12
+TIMES = (ColumnKind.DATE, ColumnKind.DATETIME)
+COPIED_KINDS = (ColumnKind.STRING, ColumnKind.DATE, ColumnKind.DATETIME, ColumnKind.INTEGER, ColumnKind.DECIMAL)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A pair to measure: ``column`` against ``anchor`` (of the parent, across ``relationship``)."""
+
+    kind: str  # "order" or "copy"
+    column: str
+    anchor: str
+    relationship: Relationship | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule found in the real data: ``column >= anchor`` (order) or ``column = parent.anchor``
+    (copy), holding on ``real_share`` of the ``rows`` measured. Aggregates only."""
+
+    kind: str
+    column: str
+    anchor: str
+    real_share: float
+    rows: int
+    relationship: Relationship | None = None
+    source: str = "data"  # "data": found in the warehouse; "config": added by the config
+
+    @property
+    def name(self) -> str:
+        if self.relationship is None:
+            return f"{self.column} >= {self.anchor}"
+        parent = f"{self.relationship.parent.name}.{self.anchor}"
+        return f"{self.column} {'>=' if self.kind == 'order' else '='} {parent}"
+
+    @property
+    def across(self) -> bool:
+        return self.relationship is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rule": self.name, "kind": self.kind, "real_share": round(self.real_share, 4), "rows": self.rows,
+                "source": self.source}  # fmt: skip
+
+
+def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
+    """The pairs of ``info`` worth measuring, from names and types only."""
+    keys = {c for fk in info.foreign_keys for c in fk.columns} | set(info.primary_key)
+    times = [c.name for c in info.columns if c.kind in TIMES and c.name not in keys][:MAX_TIME_COLUMNS]
+    found = [Candidate("order", b, a) for i, a in enumerate(times) for b in times[i + 1 :]]
+    for relationship in graph.parents_of(info.ref):
+        parent = graph.tables.get(relationship.parent)
+        if relationship.self_reference or parent is None:
+            continue
+        parent_keys = {c for fk in parent.foreign_keys for c in fk.columns} | set(parent.primary_key)
+        theirs = [c for c in parent.columns if c.name not in parent_keys]
+        found += [
+            Candidate("order", c, p.name, relationship)
+            for c in times
+            for p in theirs[:MAX_TIME_COLUMNS]
+            if p.kind in TIMES
+        ]
+        mine = [c for c in info.columns if c.name not in keys and c.kind in COPIED_KINDS]
+        found += [
+            Candidate("copy", c.name, p.name, relationship) for c in mine for p in theirs if _alike(c, p)
+        ]
+    return tuple(found)
+
+
+def _alike(child: ColumnInfo, parent: ColumnInfo) -> bool:
+    """Same kind, and the child's name ends with the parent's (``billingcountry``, ``country``;
+    ``ShipCity``, ``City``), once prefixes like TPC-H's ``o_`` are dropped."""
+    if child.kind is not parent.kind:
+        return False
+    mine, theirs = _bare(child.name), _bare(parent.name)
+    return len(theirs) >= 4 and mine.endswith(theirs)
+
+
+def _bare(name: str) -> str:
+    return re.sub(r"^[a-z]{1,2}_", "", name.lower()).replace("_", "")
+
+
+def measure(connector: Connector, info: TableInfo, found: tuple[Candidate, ...]) -> tuple[list[Rule], list[str]]:
+    """The rules among ``found``, with their real shares (one query for the table, one per
+    foreign key), and notes on what could not be measured."""
+    if not found:
+        return [], []
+    if not connector.supports(Capability.RULE_SHARES):
+        return [], ["the connector cannot count rows obeying a rule: schema-wide rules were not looked for"]
+    rules: list[Rule] = []
+    groups: dict[Relationship | None, list[Candidate]] = {}
+    for candidate in found:
+        groups.setdefault(candidate.relationship, []).append(candidate)
+    for relationship, group in groups.items():
+        comparisons = [_comparisons(c) for c in group]
+        flat = [comparison for pair in comparisons for comparison in pair]
+        if relationship is None:
+            counts = connector.compare_columns(info, flat)
+        else:
+            counts = connector.compare_with_parent(
+                info, relationship.columns, relationship.parent, relationship.parent_columns, flat
+            )
+        at = 0
+        for candidate, pair in zip(group, comparisons):
+            rule = _rule(candidate, counts[at : at + len(pair)])
+            at += len(pair)
+            if rule is not None:
+                rules.append(rule)
+    return rules, []
+
+
+def _comparisons(candidate: Candidate) -> list[Comparison]:
+    if candidate.kind == "copy":
+        return [(candidate.column, "=", candidate.anchor)]
+    return [(candidate.column, ">=", candidate.anchor), (candidate.column, "<=", candidate.anchor)]
+
+
+def _rule(candidate: Candidate, counts: list[tuple[int, int]]) -> Rule | None:
+    present = counts[0][0]
+    if present == 0:
+        return None
+    if candidate.kind == "copy":
+        share = counts[0][1] / present
+        return Rule("copy", candidate.column, candidate.anchor, share, present, candidate.relationship) if share >= COPY_RULE_SHARE else None
+    later, earlier = counts[0][1] / present, counts[1][1] / present
+    if later >= ORDER_RULE_SHARE and later >= earlier:
+        return Rule("order", candidate.column, candidate.anchor, later, present, candidate.relationship)
+    if earlier >= ORDER_RULE_SHARE and candidate.relationship is None:  # the other way round
+        return Rule("order", candidate.anchor, candidate.column, earlier, present)
+    return None
+
+
+def anchors_of(graph: KeyGraph, parent_ref) -> set[str]:
+    """Columns of ``parent_ref`` that its children's rules may need (their anchors)."""
+    needed: set[str] = set()
+    for relationship in graph.children_of(parent_ref):
+        child = graph.tables.get(relationship.child)
+        if child is not None and not relationship.self_reference:
+            needed |= {c.anchor for c in candidates(graph, child) if c.relationship == relationship}
+    return needed

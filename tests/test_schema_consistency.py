@@ -132,15 +132,22 @@ def test_schema_wide_rules_hold_at_their_real_share(synced) -> None:
 def test_rules_are_listed_with_their_shares(synced) -> None:
     """The table's result (``sync --report``) and its stored copy (``report``) list each rule found,
     its kind, real and synthetic share and what was done: names and shares, never a value."""
-    name, _, _, report = synced
+    from click.testing import CliRunner
+
+    from catalog_synth.entry.cli import main as cli
+
+    name, _, config, report = synced
     expected = {"chinook": ("invoice", "billingcountry = customer.country"),
                 "tpch": ("lineitem", "l_shipdate >= orders.o_orderdate")}.get(name)  # fmt: skip
     if expected is None:
         pytest.skip("no rules measured here")
     table, rule = expected
-    notes = next(r.notes for r in report.results if r.ref.name == table)
-    listed = [n for n in notes if n.startswith(f"rule {rule} ")]
-    assert listed and "real 100.0%" in listed[0] and "synthetic" in listed[0], notes
+    result = next(r for r in report.results if r.ref.name == table)
+    entry = next((e for e in result.as_dict()["rules"] if e["rule"] == rule), None)
+    assert entry is not None, result.notes
+    assert entry["real_share"] == 1.0 and entry["synthetic_share"] >= 0.99 and entry["action"], entry
+    shown = CliRunner().invoke(cli, ["report", "-c", str(config.store.parent / "catalog-synth.yml"), f"public.{table}"]).output
+    assert "Schema-wide rules" in shown and rule in shown, shown
 
 
 def test_every_nation_stays_in_its_real_region(synced) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.rule_notes import rule_note
 from catalog_synth.core.types import ColumnKind, TableInfo
 from catalog_synth.link.rules import Rule
 
@@ -35,12 +36,8 @@ class Outcome:
     action: str
 
     def note(self) -> str:
-        shown = "no rows to measure" if self.after is None else f"synthetic {self.after:.1%}"
-        return f"rule {self.rule.name} ({self.rule.kind}): real {self.rule.real_share:.1%}, {shown}; {self.action}"
-
-    def as_dict(self) -> dict:
-        return {**self.rule.as_dict(), "synthetic_share_before": _round(self.before),
-                "synthetic_share": _round(self.after), "action": self.action}  # fmt: skip
+        """The note that carries it to the summary and ``report`` (core/rule_notes.py reads it back)."""
+        return rule_note(self.rule.name, self.rule.kind, self.rule.real_share, self.after, self.action)
 
 
 def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
@@ -208,7 +205,3 @@ def _copy(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, r
     frame[rule.column] = updated if mine.dtype == object else updated.astype(mine.dtype)
     after = share(frame, rule, values)
     return Outcome(rule, before, after, f"{need} rows copy the synthetic parent's {rule.anchor}")
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 4)

@@ -165,7 +165,7 @@ def _generate(
     with stage("fakes"):
         fakes = fake_identifying_columns(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
-    with stage("rules"):
+    with stage("enforce"):
         kept = order_within(synthetic, rules, rng)
     return unique_primary_key(table, within_lengths(table, synthetic), rng), generator, kept
 

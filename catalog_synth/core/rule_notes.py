@@ -15,12 +15,12 @@ from typing import Any
 PREFIX = "rule "
 _NOTE = re.compile(
     r"^rule (?P<rule>.+) \((?P<kind>\w+)\): real (?P<real>[\d.]+)%, "
-    r"(?:synthetic (?P<synthetic>[\d.]+)%|no rows to measure); (?P<action>.*)$"
+    r"(?:synthetic (?P<synthetic>[\d.]+)%|synthetic not measured); (?P<action>.*)$"
 )
 
 
 def rule_note(name: str, kind: str, real: float, synthetic: float | None, action: str) -> str:
-    shown = "no rows to measure" if synthetic is None else f"synthetic {synthetic:.1%}"
+    shown = "synthetic not measured" if synthetic is None else f"synthetic {synthetic:.1%}"
     return f"{PREFIX}{name} ({kind}): real {real:.1%}, {shown}; {action}"
 
 

@@ -37,7 +37,8 @@ class Outcome:
 
     def note(self) -> str:
         """The note that carries it to the summary and ``report`` (core/rule_notes.py reads it back)."""
-        return rule_note(self.rule.name, self.rule.kind, self.rule.real_share, self.after, self.action)
+        action = f"{self.action} (added by the config)" if self.rule.source == "config" else self.action
+        return rule_note(self.rule.name, self.rule.kind, self.rule.real_share, self.after, action)
 
 
 def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
-from catalog_synth.link.rules import Candidate, candidates
+from catalog_synth.link.rules import Candidate, Rule, candidates
 from catalog_synth.protect.people import (
     IdentifyingSources,
     SourceColumn,
@@ -78,6 +78,9 @@ class KeyPlan:
     stored_parents: dict[TableRef, tuple[TableInfo, Any]] = field(default_factory=dict, compare=False, repr=False)
     # Pairs of columns whose share of rows obeying a rule the worker measures (link/rules.py).
     rule_candidates: tuple[Candidate, ...] = ()
+    # The config's rules: added (whatever the data shows) and switched off (by name).
+    rules_added: tuple[Rule, ...] = ()
+    rules_off: frozenset[str] = frozenset()
 
 
 def plan_keys(

@@ -18,6 +18,7 @@ warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order) or ``COPY_RUL
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,3 +171,37 @@ def anchors_of(graph: KeyGraph, parent_ref) -> set[str]:
         if child is not None and not relationship.self_reference:
             needed |= {c.anchor for c in candidates(graph, child) if c.relationship == relationship}
     return needed
+
+
+def configured(graph: KeyGraph, info: TableInfo, entries: Sequence[Any]) -> tuple[tuple[Rule, ...], frozenset[str], list[str]]:
+    """The config's rules for ``info`` (``warehouses[].rules``: core/config.py ``RuleConfig``):
+    rules added (held at 100%), names of rules switched off, and problems (names only)."""
+    added, off, problems = [], set(), []
+    names = {c.name for c in info.columns}
+    for index, entry in enumerate(entries):
+        if entry.table != info.ref.qualified:
+            continue
+        if entry.off:
+            off.add(entry.rule)
+            continue
+        column, op, right = entry.rule.split(" ")
+        parent_name, _, anchor = right.rpartition(".")
+        relationship = next(
+            (r for r in graph.parents_of(info.ref) if not r.self_reference and r.parent.name == parent_name), None
+        )
+        parent = graph.tables.get(relationship.parent) if relationship else None
+        if column not in names or (not parent_name and anchor not in names):
+            problems.append(f"rules[{index}]: {entry.table} has no column named in {entry.rule!r}")
+        elif parent_name and (parent is None or anchor not in {c.name for c in parent.columns}):
+            problems.append(f"rules[{index}]: {entry.rule!r}: no foreign key of {entry.table} to a {parent_name} with that column")
+        else:
+            kind = "copy" if op == "=" else "order"
+            added.append(Rule(kind, column, anchor, 1.0, 0, relationship if parent_name else None, source="config"))
+    return tuple(added), frozenset(off), problems
+
+
+def chosen(measured: list[Rule], added: Sequence[Rule], off: frozenset[str]) -> tuple[list[Rule], list[Rule]]:
+    """The rules to keep (measured ones not switched off, then the config's), and those switched off."""
+    kept = [r for r in measured if r.name not in off]
+    names = {r.name for r in kept}
+    return kept + [r for r in added if r.name not in names], [r for r in measured if r.name in off]

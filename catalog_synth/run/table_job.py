@@ -24,6 +24,8 @@ from catalog_synth.core.types import (
     with_rows_note,
 )
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
+from catalog_synth.core.rule_notes import rule_note
+from catalog_synth.link.rules import chosen
 from catalog_synth.link.rules import measure as measure_rules
 from catalog_synth.run.connections import cached_connector
 from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
@@ -155,12 +157,15 @@ def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd
 def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list, list[str]]:
     """The table's schema-wide rules and their real shares; a warehouse that cannot compare a
     pair (types it will not compare) costs the rules, not the table."""
+    plan = task.keys
     try:
-        return measure_rules(connector, info, task.keys.rule_candidates)
+        measured, notes = measure_rules(connector, info, plan.rule_candidates)
     except WarehouseUnavailable:
         raise
     except ConnectorError as exc:
-        return [], [f"schema-wide rules were not measured: {exc}"]
+        measured, notes = [], [f"schema-wide rules were not measured: {exc}"]
+    kept, off = chosen(measured, plan.rules_added, plan.rules_off)
+    return kept, [*notes, *(rule_note(r.name, r.kind, r.real_share, None, "switched off by the config") for r in off)]
 
 
 def _settings(task: TableTask, info: TableInfo) -> SynthesisSettings:

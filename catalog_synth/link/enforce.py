@@ -15,15 +15,16 @@ construction, not by dropping rows.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from catalog_synth.core.rule_notes import rule_note
-from catalog_synth.core.types import ColumnKind, TableInfo
+from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.link.rules import Rule
+from connectors.graph import Relationship
 
 
 @dataclass(frozen=True)
@@ -52,26 +53,30 @@ def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gene
 
 
 def across(
-    frame: pd.DataFrame,
-    info: TableInfo,
+    table: SyntheticTable,
     rules: Sequence[Rule],
-    parents: dict,
+    parents: Callable[[Relationship, str], pd.DataFrame | None],
     rng: np.random.Generator,
 ) -> list[Outcome]:
-    """Enforce rules across foreign keys on a linked child ``frame`` (output space), in place.
-    ``parents``: relationship -> the parent's synthetic rows (its key columns and rule columns)."""
+    """Enforce rules across foreign keys on a linked child copy (output space), in place; a copied
+    column's class says so. ``parents(relationship, column)``: the parent's synthetic rows (its key
+    columns and that column), None when they are not at hand."""
+    frame, info = table.data, table.info
     own = [r for r in rules if r.kind == "order" and not r.across]
     outcomes = []
     for rule in rules:
         if not rule.across or rule.column not in frame.columns:
             continue
-        parent = parents.get(rule.relationship)
+        parent = parents(rule.relationship, rule.anchor)
         if parent is None or rule.anchor not in parent.columns:
             outcomes.append(Outcome(rule, None, None, "not enforced: the synthetic parent's values are not at hand"))
             continue
         values = parent_values(frame, rule.relationship.columns, parent, rule.relationship.parent_columns, rule.anchor)
         if rule.kind == "copy":
             outcomes.append(_copy(frame, info, rule, values, rng))
+            if rule.column in table.classes and rule.real_share >= 0.995:
+                reason = f"copied from its synthetic parent's {rule.relationship.parent.name}.{rule.anchor}, like the real table"
+                table.classes[rule.column] = replace(table.classes[rule.column], reason=reason)
         else:
             outcomes.append(_order(frame, rule, stamps(values), info, own, rng))
     return outcomes

@@ -313,21 +313,20 @@ class KeyLinker:
     def _keep_rules(self, outcome: Outcome, profile: KeyProfile) -> None:
         """Rules across foreign keys (link/enforce.py), from the synthetic parents just linked."""
         table = outcome.table
-        parents = {r.relationship: self._parent_rows(r.relationship) for r in profile.rules if r.across}
-        if parents:
-            notes = [o.note() for o in across(table.data, table.info, profile.rules, parents, self.rng)]
+        if any(r.across for r in profile.rules):
+            notes = [o.note() for o in across(table, profile.rules, self._parent_rows, self.rng)]
             table.notes, outcome.result.notes = [*table.notes, *notes], [*outcome.result.notes, *notes]
 
-    def _parent_rows(self, relationship: Relationship) -> pd.DataFrame | None:
-        """The parent's synthetic rows as linked (keys and the columns its children's rules need)."""
+    def _parent_rows(self, relationship: Relationship, column: str) -> pd.DataFrame | None:
+        """The parent's synthetic rows as linked: its keys and ``column`` (a stored copy's rows
+        where it is not empty)."""
         parent = relationship.parent
         if parent in self.linked:
             return self.linked[parent]
         if parent in self.held:
             return self.held[parent].table.data
-        columns = (*relationship.parent_columns, *sorted(anchors_of(self.graph, parent)))
         try:  # an older stored copy without the column: not enforced
-            return self.stored_keys(parent, tuple(dict.fromkeys(columns)))
+            return self.stored_keys(parent, tuple(dict.fromkeys((*relationship.parent_columns, column))))
         except Exception:  # noqa: BLE001
             return None
 

@@ -116,3 +116,12 @@ def test_the_config_adds_a_rule_the_data_does_not_show_and_switches_one_off(tmp_
             " FROM orders o JOIN customers c ON c.id = o.customer_id"
         ).fetchone()
     assert in_order >= 0.99 and after_signup >= 0.99, (in_order, after_signup)
+
+
+def test_a_tendency_the_model_overshoots_is_brought_down_to_its_real_share() -> None:
+    rng = np.random.default_rng(2)
+    ordered = _dates(rng, 2000)
+    frame = pd.DataFrame({"ordered": ordered, "shipped": ordered + pd.to_timedelta(rng.integers(0, 9, 2000), unit="D")})
+    (outcome,) = order_within(frame, [Rule("order", "shipped", "ordered", 0.85, 100)], rng)
+    assert abs((frame.shipped >= frame.ordered).mean() - 0.85) <= 0.01, outcome.note()
+    assert "put before ordered" in outcome.action

@@ -26,6 +26,9 @@ from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.link.rules import Rule
 from connectors.graph import Relationship
 
+# A tendency whose synthetic share exceeds the real one by more than this is brought down to it.
+LOWER_ABOVE = 0.005
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -127,6 +130,9 @@ def _order(
         return Outcome(rule, None, None, "nothing to do: no rows with both dates")
     before = float(holds.sum() / rows)
     need = min(math.ceil(rule.real_share * rows - 1e-9) - int(holds.sum()), int((present & ~holds).sum()))
+    alone = not rule.across and not any(r.column == rule.column and r != rule for r in own)
+    if need <= 0 and before - rule.real_share > LOWER_ABOVE and alone:
+        return _fewer(frame, rule, column, anchor, holds, info, before, rng)
     if need <= 0:
         return Outcome(rule, before, before, "kept as generated (already at the real share)")
     breaking = np.flatnonzero((present & ~holds).to_numpy())
@@ -143,6 +149,36 @@ def _order(
     after = share(frame, rule, anchor if rule.across else None)
     also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
     return Outcome(rule, before, after, f"{need} rows redrawn as an offset from {rule.anchor}{also}")
+
+
+def _fewer(
+    frame: pd.DataFrame,
+    rule: Rule,
+    column: pd.Series,
+    anchor: pd.Series,
+    holds: pd.Series,
+    info: TableInfo | None,
+    before: float,
+    rng: np.random.Generator,
+) -> Outcome:
+    """A tendency the model overshoots (every synthetic row in order where 85% of real rows are):
+    rows chosen at random get ``column`` before its anchor, by a gap the synthetic rows out of order
+    have (else one the rows in order have, mirrored). Only ``column`` moves: what follows it stays
+    after it. Only for a column that follows no other date (moving it could break that order) and
+    within a table (across a key the parent's date is the one to keep)."""
+    rows = int((column.notna() & anchor.notna()).sum())
+    surplus = int(holds.sum()) - math.ceil(rule.real_share * rows - 1e-9)
+    gaps = (anchor - column)[column.notna() & anchor.notna() & ~holds]
+    gaps = gaps if len(gaps) else (column - anchor)[holds]
+    gaps = gaps[gaps > pd.Timedelta(0)]
+    if surplus <= 0 or not len(gaps):
+        return Outcome(rule, before, before, "kept as generated")
+    chosen = frame.index[np.sort(rng.choice(np.flatnonzero(holds.to_numpy()), size=surplus, replace=False))]
+    moved = column.copy()
+    moved.loc[chosen] = anchor[chosen] - pd.to_timedelta(rng.choice(gaps.to_numpy(), size=surplus))
+    frame[rule.column] = _like(moved, frame[rule.column], info, rule.column)
+    after = share(frame, rule, anchor if rule.across else None)
+    return Outcome(rule, before, after, f"{surplus} rows put before {rule.anchor}, as often as in the real table")
 
 
 def _anchors_first(rules: list[Rule]) -> list[Rule]:

@@ -78,7 +78,8 @@ def across(
         if rule.kind == "copy":
             outcomes.append(_copy(frame, info, rule, values, rng))
             if rule.column in table.classes and rule.real_share >= 0.995:
-                reason = f"copied from its synthetic parent's {rule.relationship.parent.name}.{rule.anchor}, like the real table"
+                source = f"{rule.relationship.parent.name}.{rule.anchor}"
+                reason = f"copied from its synthetic parent's {source}, like the real table"
                 table.classes[rule.column] = replace(table.classes[rule.column], reason=reason)
         else:
             outcomes.append(_order(frame, rule, stamps(values), info, own, rng))

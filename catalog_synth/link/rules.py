@@ -154,7 +154,9 @@ def _rule(candidate: Candidate, counts: list[tuple[int, int]]) -> Rule | None:
         return None
     if candidate.kind == "copy":
         share = counts[0][1] / present
-        return Rule("copy", candidate.column, candidate.anchor, share, present, candidate.relationship) if share >= COPY_RULE_SHARE else None
+        if share < COPY_RULE_SHARE:
+            return None
+        return Rule("copy", candidate.column, candidate.anchor, share, present, candidate.relationship)
     later, earlier = counts[0][1] / present, counts[1][1] / present
     if later >= ORDER_RULE_SHARE and later >= earlier:
         return Rule("order", candidate.column, candidate.anchor, later, present, candidate.relationship)
@@ -173,7 +175,9 @@ def anchors_of(graph: KeyGraph, parent_ref) -> set[str]:
     return needed
 
 
-def configured(graph: KeyGraph, info: TableInfo, entries: Sequence[Any]) -> tuple[tuple[Rule, ...], frozenset[str], list[str]]:
+def configured(
+    graph: KeyGraph, info: TableInfo, entries: Sequence[Any]
+) -> tuple[tuple[Rule, ...], frozenset[str], list[str]]:
     """The config's rules for ``info`` (``warehouses[].rules``: core/config.py ``RuleConfig``):
     rules added (held at 100%), names of rules switched off, and problems (names only)."""
     added, off, problems = [], set(), []
@@ -193,7 +197,9 @@ def configured(graph: KeyGraph, info: TableInfo, entries: Sequence[Any]) -> tupl
         if column not in names or (not parent_name and anchor not in names):
             problems.append(f"rules[{index}]: {entry.table} has no column named in {entry.rule!r}")
         elif parent_name and (parent is None or anchor not in {c.name for c in parent.columns}):
-            problems.append(f"rules[{index}]: {entry.rule!r}: no foreign key of {entry.table} to a {parent_name} with that column")
+            problems.append(
+                f"rules[{index}]: {entry.rule!r}: no foreign key of {entry.table} to a {parent_name} with that column"
+            )
         else:
             kind = "copy" if op == "=" else "order"
             added.append(Rule(kind, column, anchor, 1.0, 0, relationship if parent_name else None, source="config"))

@@ -123,7 +123,9 @@ def _with_rules(
         added, off, wrong = configured(graph, graph.tables[ref], warehouse.rules)
         plans[ref], problems = replace(plan, rules_added=added, rules_off=off), [*problems, *wrong]
     known = {ref.qualified for ref in graph.tables}
-    problems += [f"rules[{i}]: no table {e.table} in this warehouse" for i, e in enumerate(warehouse.rules) if e.table not in known]
+    problems += [
+        f"rules[{i}]: no table {e.table} in this warehouse" for i, e in enumerate(warehouse.rules) if e.table not in known
+    ]
     return plans, problems
 
 

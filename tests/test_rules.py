@@ -125,3 +125,20 @@ def test_a_tendency_the_model_overshoots_is_brought_down_to_its_real_share() -> 
     (outcome,) = order_within(frame, [Rule("order", "shipped", "ordered", 0.85, 100)], rng)
     assert abs((frame.shipped >= frame.ordered).mean() - 0.85) <= 0.01, outcome.note()
     assert "put before ordered" in outcome.action
+
+
+def test_amounts_of_one_family_keep_their_order_and_whole_numbers_stay_whole() -> None:
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({
+        "list_price": rng.integers(10, 100, 1000).astype("int64"),
+        "sales_price": rng.integers(10, 100, 1000).astype("int64"),
+        "quantity": rng.integers(1, 9, 1000),
+    })  # fmt: skip
+    (outcome,) = order_within(frame, [Rule("order", "list_price", "sales_price", 1.0, 100)], rng)
+    assert (frame.list_price >= frame.sales_price).all() and frame.list_price.dtype == "int64", outcome.note()
+    info = TableInfo(TableRef("w", "s", "sales"), [
+        _column("id", ColumnKind.INTEGER), _column("list_price", ColumnKind.DECIMAL),
+        _column("sales_price", ColumnKind.DECIMAL), _column("quantity", ColumnKind.INTEGER),
+    ], primary_key=("id",), row_count=10)  # fmt: skip
+    found = {(c.column, c.anchor) for c in candidates(KeyGraph({info.ref: info}, []), info)}
+    assert found == {("sales_price", "list_price")}  # a quantity is no amount; the key is no number to order

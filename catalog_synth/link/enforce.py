@@ -15,6 +15,7 @@ construction, not by dropping rows.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -50,7 +51,7 @@ def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gene
     mine = [r for r in rules if r.kind == "order" and not r.across and {r.column, r.anchor} <= set(frame.columns)]
     outcomes = []
     for rule in _anchors_first(mine):
-        anchor = stamps(frame[rule.anchor])
+        anchor = ordered(frame[rule.anchor])
         outcomes.append(_order(frame, rule, anchor, None, mine, rng))
     return outcomes
 
@@ -82,7 +83,7 @@ def across(
                 reason = f"copied from its synthetic parent's {source}, like the real table"
                 table.classes[rule.column] = replace(table.classes[rule.column], reason=reason)
         else:
-            outcomes.append(_order(frame, rule, stamps(values), info, own, rng))
+            outcomes.append(_order(frame, rule, ordered(values), info, own, rng))
     return outcomes
 
 
@@ -109,7 +110,7 @@ def share(frame: pd.DataFrame, rule: Rule, values: pd.Series | None = None) -> f
         holds = (mine.astype(object) == theirs.astype(object)) | (mine.isna() & theirs.isna())
         present = pd.Series(theirs.attrs.get("found", theirs.notna() | mine.isna()), index=frame.index)
         return float(holds[present].mean()) if present.any() else None
-    column, anchor = stamps(frame[rule.column]), stamps(other)
+    column, anchor = ordered(frame[rule.column]), ordered(other)
     present = column.notna() & anchor.notna()
     return float((column[present] >= anchor[present]).mean()) if present.any() else None
 
@@ -123,7 +124,7 @@ def _order(
     own: Sequence[Rule],
     rng: np.random.Generator,
 ) -> Outcome:
-    column = stamps(frame[rule.column])
+    column = ordered(frame[rule.column])
     present = column.notna() & anchor.notna()
     holds = present & (column >= anchor)
     rows = int(present.sum())
@@ -139,13 +140,13 @@ def _order(
     breaking = np.flatnonzero((present & ~holds).to_numpy())
     chosen = frame.index[np.sort(rng.choice(breaking, size=need, replace=False))]
     gaps = (column - anchor)[holds]
-    offsets = rng.choice(gaps.to_numpy(), size=need) if len(gaps) else np.zeros(need, dtype="timedelta64[us]")
-    delta = (anchor[chosen] + pd.to_timedelta(offsets)).to_numpy() - column[chosen].to_numpy()
+    offsets = rng.choice(gaps.to_numpy(), size=need) if len(gaps) else np.zeros(need, dtype=gaps.dtype)
+    delta = (anchor[chosen] + offsets).to_numpy() - column[chosen].to_numpy()
     moved = [rule.column, *_followers(rule.column, own)]
     for name in moved:
         if name in frame.columns:
-            shifted = stamps(frame[name])
-            shifted.loc[chosen] = shifted.loc[chosen] + pd.to_timedelta(delta)
+            shifted = ordered(frame[name])
+            shifted.loc[chosen] = shifted.loc[chosen] + delta
             frame[name] = _like(shifted, frame[name], info, name)
     after = share(frame, rule, anchor if rule.across else None)
     also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
@@ -171,12 +172,12 @@ def _fewer(
     surplus = int(holds.sum()) - math.ceil(rule.real_share * rows - 1e-9)
     gaps = (anchor - column)[column.notna() & anchor.notna() & ~holds]
     gaps = gaps if len(gaps) else (column - anchor)[holds]
-    gaps = gaps[gaps > pd.Timedelta(0)]
+    gaps = gaps[gaps > np.zeros(1, dtype=gaps.dtype)[0]]
     if surplus <= 0 or not len(gaps):
         return Outcome(rule, before, before, "kept as generated")
     chosen = frame.index[np.sort(rng.choice(np.flatnonzero(holds.to_numpy()), size=surplus, replace=False))]
     moved = column.copy()
-    moved.loc[chosen] = anchor[chosen] - pd.to_timedelta(rng.choice(gaps.to_numpy(), size=surplus))
+    moved.loc[chosen] = anchor[chosen] - rng.choice(gaps.to_numpy(), size=surplus)
     frame[rule.column] = _like(moved, frame[rule.column], info, rule.column)
     after = share(frame, rule, anchor if rule.across else None)
     return Outcome(rule, before, after, f"{surplus} rows put before {rule.anchor}, as often as in the real table")
@@ -207,6 +208,15 @@ def _followers(name: str, rules: Sequence[Rule]) -> list[str]:
     return found
 
 
+def ordered(values: pd.Series) -> pd.Series:
+    """Values that order: numbers as float64, dates and datetimes as :func:`stamps`."""
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return values.astype("float64")
+    if values.dtype == object and values.map(lambda v: isinstance(v, (int, float, Decimal)), na_action="ignore").any():
+        return pd.to_numeric(values, errors="coerce").astype("float64")
+    return stamps(values)
+
+
 def stamps(values: pd.Series) -> pd.Series:
     """Dates and datetimes as naive UTC ``datetime64[us]`` (NaT where empty)."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -216,7 +226,12 @@ def stamps(values: pd.Series) -> pd.Series:
 
 
 def _like(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name: str) -> pd.Series:
-    """``shifted`` in the form of ``original`` (dates stay dates, a time zone stays)."""
+    """``shifted`` in the form of ``original`` (dates stay dates, a time zone stays, whole numbers
+    stay whole)."""
+    if shifted.dtype == "float64":
+        if pd.api.types.is_integer_dtype(original.dtype):
+            return shifted.round().astype(original.dtype)
+        return shifted.astype(original.dtype) if pd.api.types.is_numeric_dtype(original.dtype) else shifted
     kind = info.column(name).kind if info is not None and any(c.name == name for c in info.columns) else None
     if kind is ColumnKind.DATE or (original.dtype == object and kind is None):
         return shifted.map(lambda stamp: stamp.date(), na_action="ignore").astype(object).where(shifted.notna(), None)

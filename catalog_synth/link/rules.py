@@ -4,7 +4,8 @@ Two kinds, for now:
 
 * **order**: one date/time column on or after another of the same table (a line item's receipt
   date on or after its ship date), or of its parent across a foreign key (a line item ships on
-  or after its order's date);
+  or after its order's date); or one amount at least another of the same table (a list price
+  at least the sales price; amounts and quantities are told by their names);
 * **copy**: a child column equal to its parent's column on most joined rows (an invoice's
   billing country is its customer's country): a denormalised copy.
 
@@ -33,6 +34,13 @@ COPY_RULE_SHARE = 0.5
 # At most this many date/time columns of a table are compared pairwise.
 MAX_TIME_COLUMNS = 12
 TIMES = (ColumnKind.DATE, ColumnKind.DATETIME)
+NUMBERS = (ColumnKind.INTEGER, ColumnKind.FLOAT, ColumnKind.DECIMAL)
+# Numeric columns compared with each other only within one family, told by their names.
+FAMILIES = {
+    "amount": ("amount", "amt", "price", "total", "cost", "revenue", "balance", "payment", "fee", "charge", "sales",
+               "profit", "paid", "due"),
+    "quantity": ("quantity", "qty", "units"),
+}  # fmt: skip
 COPIED_KINDS = (ColumnKind.STRING, ColumnKind.DATE, ColumnKind.DATETIME, ColumnKind.INTEGER, ColumnKind.DECIMAL)
 
 
@@ -80,6 +88,10 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
     keys = {c for fk in info.foreign_keys for c in fk.columns} | set(info.primary_key)
     times = [c.name for c in info.columns if c.kind in TIMES and c.name not in keys][:MAX_TIME_COLUMNS]
     found = [Candidate("order", b, a) for i, a in enumerate(times) for b in times[i + 1 :]]
+    for family in FAMILIES:
+        numbers = [c.name for c in info.columns if c.kind in NUMBERS and c.name not in keys
+                   and _family(c.name) == family]  # fmt: skip
+        found += [Candidate("order", b, a) for i, a in enumerate(numbers) for b in numbers[i + 1 : MAX_TIME_COLUMNS]]
     for relationship in graph.parents_of(info.ref):
         parent = graph.tables.get(relationship.parent)
         if relationship.self_reference or parent is None:
@@ -97,6 +109,12 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
             Candidate("copy", c.name, p.name, relationship) for c in mine for p in theirs if _alike(c, p)
         ]
     return tuple(found)
+
+
+def _family(name: str) -> str | None:
+    """The family of a numeric column by its name (amounts, quantities), or None."""
+    bare = _bare(name)
+    return next((family for family, words in FAMILIES.items() if any(w in bare for w in words)), None)
 
 
 def _alike(child: ColumnInfo, parent: ColumnInfo) -> bool:

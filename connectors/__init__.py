@@ -62,8 +62,9 @@ class Capability(enum.Enum):
     FAMILY_SAMPLES = "family_samples"
     #: ``change_marker(s)`` that change with the data: an unchanged table is not synthesized again.
     CHANGE_MARKERS = "change_markers"
-    #: ``compare_columns`` and ``compare_with_parent``: shares of rows where one column is on or
-    #: before another, or equal to its parent's (schema-wide rules; counts only).
+    #: ``compare_columns``, ``compare_with_parent`` and ``count_dependencies``: shares of rows where
+    #: one column is on or before another, equal to its parent's, or follows from another
+    #: (schema-wide rules; counts only).
     RULE_SHARES = "rule_shares"
 
     @property
@@ -171,6 +172,12 @@ class Connector(ABC):
     ) -> list[tuple[int, int]]:
         """The same across a foreign key (left: a column of ``info``; right: of ``parent``), over
         the rows of ``info`` joined to their parent on ``columns = parent_columns``: one query."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
+
+    def count_dependencies(self, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int, int]]:
+        """For each ``(determinant, dependent)`` pair of columns of ``info``, over the rows where both
+        are present: the rows, the rows whose dependent is the most common one for their determinant,
+        and the determinant's distinct values (one aggregate query per pair)."""
         raise CapabilityMissing(self, Capability.RULE_SHARES)
 
     # -- planning and Capability.CHANGE_MARKERS --------------------------------------------

@@ -44,6 +44,30 @@ class RuleShares:
         return _pairs(self._read(statement, info.ref, "measure rules of"))
 
 
+    def count_dependencies(self, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int, int]]:
+        counts = []
+        for determinant, dependent in pairs:
+            table = self._table(info.ref, sorted({determinant, dependent}))
+            a, b = table.c[determinant], table.c[dependent]
+            combos = (
+                sa.select(a.label("a"), sa.func.count().label("n"))
+                .where(a.is_not(None), b.is_not(None))
+                .group_by(a, b)
+                .subquery("combos")
+            )
+            per_value = (
+                sa.select(sa.func.max(combos.c.n).label("top"), sa.func.sum(combos.c.n).label("rows"))
+                .group_by(combos.c.a)
+                .subquery("per_value")
+            )
+            statement = sa.select(
+                sa.func.sum(per_value.c.rows), sa.func.sum(per_value.c.top), sa.func.count()
+            ).select_from(per_value)
+            row = self._read(statement, info.ref, "measure rules of").iloc[0].tolist()
+            counts.append(tuple(0 if v is None or v != v else int(v) for v in row))
+        return counts
+
+
 def _sums(comparisons: list[tuple[sa.ColumnElement, str, sa.ColumnElement]]) -> list[sa.ColumnElement]:
     """Two sums per comparison: rows where both sides are present (all rows for ``=``), rows holding."""
     sums = []

@@ -115,6 +115,10 @@ RULES = {
         "line item committed on or after its order date": (
             "lineitem l JOIN orders o ON o.o_orderkey = l.l_orderkey", "l.l_commitdate >= o.o_orderdate"),
         "line item received on or after shipped": ("lineitem l", "l.l_receiptdate >= l.l_shipdate"),
+        # a row holds when its manufacturer is the most common one of its brand
+        "part brand -> manufacturer": (
+            "(SELECT n, max(n) OVER (PARTITION BY p_brand) AS top FROM (SELECT p_brand,"
+            " count(*) OVER (PARTITION BY p_brand, p_mfgr) AS n FROM part) y) x", "x.n = x.top"),
     },
 }  # fmt: skip
 

@@ -16,7 +16,7 @@ from scale_support import config_dict
 from catalog_synth.core.config import RuleConfig, validate_config
 from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
-from catalog_synth.link.enforce import order_within
+from catalog_synth.link.enforce import order_within, within
 from catalog_synth.link.rules import Rule, candidates
 from catalog_synth.run.sync import run_sync
 from connectors.graph import KeyGraph, Relationship
@@ -142,3 +142,14 @@ def test_amounts_of_one_family_keep_their_order_and_whole_numbers_stay_whole() -
     ], primary_key=("id",), row_count=10)  # fmt: skip
     found = {(c.column, c.anchor) for c in candidates(KeyGraph({info.ref: info}, []), info)}
     assert found == {("sales_price", "list_price")}  # a quantity is no amount; the key is no number to order
+
+
+def test_a_dependent_follows_its_determinant_from_synthetic_values_only() -> None:
+    rng = np.random.default_rng(5)
+    brands = [f"Brand#{m}{b}" for m in range(1, 6) for b in range(1, 6)]
+    frame = pd.DataFrame({"p_brand": rng.choice(brands, 2000), "p_mfgr": rng.choice([f"Manufacturer#{m}" for m in range(1, 6)], 2000)})
+    values = set(frame.p_mfgr)
+    (outcome,) = within(frame, [Rule("depends", "p_mfgr", "p_brand", 1.0, 100)], rng)
+    assert frame.groupby("p_brand").p_mfgr.nunique().max() == 1, outcome.note()  # each brand has one manufacturer
+    assert set(frame.p_mfgr) <= values and outcome.rule.name == "p_brand -> p_mfgr"
+    assert RuleConfig(table="s.t", rule="city->country").rule == "city -> country"

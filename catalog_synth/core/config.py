@@ -62,9 +62,8 @@ class RelationshipConfig(Section):
 
 
 class RuleConfig(Section):
-    """A schema-wide rule the data does not show, or one switched off: ``table: sales.orders``,
-    ``rule: "shipped_at >= ordered_at"`` (order within the table), ``"shipped_at >= orders.ordered_at"``
-    (order after the parent's column) or ``"billing_country = customers.country"`` (a copy of it)."""
+    """A schema-wide rule added or switched off: ``table: sales.orders``, ``rule: "shipped >= ordered"``
+    (order), ``"city -> country"`` (a dependency), ``"shipped >= orders.ordered"`` or ``"country = customers.country"``."""
 
     table: str
     rule: str
@@ -73,9 +72,11 @@ class RuleConfig(Section):
     @field_validator("rule")
     @classmethod
     def _rule(cls, value: str) -> str:
-        if not re.fullmatch(r"\s*\w+\s*(>=|=)\s*(\w+\.)?\w+\s*", value) or re.fullmatch(r"\s*\w+\s*=\s*\w+\s*", value):
-            raise ValueError("expected 'column >= column', 'column >= parent.column' or 'column = parent.column'")
-        return re.sub(r"\s*(>=|=)\s*", r" \1 ", value.strip())
+        plain = re.fullmatch(r"\s*\w+\s*(>=|->)\s*\w+\s*", value)
+        if not (plain or re.fullmatch(r"\s*\w+\s*(>=|=)\s*\w+\.\w+\s*", value)):
+            raise ValueError("expected 'column >= column', 'column -> column' (the second follows from the"
+                             " first), 'column >= parent.column' or 'column = parent.column'")  # fmt: skip
+        return re.sub(r"\s*(>=|->|=)\s*", r" \1 ", value.strip())
 
 
 class WarehouseConfig(Section):

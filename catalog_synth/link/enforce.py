@@ -46,6 +46,43 @@ class Outcome:
         return rule_note(self.rule.name, self.rule.kind, self.rule.real_share, self.after, action)
 
 
+def within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
+    """Enforce a table's own rules on the model's rows (in place): orders, then dependencies."""
+    return [*order_within(frame, rules, rng), *depends_within(frame, rules, rng)]
+
+
+def depends_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
+    """Functional dependencies (``brand -> manufacturer``): a row whose dependent is not the most
+    common one among the synthetic rows of its determinant gets that one, on as many rows as the
+    real share needs (determinants first: postal code -> city before city -> country). Only
+    values of the synthetic rows are used."""
+    mine = [r for r in rules if r.kind == "depends" and {r.column, r.anchor} <= set(frame.columns)]
+    outcomes = []
+    for rule in _anchors_first(mine):
+        determinant, dependent = frame[rule.anchor], frame[rule.column]
+        present = determinant.notna() & dependent.notna()
+        rows = int(present.sum())
+        if not rows:
+            outcomes.append(Outcome(rule, None, None, "nothing to do: no rows with both values"))
+            continue
+        pairs = pd.DataFrame({"a": determinant[present].astype(str), "b": dependent[present]})
+        modes = pairs.groupby("a")["b"].agg(lambda values: values.value_counts().index[0])
+        expected = determinant.astype(str).map(modes).where(present)
+        holds = present & (dependent.astype(object) == expected.astype(object))
+        before = float(holds.sum() / rows)
+        need = min(math.ceil(rule.real_share * rows - 1e-9) - int(holds.sum()), int((present & ~holds).sum()))
+        if need <= 0:
+            outcomes.append(Outcome(rule, before, before, "kept as generated (already at the real share)"))
+            continue
+        chosen = frame.index[np.sort(rng.choice(np.flatnonzero((present & ~holds).to_numpy()), need, replace=False))]
+        updated = dependent.astype(object)
+        updated.loc[chosen] = expected.loc[chosen]
+        frame[rule.column] = updated if dependent.dtype == object else updated.astype(dependent.dtype)
+        after = float((present & (frame[rule.column].astype(object) == expected.astype(object))).sum() / rows)
+        outcomes.append(Outcome(rule, before, after, f"{need} rows take the {rule.column} of their {rule.anchor}"))
+    return outcomes
+
+
 def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
     """Enforce a table's own order rules on ``frame`` (model space: naive datetimes), in place."""
     mine = [r for r in rules if r.kind == "order" and not r.across and {r.column, r.anchor} <= set(frame.columns)]

@@ -41,6 +41,15 @@ FAMILIES = {
                "profit", "paid", "due"),
     "quantity": ("quantity", "qty", "units"),
 }  # fmt: skip
+# Text columns of places and categories, whose values may follow from one another (postal code
+# -> city -> state -> country, brand -> manufacturer); at most MAX_LABEL_COLUMNS per table.
+LABEL_WORDS = ("country", "state", "province", "region", "city", "postal", "zip", "county", "district", "nation",
+               "brand", "manufacturer", "mfgr", "category", "type", "class", "segment", "operation", "container")
+MAX_LABEL_COLUMNS = 8
+# A dependent that is the most common one for its determinant on at least this share of real rows,
+# whose determinant repeats (at most this share of distinct values per row), follows from it.
+DEPENDENCY_RULE_SHARE = 0.95
+MAX_DISTINCT_SHARE = 0.5
 COPIED_KINDS = (ColumnKind.STRING, ColumnKind.DATE, ColumnKind.DATETIME, ColumnKind.INTEGER, ColumnKind.DECIMAL)
 
 
@@ -69,6 +78,8 @@ class Rule:
 
     @property
     def name(self) -> str:
+        if self.kind == "depends":
+            return f"{self.anchor} -> {self.column}"
         if self.relationship is None:
             return f"{self.column} >= {self.anchor}"
         parent = f"{self.relationship.parent.name}.{self.anchor}"
@@ -92,6 +103,9 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
         numbers = [c.name for c in info.columns if c.kind in NUMBERS and c.name not in keys
                    and _family(c.name) == family]  # fmt: skip
         found += [Candidate("order", b, a) for i, a in enumerate(numbers) for b in numbers[i + 1 : MAX_TIME_COLUMNS]]
+    labels = [c.name for c in info.columns if c.kind is ColumnKind.STRING and c.name not in keys
+              and any(w in _bare(c.name) for w in LABEL_WORDS)][:MAX_LABEL_COLUMNS]  # fmt: skip
+    found += [Candidate("depends", b, a) for a in labels for b in labels if a != b]
     for relationship in graph.parents_of(info.ref):
         parent = graph.tables.get(relationship.parent)
         if relationship.self_reference or parent is None:
@@ -137,10 +151,11 @@ def measure(connector: Connector, info: TableInfo, found: tuple[Candidate, ...])
         return [], []
     if not connector.supports(Capability.RULE_SHARES):
         return [], ["the connector cannot count rows obeying a rule: schema-wide rules were not looked for"]
-    rules: list[Rule] = []
+    rules: list[Rule] = _dependencies(connector, info, [c for c in found if c.kind == "depends"])
     groups: dict[Relationship | None, list[Candidate]] = {}
     for candidate in found:
-        groups.setdefault(candidate.relationship, []).append(candidate)
+        if candidate.kind != "depends":
+            groups.setdefault(candidate.relationship, []).append(candidate)
     for relationship, group in groups.items():
         comparisons = [_comparisons(c) for c in group]
         flat = [comparison for pair in comparisons for comparison in pair]
@@ -156,8 +171,27 @@ def measure(connector: Connector, info: TableInfo, found: tuple[Candidate, ...])
             at += len(pair)
             if rule is not None:
                 rules.append(rule)
-    queries = f"{len(groups)} aggregate quer{'y' if len(groups) == 1 else 'ies'}"
+    asked = len(groups) + sum(1 for c in found if c.kind == "depends")
+    queries = f"{asked} aggregate quer{'y' if asked == 1 else 'ies'}"
     return rules, [f"schema-wide rules: {len(found)} pairs of columns measured in {queries}, {len(rules)} rules found"]
+
+
+def _dependencies(connector: Connector, info: TableInfo, found: list[Candidate]) -> list[Rule]:
+    """Functional dependencies among ``found`` (both directions of each pair are candidates): where
+    both hold (a code and its name), the one from the column with more distinct values."""
+    if not found:
+        return []
+    counts = connector.count_dependencies(info, [(c.anchor, c.column) for c in found])
+    distinct = {c.anchor: n for c, (_, _, n) in zip(found, counts)}
+    rules = []
+    for candidate, (rows, top, values) in zip(found, counts):
+        if not rows or top / rows < DEPENDENCY_RULE_SHARE or values > MAX_DISTINCT_SHARE * rows:
+            continue
+        other = distinct.get(candidate.column, 0)
+        if values < other or (values == other and candidate.anchor > candidate.column):
+            continue  # the coarser column does not determine the finer; of two alike, one is kept
+        rules.append(Rule("depends", candidate.column, candidate.anchor, top / rows, rows))
+    return rules
 
 
 def _comparisons(candidate: Candidate) -> list[Comparison]:
@@ -207,6 +241,8 @@ def configured(
             off.add(entry.rule)
             continue
         column, op, right = entry.rule.split(" ")
+        if op == "->":  # the determinant first
+            column, right = right, column
         parent_name, _, anchor = right.rpartition(".")
         relationship = next(
             (r for r in graph.parents_of(info.ref) if not r.self_reference and r.parent.name == parent_name), None
@@ -219,7 +255,7 @@ def configured(
                 f"rules[{index}]: {entry.rule!r}: no foreign key of {entry.table} to a {parent_name} with that column"
             )
         else:
-            kind = "copy" if op == "=" else "order"
+            kind = {"=": "copy", "->": "depends"}.get(op, "order")
             added.append(Rule(kind, column, anchor, 1.0, 0, relationship if parent_name else None, source="config"))
     return tuple(added), frozenset(off), problems
 

@@ -32,7 +32,7 @@ from catalog_synth.core.types import (
 )
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
-from catalog_synth.link.enforce import order_within
+from catalog_synth.link.enforce import within
 from catalog_synth.link.rules import Rule
 from catalog_synth.model import GeneratorReport, Target
 from catalog_synth.model.rebalance import class_shares, rebalancing, target_of
@@ -166,7 +166,7 @@ def _generate(
         fakes = fake_identifying_columns(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
     with stage("enforce"):
-        kept = order_within(synthetic, rules, rng)
+        kept = within(synthetic, rules, rng)
     return unique_primary_key(table, within_lengths(table, synthetic), rng), generator, kept
 
 

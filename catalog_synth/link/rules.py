@@ -188,8 +188,9 @@ def _dependencies(connector: Connector, info: TableInfo, found: list[Candidate])
         if not rows or top / rows < DEPENDENCY_RULE_SHARE or values > MAX_DISTINCT_SHARE * rows:
             continue
         other = distinct.get(candidate.column, 0)
-        if values < other or (values == other and candidate.anchor > candidate.column):
-            continue  # the coarser column does not determine the finer; of two alike, one is kept
+        if values < other or (values == other and candidate.anchor > candidate.column) or other <= 1:
+            continue  # the coarser column does not determine the finer; of two alike, one is kept; a
+            # column with one value follows from anything
         rules.append(Rule("depends", candidate.column, candidate.anchor, top / rows, rows))
     return rules
 

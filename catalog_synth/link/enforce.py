@@ -66,7 +66,9 @@ def depends_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Ge
             outcomes.append(Outcome(rule, None, None, "nothing to do: no rows with both values"))
             continue
         pairs = pd.DataFrame({"a": determinant[present].astype(str), "b": dependent[present]})
-        modes = pairs.groupby("a")["b"].agg(lambda values: values.value_counts().index[0])
+        counted = pairs.groupby(["a", "b"], sort=False).size().rename("n").reset_index()
+        counted = counted.iloc[rng.permutation(len(counted))].sort_values("n", ascending=False, kind="stable")
+        modes = counted.drop_duplicates("a").set_index("a")["b"]  # ties broken at random
         expected = determinant.astype(str).map(modes).where(present)
         holds = present & (dependent.astype(object) == expected.astype(object))
         before = float(holds.sum() / rows)

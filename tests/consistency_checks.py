@@ -120,6 +120,12 @@ RULES = {
             "(SELECT n, max(n) OVER (PARTITION BY p_brand) AS top FROM (SELECT p_brand,"
             " count(*) OVER (PARTITION BY p_brand, p_mfgr) AS n FROM part) y) x", "x.n = x.top"),
     },
+    "tpcds": {
+        "address zip code -> city": (
+            "(SELECT n, max(n) OVER (PARTITION BY ca_zip) AS top FROM (SELECT ca_zip, count(*) OVER"
+            " (PARTITION BY ca_zip, ca_city) AS n FROM customer_address WHERE ca_zip IS NOT NULL"
+            " AND ca_city IS NOT NULL) y) x", "x.n = x.top"),
+    },
 }  # fmt: skip
 
 

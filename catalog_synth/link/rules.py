@@ -1,19 +1,22 @@
 """Schema-wide rules, discovered inside the warehouse from aggregates only (issue 20).
 
-Two kinds, for now:
+Three kinds, for now:
 
 * **order**: one date/time column on or after another of the same table (a line item's receipt
   date on or after its ship date), or of its parent across a foreign key (a line item ships on
   or after its order's date); or one amount at least another of the same table (a list price
   at least the sales price; amounts and quantities are told by their names);
+* **depends**: a text column of places or categories that follows from another of the table
+  (``p_brand -> p_mfgr``, postal code -> city): a functional dependency;
 * **copy**: a child column equal to its parent's column on most joined rows (an invoice's
   billing country is its customer's country): a denormalised copy.
 
 Planning (:func:`candidates`) names the pairs worth measuring from the schema alone (names and
 types); a table's worker (:func:`measure`) asks the warehouse, in one aggregate query for the
-table and one per foreign key, on how many rows each holds. Only those counts leave the
-warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order) or ``COPY_RULE_SHARE``
-(copy) of the real rows is a rule, kept at its real share by :mod:`catalog_synth.link.enforce`.
+table, one per foreign key and one per pair of label columns, on how many rows each holds. Only
+those counts leave the warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order),
+``DEPENDENCY_RULE_SHARE`` (depends) or ``COPY_RULE_SHARE`` (copy) of the real rows is a rule,
+kept at its real share by :mod:`catalog_synth.link.enforce`.
 """
 
 from __future__ import annotations
@@ -65,8 +68,9 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule found in the real data: ``column >= anchor`` (order) or ``column = parent.anchor``
-    (copy), holding on ``real_share`` of the ``rows`` measured. Aggregates only."""
+    """A rule found in the real data: ``column >= anchor`` (order), ``anchor -> column`` (depends)
+    or ``column = parent.anchor`` (copy), holding on ``real_share`` of the ``rows`` measured.
+    Aggregates only."""
 
     kind: str
     column: str
@@ -112,12 +116,8 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
             continue
         parent_keys = {c for fk in parent.foreign_keys for c in fk.columns} | set(parent.primary_key)
         theirs = [c for c in parent.columns if c.name not in parent_keys]
-        found += [
-            Candidate("order", c, p.name, relationship)
-            for c in times
-            for p in theirs[:MAX_TIME_COLUMNS]
-            if p.kind in TIMES
-        ]
+        their_times = [p.name for p in theirs if p.kind in TIMES][:MAX_TIME_COLUMNS]
+        found += [Candidate("order", c, p, relationship) for c in times for p in their_times]
         mine = [c for c in info.columns if c.name not in keys and c.kind in COPIED_KINDS]
         found += [
             Candidate("copy", c.name, p.name, relationship) for c in mine for p in theirs if _alike(c, p)

@@ -153,3 +153,21 @@ def test_a_dependent_follows_its_determinant_from_synthetic_values_only() -> Non
     assert frame.groupby("p_brand").p_mfgr.nunique().max() == 1, outcome.note()  # each brand has one manufacturer
     assert set(frame.p_mfgr) <= values and outcome.rule.name == "p_brand -> p_mfgr"
     assert RuleConfig(table="s.t", rule="city->country").rule == "city -> country"
+
+
+def test_a_warehouse_that_keeps_failing_rule_queries_costs_the_rules_not_the_table(tmp_path: Path, monkeypatch) -> None:
+    from connectors import WarehouseUnavailable
+    from connectors.sqlalchemy import SQLAlchemyConnector
+
+    def unavailable(*_args, **_kwargs):
+        raise WarehouseUnavailable("warehouse 'w': connection lost")
+
+    monkeypatch.setattr(SQLAlchemyConnector, "compare_columns", unavailable)
+    _warehouse(tmp_path / "w.sqlite")
+    config = validate_config(config_dict(
+        f"sqlite:///{tmp_path / 'w.sqlite'}", tmp_path / "store.duckdb", {"include": ["main.orders", "main.customers"]},
+        sample_rows=300, copy_rows=100, seed=4, executor={"workers": 1, "retries": 0},
+    ))  # fmt: skip
+    results = {r.ref.name: r for r in run_sync(config).results}
+    assert results["orders"].status.value == "synthesized", results["orders"].reason
+    assert any(n.startswith("schema-wide rules were not measured") for n in results["orders"].notes)

@@ -77,7 +77,10 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         outcome.result.rows_read = len(sample)
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
     with stage("rules"):
-        rules, rule_notes = _retrying(task, partial(_rules, connector, info, task))
+        try:  # retried like any read; a warehouse that keeps failing them costs the rules, not the table
+            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task))
+        except ConnectorError as exc:
+            rules, rule_notes = list(task.keys.rules_added), [f"schema-wide rules were not measured: {exc}"]
         outcome.keys.rules = rules
     from catalog_synth.run.synthesize import synthesize_table
 

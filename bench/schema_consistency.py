@@ -5,9 +5,12 @@ keys into a private PostgreSQL server, one ``sync``, then prints: the largest di
 the real and the synthetic share of child rows per label of a reference table (tracks per genre
 and media type, customers and suppliers per nation, nations per region, households per income
 band), the share of nations whose region is the real one, the share of line items whose
-(part, supplier) pair exists in ``partsupp``, and per table the real, asked and written rows.
+(part, supplier) pair exists in ``partsupp``, the real and synthetic share of rows obeying each
+schema-wide rule (``consistency_checks.RULES``: billing fields copied from the customer, dates in
+order), what discovering the rules cost (aggregate queries, worker seconds), and per table the
+real, asked and written rows. ``--no-rules`` measures the copy made without schema-wide rules.
 
-    .venv/bin/python bench/schema_consistency.py [--databases chinook tpch tpcds] [--copy-rows 10000]
+    .venv/bin/python bench/schema_consistency.py [--databases chinook tpch tpcds] [--copy-rows 10000] [--no-rules]
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from consistency_checks import composite_resolves, label_shares, pairs_kept, row_counts  # noqa: E402
+from consistency_checks import RULES, composite_resolves, label_shares, pairs_kept, row_counts, rule_shares  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 from public_schemas import DATABASES, load  # noqa: E402
 
@@ -50,7 +53,12 @@ def main() -> None:
     parser.add_argument("--sample-rows", type=int, default=2000)
     parser.add_argument("--copy-rows", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--no-rules", action="store_true", help="no schema-wide rules (the copy before them)")
     args = parser.parse_args()
+    if args.no_rules:
+        import catalog_synth.link.plan
+
+        catalog_synth.link.plan.candidates = lambda graph, info: ()
     server = PostgresServer.start_new()
     try:
         for name in args.databases:
@@ -76,6 +84,10 @@ def main() -> None:
                         store, "lineitem", ("l_partkey", "l_suppkey"), "partsupp", ("ps_partkey", "ps_suppkey")
                     )
                     print(f"line items with an existing (part, supplier) pair: {share:.2%}")
+                for rule, query in RULES.get(name, {}).items():
+                    real, synthetic = rule_shares(url, store, *query)
+                    print(f"rule {rule}: real {real:.1%}, synthetic {synthetic:.1%}")
+                _discovery_cost(report)
                 results = {r.ref.name: r for r in report.results}
                 for table, (real, written) in row_counts(url, store, tuple(results)).items():
                     result = results[table]
@@ -84,6 +96,21 @@ def main() -> None:
                           f" ({result.status.value}{'; ' + short[0] if short else ''})")  # fmt: skip
     finally:
         server.stop()
+
+
+def _discovery_cost(report) -> None:
+    """Aggregate queries and worker seconds spent discovering schema-wide rules, and rules found."""
+    queries = found = 0
+    for result in report.results:
+        for note in result.notes:
+            if note.startswith("schema-wide rules: "):
+                words = note.split()
+                queries += int(words[words.index("in") + 1])
+                found += int(words[words.index("found") - 2])
+    seconds = sum(result.stages.wall.get("rules", 0.0) for result in report.results)
+    enforce = sum(result.stages.wall.get("enforce", 0.0) for result in report.results)
+    print(f"rule discovery: {queries} aggregate queries, {seconds:.2f} s in workers, {found} rules found;"
+          f" enforcing them in workers {enforce:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -62,6 +62,10 @@ class Capability(enum.Enum):
     FAMILY_SAMPLES = "family_samples"
     #: ``change_marker(s)`` that change with the data: an unchanged table is not synthesized again.
     CHANGE_MARKERS = "change_markers"
+    #: ``compare_columns``, ``compare_with_parent`` and ``count_dependencies``: shares of rows where
+    #: one column is on or before another, equal to its parent's, or follows from another
+    #: (schema-wide rules; counts only).
+    RULE_SHARES = "rule_shares"
 
     @property
     def meaning(self) -> str:
@@ -73,7 +77,13 @@ _MEANINGS = {
     Capability.KEY_LOOKUPS: "lookups of rows by key",
     Capability.FAMILY_SAMPLES: "samples of whole families",
     Capability.CHANGE_MARKERS: "change markers",
+    Capability.RULE_SHARES: "shares of rows obeying a rule",
 }
+
+#: A comparison of two columns: ``(left, op, right)`` with ``op`` one of ``<=``, ``>=``, ``=``
+#: (``=`` counts two empty values as equal). Its count: ``(rows with both present, rows holding)``;
+#: for ``=``, every row is present (joined rows, across a foreign key).
+Comparison = tuple[str, str, str]
 
 
 class Connector(ABC):
@@ -145,6 +155,30 @@ class Connector(ABC):
     def count_missing(self, info: TableInfo, columns: tuple[str, ...]) -> int:
         """Rows of ``info`` where any of ``columns`` is NULL."""
         raise CapabilityMissing(self, Capability.FAMILY_SAMPLES)
+
+    # -- Capability.RULE_SHARES ------------------------------------------------------------
+    def compare_columns(self, info: TableInfo, comparisons: Sequence[Comparison]) -> list[tuple[int, int]]:
+        """For each comparison of two columns of ``info``, over the whole table in one aggregate
+        query: rows where both are present, and rows where it holds."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
+
+    def compare_with_parent(
+        self,
+        info: TableInfo,
+        columns: tuple[str, ...],
+        parent: TableRef,
+        parent_columns: tuple[str, ...],
+        comparisons: Sequence[Comparison],
+    ) -> list[tuple[int, int]]:
+        """The same across a foreign key (left: a column of ``info``; right: of ``parent``), over
+        the rows of ``info`` joined to their parent on ``columns = parent_columns``: one query."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
+
+    def count_dependencies(self, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int, int]]:
+        """For each ``(determinant, dependent)`` pair of columns of ``info``, over the rows where both
+        are present: the rows, the rows whose dependent is the most common one for their determinant,
+        and the determinant's distinct values (one aggregate query per pair)."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
 
     # -- planning and Capability.CHANGE_MARKERS --------------------------------------------
     def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:

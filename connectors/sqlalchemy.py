@@ -44,6 +44,7 @@ from connectors.sql_errors import (
     warehouse_error,
 )
 from connectors.sql_lookups import KeyedReads
+from connectors.sql_rules import RuleShares
 from connectors.sql_types import column_kind, kind_from_type_name, unpadded
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)
@@ -79,7 +80,7 @@ EXACT_COUNT_LIMIT = 1_000_000
 LOCK_WAIT_MS = 2000
 
 
-class SQLAlchemyConnector(KeyedReads, ChangeMarkers, Connector):
+class SQLAlchemyConnector(KeyedReads, RuleShares, ChangeMarkers, Connector):
     capabilities = frozenset(Capability)
 
     def __init__(self, name: str, url: str):

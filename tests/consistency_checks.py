@@ -95,3 +95,43 @@ def row_counts(url: str, store: Path, tables: tuple[str, ...]) -> dict[str, tupl
             synthetic = -1
         counts[table] = (real, synthetic)
     return counts
+
+
+# Schema-wide rules (issue 20, items 1-2): name -> (FROM clause, condition that holds). A copy
+# counts two empty values as equal (an invoice without a state, of a customer without one).
+RULES = {
+    "chinook": {
+        "invoice billing country = customer country": (
+            "invoice i JOIN customer c ON c.customerid = i.customerid", "i.billingcountry IS NOT DISTINCT FROM c.country"),
+        "invoice billing city = customer city": (
+            "invoice i JOIN customer c ON c.customerid = i.customerid", "i.billingcity IS NOT DISTINCT FROM c.city"),
+        "invoice billing postal code = customer postal code": (
+            "invoice i JOIN customer c ON c.customerid = i.customerid", "i.billingpostalcode IS NOT DISTINCT FROM c.postalcode"),
+        "employee hired after birth": ("employee e", "e.hiredate >= e.birthdate"),
+    },
+    "tpch": {
+        "line item shipped on or after its order date": (
+            "lineitem l JOIN orders o ON o.o_orderkey = l.l_orderkey", "l.l_shipdate >= o.o_orderdate"),
+        "line item committed on or after its order date": (
+            "lineitem l JOIN orders o ON o.o_orderkey = l.l_orderkey", "l.l_commitdate >= o.o_orderdate"),
+        "line item received on or after shipped": ("lineitem l", "l.l_receiptdate >= l.l_shipdate"),
+        # a row holds when its manufacturer is the most common one of its brand
+        "part brand -> manufacturer": (
+            "(SELECT n, max(n) OVER (PARTITION BY p_brand) AS top FROM (SELECT p_brand,"
+            " count(*) OVER (PARTITION BY p_brand, p_mfgr) AS n FROM part) y) x", "x.n = x.top"),
+    },
+    "tpcds": {
+        "address zip code -> city": (
+            "(SELECT n, max(n) OVER (PARTITION BY ca_zip) AS top FROM (SELECT ca_zip, count(*) OVER"
+            " (PARTITION BY ca_zip, ca_city) AS n FROM customer_address WHERE ca_zip IS NOT NULL"
+            " AND ca_city IS NOT NULL) y) x", "x.n = x.top"),
+    },
+}  # fmt: skip
+
+
+def rule_shares(url: str, store: Path, source: str, condition: str) -> tuple[float, float]:
+    """(real, synthetic) share of the rows of ``source`` where ``condition`` holds."""
+    sql = f"SELECT count(*), sum(CASE WHEN {condition} THEN 1 ELSE 0 END) FROM {source}"
+    (real_rows, real_holds), = _warehouse(url, sql)
+    (rows, holds), = _store(store, sql)
+    return (real_holds or 0) / (real_rows or 1), (holds or 0) / (rows or 1)

@@ -100,3 +100,6 @@ def test_without_family_samples_children_per_parent_are_said_not_measured(tmp_pa
     results = {result.ref.qualified: result for result in run_sync(config).results}
     assert results["main.orders"].status is TableStatus.SYNTHESIZED
     assert "the connector cannot read related rows: children per parent are not measured" in results["main.orders"].notes
+    # nor count rows obeying a rule (ordered_at after the customer's signup, a copied country)
+    note = "the connector cannot count rows obeying a rule: schema-wide rules were not looked for"
+    assert note in results["main.orders"].notes

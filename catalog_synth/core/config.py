@@ -61,6 +61,24 @@ class RelationshipConfig(Section):
         return value.strip()
 
 
+class RuleConfig(Section):
+    """A schema-wide rule added or switched off: ``table: sales.orders``, ``rule: "shipped >= ordered"``
+    (order), ``"city -> country"`` (a dependency), ``"shipped >= orders.ordered"`` or ``"country = customers.country"``."""
+
+    table: str
+    rule: str
+    off: bool = False
+
+    @field_validator("rule")
+    @classmethod
+    def _rule(cls, value: str) -> str:
+        plain = re.fullmatch(r"\s*\w+\s*(>=|->)\s*\w+\s*", value)
+        if not (plain or re.fullmatch(r"\s*\w+\s*(>=|=)\s*\w+\.\w+\s*", value)):
+            raise ValueError("expected 'column >= column', 'column -> column' (the second follows from the"
+                             " first), 'column >= parent.column' or 'column = parent.column'")  # fmt: skip
+        return re.sub(r"\s*(>=|->|=)\s*", r" \1 ", value.strip())
+
+
 class WarehouseConfig(Section):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     url: SecretStr
@@ -75,6 +93,8 @@ class WarehouseConfig(Section):
     # None: DataHub's default for the platform (true for snowflake, false elsewhere).
     convert_urns_to_lowercase: bool | None = None
     relationships: list[RelationshipConfig] = Field(default_factory=list)
+    # Schema-wide rules added where the data does not show them, or switched off.
+    rules: list[RuleConfig] = Field(default_factory=list)
     # Optional per-table watermark column for incremental sync: {"sales.orders": "updated_at"}.
     watermarks: dict[str, str] = Field(default_factory=dict)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.timings import StageTimes
 
 if TYPE_CHECKING:
@@ -301,6 +302,7 @@ class TableResult:
             "quality": self.quality.as_dict() if self.quality else None,
             "gate": self.gate.as_dict() if self.gate else None,
             "notes": list(self.notes),
+            "rules": rules_of(self.notes),
             "generator": self.generator,
             "rebalance": self.rebalance,
             "output": self.output,

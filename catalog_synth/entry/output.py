@@ -73,7 +73,7 @@ def print_summary(report: SyncReport) -> None:
         table.add_column(header)
     for result in report.results:
         quality = f"{result.quality.overall:.2f}" if result.quality else ""
-        detail = "; ".join(filter(None, [result.reason, *result.notes]))
+        detail = "; ".join(filter(None, [result.reason, *_short_notes(result.notes)]))
         style = _STATUS_STYLE[result.status.value]
         table.add_row(
             result.ref.warehouse,
@@ -89,6 +89,19 @@ def print_summary(report: SyncReport) -> None:
     console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; {where}", soft_wrap=True)
     for sink_report in report.sink_reports:
         console.print(sink_report.summary())
+
+
+def _short_notes(notes: list[str]) -> list[str]:
+    """The notes, with the schema-wide rules (one note each) summed up: ``report`` lists them."""
+    from catalog_synth.core.rule_notes import PREFIX, rules_of
+
+    rules = rules_of(notes)
+    kept = [note for note in notes if not note.startswith(PREFIX) and not note.startswith("schema-wide rules: ")]
+    if not rules:
+        return kept
+    held = sum(1 for rule in rules if rule["synthetic_share"] is not None
+               and abs(rule["synthetic_share"] - rule["real_share"]) <= 0.01)  # fmt: skip
+    return [*kept, f"{len(rules)} schema-wide rules, {held} at their real share (report lists them)"]
 
 
 def frame_table(frame: pd.DataFrame, title: str = "", width: int | None = None) -> Table:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
+from catalog_synth.core.rule_notes import PREFIX, rules_of
 from catalog_synth.store.copies import StoredTable
 
 
@@ -19,7 +20,10 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         for line in weakest_lines(q):
             console.print(line)
     for note in stored.notes or ():
-        console.print(f"[cyan]note[/] {note}")
+        if not note.startswith(PREFIX):
+            console.print(f"[cyan]note[/] {note}")
+    if rules := rules_of(stored.notes):
+        console.print(rules_table(rules))
     if stored.generator:
         console.print(generator_line(stored.generator))
     if stored.rebalance:
@@ -41,6 +45,17 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         console.print(gate)
     if stored.relations:
         console.print(relations_table(stored.relations))
+
+
+def rules_table(rules: list[dict]) -> Table:
+    """The schema-wide rules found in the real table: kind, real and synthetic share, what was done."""
+    table = Table(title="Schema-wide rules")
+    for header in ("rule", "kind", "real share", "synthetic share", "done"):
+        table.add_column(header)
+    for entry in rules:
+        synthetic = "" if entry["synthetic_share"] is None else f"{entry['synthetic_share']:.1%}"
+        table.add_row(entry["rule"], entry["kind"], f"{entry['real_share']:.1%}", synthetic, entry["action"])
+    return table
 
 
 def generator_line(report: dict) -> str:

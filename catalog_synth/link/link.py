@@ -1,21 +1,21 @@
 """Calling-process side: synthetic children get synthetic parents before they are published.
 
 Workers synthesize every table at once, in parallel; a child's foreign keys hold
-format-preserving fakes until here. :class:`KeyLinker` holds each arriving table until the
-key pools of its parents are known (a parent's synthetic keys, or its copy already in the
-store), then re-draws the child's foreign keys from them and releases it for publication:
+format-preserving fakes until here. :class:`KeyLinker` holds each arriving table until its
+parents' key pools are known (synthetic keys, or a stored copy's), then re-draws its keys:
 
 * each synthetic parent gets a number of children drawn from the real children-per-parent
   shape measured by the child's worker; empty keys keep the real share;
 * a self-reference (``employees.manager_id``) becomes a forest over the table's own keys;
 * the key column numbering each parent's children (``line_no``) is renumbered, and a
-  composite primary key stays unique.
+  composite primary key stays unique;
+* rules across a foreign key (a copied parent column, a date after its parent's) hold at their
+  real share, from the synthetic parent's values (link/enforce.py).
 
 A parent's pool is known when it arrives, unless its referenced columns are themselves
 foreign keys still to be linked, or it may still fail its own linking (then its children wait:
-no child is published pointing at a parent that never reaches the store); so key cycles
-between tables (departments <-> employees) need no ordering. Everything handled here is
-synthetic or aggregate.
+no child points at a parent that never reaches the store); so key cycles between tables
+(departments <-> employees) need no ordering. Everything here is synthetic or aggregate.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from catalog_synth.link.assign import (
     set_keys,
     unique_key,
 )
+from catalog_synth.link.enforce import across
 from catalog_synth.link.labels import (
     key_tokens,
     matched_parents,
@@ -51,6 +52,7 @@ from catalog_synth.link.labels import (
     weighted_parents,
 )
 from catalog_synth.link.profile import KeyProfile, RelationProfile
+from catalog_synth.link.rules import anchors_of
 from connectors.graph import KeyGraph, Relationship
 
 # (table, columns) -> its stored synthetic keys, or None when the store has no copy of it.
@@ -122,7 +124,7 @@ class KeyLinker:
         for ref in list(self.held):
             outcome = self.held.pop(ref)
             waiting = Unlinked("its parent's keys depend on this table's keys (a key cycle)", keep_fakes=False)
-            pools = {r: _or(self._pool(r), waiting) for r in self._relationships(ref)}
+            pools = {r: waiting if (p := self._pool(r)) is None else p for r in self._relationships(ref)}
             ready.append(self._link(outcome, pools))
         return ready
 
@@ -216,6 +218,7 @@ class KeyLinker:
         try:
             if before:
                 self._link_table(table, profile, pools)
+                self._keep_rules(outcome, profile)
             else:  # an empty copy needs no parent: it is published empty whatever its parents are
                 note = _empty_note(pools)
                 table.notes, outcome.result.notes = [*table.notes, *note], [*outcome.result.notes, *note]
@@ -232,7 +235,8 @@ class KeyLinker:
             table.shortfall.append(f"{before - len(table.data)} rows whose key repeated after linking were dropped")
         for holder in (outcome.result, table):  # the summary and the stored copy's report
             holder.notes = with_rows_note(holder.notes, outcome.result.rows_asked, len(table.data), table.shortfall)
-        referenced = sorted({c for r in self.graph.children_of(ref) for c in r.parent_columns} & set(table.data.columns))
+        referenced = {c for r in self.graph.children_of(ref) for c in r.parent_columns} | anchors_of(self.graph, ref)
+        referenced = sorted(referenced & set(table.data.columns))
         self.linked[ref] = table.data[referenced].copy()
         return outcome
 
@@ -305,6 +309,26 @@ class KeyLinker:
         elif parents is not None:
             self.notes[table.ref][relationship.label] = f"rows per label of {parent} follow the real counts"
         return parents
+
+    def _keep_rules(self, outcome: Outcome, profile: KeyProfile) -> None:
+        """Rules across foreign keys (link/enforce.py), from the synthetic parents just linked."""
+        table = outcome.table
+        if any(r.across for r in profile.rules):
+            notes = [o.note() for o in across(table, profile.rules, self._parent_rows, self.rng)]
+            table.notes, outcome.result.notes = [*table.notes, *notes], [*outcome.result.notes, *notes]
+
+    def _parent_rows(self, relationship: Relationship, column: str) -> pd.DataFrame | None:
+        """The parent's synthetic rows as linked: its keys and ``column`` (a stored copy's rows
+        where it is not empty)."""
+        parent = relationship.parent
+        if parent in self.linked:
+            return self.linked[parent]
+        if parent in self.held:
+            return self.held[parent].table.data
+        try:  # an older stored copy without the column: not enforced
+            return self.stored_keys(parent, tuple(dict.fromkeys((*relationship.parent_columns, column))))
+        except Exception:  # noqa: BLE001
+            return None
 
     def _link_self(self, table: SyntheticTable, measured: RelationProfile) -> None:
         relationship = measured.relationship
@@ -387,10 +411,6 @@ def _points_at(graph: KeyGraph, wider: Relationship, narrow: Relationship) -> bo
         r.columns == columns and r.parent == narrow.parent and r.parent_columns == narrow.parent_columns
         for r in graph.parents_of(wider.parent)
     )
-
-
-def _or(pool: pd.DataFrame | Unlinked | None, fallback: Unlinked) -> pd.DataFrame | Unlinked:
-    return fallback if pool is None else pool
 
 
 def _distinct(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
+from catalog_synth.link.rules import Candidate, Rule, candidates
 from catalog_synth.protect.people import (
     IdentifyingSources,
     SourceColumn,
@@ -75,6 +76,11 @@ class KeyPlan:
     # Unchanged reference parents: their description and stored copy (synthetic keys and kept
     # labels), so that this table's worker can token them (set by the sync, per round).
     stored_parents: dict[TableRef, tuple[TableInfo, Any]] = field(default_factory=dict, compare=False, repr=False)
+    # Pairs of columns whose share of rows obeying a rule the worker measures (link/rules.py).
+    rule_candidates: tuple[Candidate, ...] = ()
+    # The config's rules: added (whatever the data shows) and switched off (by name).
+    rules_added: tuple[Rule, ...] = ()
+    rules_off: frozenset[str] = frozenset()
 
 
 def plan_keys(
@@ -141,7 +147,9 @@ def _plan(graph: KeyGraph, info: TableInfo, sampled_with: Relationship | None) -
     referenced = sorted({r.parent_columns for r in graph.children_of(info.ref) if len(r.parent_columns) == 1})
     checked = info.primary_key if info.primary_key in referenced else next(iter(referenced), ())
     relinked = tuple(dict.fromkeys(c for r in graph.parents_of(info.ref) for c in r.columns))
-    return KeyPlan(graph.declared_for(info.ref), together, measured, checked, relinked)
+    return KeyPlan(
+        graph.declared_for(info.ref), together, measured, checked, relinked, rule_candidates=candidates(graph, info)
+    )
 
 
 def _key_columns_only(info: TableInfo, columns: tuple[str, ...]) -> TableInfo:

@@ -19,6 +19,7 @@ from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.core.values import normalize
 from catalog_synth.link.labels import label_counts, reference_tokens, stored_key_tokens
 from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
+from catalog_synth.link.rules import Rule
 from connectors import Capability, Connector
 from connectors.graph import Relationship
 
@@ -88,6 +89,8 @@ class KeyProfile:
     notes: list[str] = field(default_factory=list)
     # A reference table: per referenced column set, the token of each synthetic row's real key.
     own_tokens: dict[tuple[str, ...], list[int | None]] = field(default_factory=dict, repr=False)
+    # Schema-wide rules found in the real table (names and shares only: link/rules.py).
+    rules: list[Rule] = field(default_factory=list)
 
     def of(self, relationship: Relationship) -> RelationProfile | None:
         return next((p for p in self.relations if p.relationship == relationship), None)

@@ -18,6 +18,7 @@ from catalog_synth.core.types import (
     TableStatus,
 )
 from catalog_synth.link.plan import KeyPlan, plan_keys
+from catalog_synth.link.rules import configured
 from catalog_synth.run.connections import open_warehouse
 from catalog_synth.run.tasks import TableTask
 from catalog_synth.store.copies import StoreWriter, logical_name
@@ -68,6 +69,7 @@ def plan_tasks(
                     continue
                 warehouse_graph, problems = discover(connector, warehouse, refs)
                 plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows, _reference_rows(config))
+                plans, rule_problems = _with_rules(warehouse_graph, plans, warehouse)
                 described = _fingerprinted(connector, warehouse, warehouse_graph, plans)
                 asked = _catalog_requests(config, connector, warehouse, refs, failures)
         except ConnectorError as exc:  # its message names the warehouse and what failed
@@ -77,6 +79,9 @@ def plan_tasks(
         failures.extend(
             TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem)
             for problem in problems
+        )
+        failures.extend(
+            TableResult(TableRef(warehouse.name, "*", "rules"), TableStatus.FAILED, problem) for problem in rule_problems
         )
         for ref in refs:
             name = logical_name(ref, config.multi_warehouse)
@@ -105,6 +110,23 @@ def plan_tasks(
                 _rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests
             )
     return tasks, failures, graph
+
+
+def _with_rules(
+    graph: KeyGraph, plans: dict[TableRef, KeyPlan], warehouse: WarehouseConfig
+) -> tuple[dict[TableRef, KeyPlan], list[str]]:
+    """Plans with the config's schema-wide rules (added or switched off), and the config's mistakes."""
+    if not warehouse.rules:
+        return plans, []
+    problems: list[str] = []
+    for ref, plan in list(plans.items()):
+        added, off, wrong = configured(graph, graph.tables[ref], warehouse.rules)
+        plans[ref], problems = replace(plan, rules_added=added, rules_off=off), [*problems, *wrong]
+    known = {ref.qualified for ref in graph.tables}
+    problems += [
+        f"rules[{i}]: no table {e.table} in this warehouse" for i, e in enumerate(warehouse.rules) if e.table not in known
+    ]
+    return plans, problems
 
 
 def _reference_rows(config: Config) -> int | None:
@@ -206,7 +228,12 @@ def _rebalance_task(
         sample_rows=request.sample_rows or task.sample_rows,
         previous_fingerprint=last.fingerprint,
         settled_reason=last.settled_reason,
-        keys=replace(task.keys, relinked=(), sampled_with=None),
+        keys=replace(  # its keys stay fakes: only the table's own rules apply
+            task.keys,
+            relinked=(),
+            sampled_with=None,
+            rule_candidates=tuple(c for c in task.keys.rule_candidates if c.relationship is None),
+        ),
         fingerprint=variant_fingerprint(raw_fingerprint, request.digest()),
         output=output,
         variant=request.digest(),

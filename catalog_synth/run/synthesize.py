@@ -14,6 +14,7 @@ Nothing returned carries a real value; errors name columns, never values. Models
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timezone
 
@@ -31,6 +32,8 @@ from catalog_synth.core.types import (
 )
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
+from catalog_synth.link.enforce import within
+from catalog_synth.link.rules import Rule
 from catalog_synth.model import GeneratorReport, Target
 from catalog_synth.model.rebalance import class_shares, rebalancing, target_of
 from catalog_synth.model.sample import generated_columns, reference_rows, sample_model
@@ -55,14 +58,20 @@ LOG = logging.getLogger(__name__)
 
 
 def synthesize_table(
-    info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence | None = None
+    info: TableInfo,
+    sample: pd.DataFrame,
+    settings: SynthesisSettings,
+    evidence: Evidence | None = None,
+    rules: Sequence[Rule] = (),
 ) -> SyntheticTable:
     """Synthesize one table; raises TableSkipped, GateFailed or SynthesisError (never with a value).
 
     ``evidence`` is what the worker learnt from the warehouse (who each row is about, whether
     the table is a reference table, lookups of real values); without it rows are counted. With
     ``settings.rebalance`` the copy is a rebalanced one: the target's shares of rows hold its
-    values, and the gate also checks the rows of each target class on their own.
+    values, and the gate also checks the rows of each target class on their own. ``rules``:
+    the table's schema-wide rules (link/rules.py); its own order rules hold on the model's rows
+    at their real share before the gate (link/enforce.py).
     """
     with stage("classify"):
         table = prepare_table(info, sample, settings, evidence or Evidence.of_sample(sample))
@@ -76,7 +85,7 @@ def synthesize_table(
         attempt = Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
         target = target_of(table, attempt.min_count)
         with stage("generate"):
-            synthetic, generator = _generate(table, attempt, rng, target)
+            synthetic, generator, kept = _generate(table, attempt, rng, target, rules)
         with stage("gate"):
             gate = run_gate(_gate_input(table, synthetic, target), attempt.min_count, settings.dcr_threshold, rng)
         gate.attempts = number
@@ -100,7 +109,7 @@ def synthesize_table(
         quality=quality,
         gate=gate,
         synced_at=datetime.now(timezone.utc),
-        notes=mode_notes(table),
+        notes=[*mode_notes(table), *(outcome.note() for outcome in kept)],
         generator=generator,
         rebalance=class_shares(table, synthetic, target),
         shortfall=_shortfall(table, len(data)),
@@ -141,8 +150,8 @@ def _split_again(table: PreparedTable, rng: np.random.Generator) -> PreparedTabl
 
 
 def _generate(
-    table: PreparedTable, attempt: Attempt, rng: np.random.Generator, target: Target | None
-) -> tuple[pd.DataFrame, GeneratorReport | None]:
+    table: PreparedTable, attempt: Attempt, rng: np.random.Generator, target: Target | None, rules: Sequence[Rule]
+) -> tuple[pd.DataFrame, GeneratorReport | None, list]:
     generator = None
     if table.mode is Mode.REFERENCE:
         modelled = reference_rows(table, rng)
@@ -156,7 +165,9 @@ def _generate(
     with stage("fakes"):
         fakes = fake_identifying_columns(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
-    return unique_primary_key(table, within_lengths(table, synthetic), rng), generator
+    with stage("enforce"):
+        kept = within(synthetic, rules, rng)
+    return unique_primary_key(table, within_lengths(table, synthetic), rng), generator, kept
 
 
 def _class_check(target: Target | None) -> ClassCheck | None:

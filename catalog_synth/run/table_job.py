@@ -24,6 +24,9 @@ from catalog_synth.core.types import (
     with_rows_note,
 )
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
+from catalog_synth.core.rule_notes import rule_note
+from catalog_synth.link.rules import chosen
+from catalog_synth.link.rules import measure as measure_rules
 from catalog_synth.run.connections import cached_connector
 from catalog_synth.run.plan import fingerprint, settles, variant_fingerprint
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
@@ -73,15 +76,21 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         ))  # fmt: skip
         outcome.result.rows_read = len(sample)
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
+    with stage("rules"):
+        try:  # retried like any read; a warehouse that keeps failing them costs the rules, not the table
+            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task))
+        except ConnectorError as exc:
+            rules, rule_notes = list(task.keys.rules_added), [f"schema-wide rules were not measured: {exc}"]
+        outcome.keys.rules = rules
     from catalog_synth.run.synthesize import synthesize_table
 
     settings = _settings(task, info)
-    table = synthesize_table(info, sample, settings, evidence)
+    table = synthesize_table(info, sample, settings, evidence, rules)
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
     outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
     del sample, evidence  # real rows stop here
-    table.notes = [*table.notes, *limits, *outcome.keys.notes]
+    table.notes = [*table.notes, *limits, *outcome.keys.notes, *rule_notes]
     outcome.table = _named(task, table)
     outcome.result = _result(task, table, outcome.result.rows_read, real_keys)
     outcome.result.rows_asked = settings.copy_rows
@@ -146,6 +155,20 @@ def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd
         copied_from=copied_from_probe(connector, plan.sources),
         real_counts=real_counts_probe(connector, info.ref, plan.sources, plan.subject),
     )
+
+
+def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list, list[str]]:
+    """The table's schema-wide rules and their real shares; a warehouse that cannot compare a
+    pair (types it will not compare) costs the rules, not the table."""
+    plan = task.keys
+    try:
+        measured, notes = measure_rules(connector, info, plan.rule_candidates)
+    except WarehouseUnavailable:
+        raise
+    except ConnectorError as exc:
+        measured, notes = [], [f"schema-wide rules were not measured: {exc}"]
+    kept, off = chosen(measured, plan.rules_added, plan.rules_off)
+    return kept, [*notes, *(rule_note(r.name, r.kind, r.real_share, None, "switched off by the config") for r in off)]
 
 
 def _settings(task: TableTask, info: TableInfo) -> SynthesisSettings:

@@ -31,6 +31,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.types import ColumnInfo, ColumnKind, SyntheticTable, TableRef
 
 META_SCHEMA = "_catalog_synth"
@@ -161,6 +162,7 @@ class StoredTable:
             "synced_at": self.synced_at.isoformat(),
             "relations": self.relations or [],
             "notes": self.notes or [],
+            "rules": rules_of(self.notes),
             "generator": self.generator,
             "rebalance": self.rebalance,
         }

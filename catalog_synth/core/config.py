@@ -99,6 +99,13 @@ class TableConfig(Section):
 
 Category = str | bool | int | float
 REBALANCED_SUFFIX = "__rebalanced"
+# What won the rebalancing benchmark (bench/rebalance.py): a rebalanced copy's defaults, whatever
+# the table's own generator. Conditioned sampling of a copula does not learn a rare class.
+REBALANCE_GENERATOR = "tabular_argn"
+REBALANCE_OTHER_ROWS = 4000
+REBALANCE_TARGET_WEIGHT = 4
+# Rows read for a rebalanced copy unless sample_rows says otherwise (a rare class needs many).
+REBALANCE_SAMPLE_ROWS = 50_000
 
 
 class RebalanceConfig(Section):
@@ -112,14 +119,18 @@ class RebalanceConfig(Section):
     share: float | None = Field(default=None, gt=0, lt=1)
     rows: int | None = Field(default=None, ge=1)  # default: as many as the plain copy
     name: str | None = Field(default=None, pattern=r"^[^.]+$")  # default: <table>__rebalanced
-    synthesizer: str | None = None  # default: the table's
+    synthesizer: str | None = None  # default: REBALANCE_GENERATOR (not the table's)
     settings: dict[str, Any] = Field(default_factory=dict)
-    sample_rows: int | None = Field(default=None, ge=1)  # rows read (default: sample_rows)
-    # Rows outside the target classes the model learns from (default: all); every target-class
-    # row of the sample is kept. Fewer give a time-bounded generator more passes over the rare rows.
-    other_rows: int | None = Field(default=None, ge=1)
+    # Rows read (default: the larger of sample_rows and REBALANCE_SAMPLE_ROWS).
+    sample_rows: int | None = Field(default=None, ge=1)
+    # Rows outside the target classes the model learns from (0: all); every target-class row of
+    # the sample is kept. Fewer give a time-bounded generator more passes over the rare rows.
+    other_rows: int = Field(default=REBALANCE_OTHER_ROWS, ge=0)
     # Times each target-class row is shown to the model (more weight on a rare class).
-    target_weight: int = Field(default=1, ge=1, le=20)
+    target_weight: int = Field(default=REBALANCE_TARGET_WEIGHT, ge=1, le=20)
+    # The least AUC-ROC gain over the imbalanced real rows (utility check) for the copy to be
+    # published; None: published anyway, with a warning when it scores below them.
+    min_gain: float | None = Field(default=None, ge=-1, le=1)
 
     @model_validator(mode="after")
     def _one_form(self) -> RebalanceConfig:
@@ -150,9 +161,11 @@ class RebalanceConfig(Section):
 
         if self.where is not None:
             target = ((tuple(self.where.values()), self.share or 0.0),)
-            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows, self.target_weight)
+            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows or None, self.target_weight,
+                                 self.min_gain)
         target = tuple(((value,), share) for value, share in (self.target or {}).items())
-        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows, self.target_weight)
+        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows or None, self.target_weight,
+                             self.min_gain)
 
     def describe(self) -> str:
         """The request in words, for the catalog link (the config's own values)."""
@@ -211,12 +224,15 @@ class Config(Section):
         return TableConfig()
 
     def generator_for(self, warehouse: str, qualified: str, request: RebalanceConfig | None = None) -> tuple[str, dict]:
-        """The generator name and settings for one table (or one of its rebalanced copies)."""
+        """The generator name and settings for one table (or one of its rebalanced copies: the
+        request's generator, else REBALANCE_GENERATOR, whatever the table's own generator)."""
         choice = self.table_choice(warehouse, qualified)
-        name = (request.synthesizer if request else None) or choice.synthesizer or self.synthesizer
-        own = {} if request and request.synthesizer else dict(choice.settings)  # the table's own generator only
-        own.update(request.settings if request else {})
-        return name, {**self.generators.get(name, {}), **own}
+        if request is None:
+            name = choice.synthesizer or self.synthesizer
+            return name, {**self.generators.get(name, {}), **choice.settings}
+        name = request.synthesizer or REBALANCE_GENERATOR
+        own = dict(choice.settings) if choice.synthesizer == name else {}  # the table's own generator only
+        return name, {**self.generators.get(name, {}), **own, **request.settings}
 
     def warehouse(self, name: str) -> WarehouseConfig:
         for warehouse in self.warehouses:

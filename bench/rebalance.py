@@ -6,24 +6,28 @@ trained on each training set; AUC-ROC and AUC-PR on the untouched holdout file. 
 
 * ``imbalanced``: the downsampled training rows as they are;
 * ``random_oversampler`` and ``smote_nc`` (imbalanced-learn), to 50% minority;
-* each built-in generator, through ``synthesize_table`` with a rebalance request (``income``
+* ``default``: the bare request a new user writes (``{table, column: income, target: {">50K":
+  0.5}, rows}``, no other setting), with the settings a sync derives from it (``rebalance_settings``);
+* each generator named with ``--generators``, with the bench's tuned settings (``--other-rows``,
+  ``--weight``, ``--budget``), through ``synthesize_table`` with a rebalance request (``income``
   to 50% ``>50K``): the same protections, generator, conditioning and privacy gate a sync runs.
   The copy is synthetic only (no real row); the table is described and sampled through the
   SQLAlchemy connector, as in a sync;
 * ``engine_alone`` (with ``--engine-alone``): mostlyai-engine's own rebalancing on the raw
   training rows, no protections and no gate, to show what the product's path adds.
 
-Per method it prints the mean AUC-ROC and AUC-PR over seeds, the generation time (for the
+Per method it prints the mean AUC-ROC and AUC-PR over seeds (and, for the product's copies, the
+utility check the copy carries: its AUC-ROC against the imbalanced sample rows', both on the
+sample's held-out rows), the generation time (for the
 product's path: the whole ``synthesize_table`` call — protections, model, gate, quality score),
 and rare-row copies: distinct real minority rows seen fewer than 5 times (the gate's ``k``) that
 reappear verbatim among the synthetic rows.
 
-    .venv/bin/python bench/rebalance.py [--fractions 0.001,0.005,0.01] [--seeds 0,1,2]
-        [--generators gaussian_copula,ctgan,tvae,tabular_argn] [--rows 100000] [--other-rows 4000]
+    .venv/bin/python bench/rebalance.py [--fractions 0.001,0.01] [--seeds 0,1,2] [--no-default]
+        [--generators tabular_argn,gaussian_copula,ctgan,tvae] [--rows 40000] [--other-rows 4000]
         [--weight 4] [--budget 60] [--argn-epochs 100] [--epochs 100] [--engine-alone]
 
-Needs ``lightgbm`` and ``imbalanced-learn`` (``pip install -e '.[bench]'``), mostlyai-engine for
-``tabular_argn`` (``.[argn]``), and the census files in ``../shared/datasets/census/`` beside the
+Needs ``lightgbm`` and ``imbalanced-learn`` (``pip install -e '.[bench]'``), and the census files in ``../shared/datasets/census/`` beside the
 repository (see their README); without them it says so and stops.
 """
 
@@ -46,6 +50,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from catalog_synth.core.config import RebalanceConfig, validate_config  # noqa: E402
 from catalog_synth.core.types import (  # noqa: E402
     GateFailed,
     RebalanceSpec,
@@ -53,12 +58,14 @@ from catalog_synth.core.types import (  # noqa: E402
     SynthesisSettings,
 )
 from catalog_synth.model.argn import TRAINING_SHARE  # noqa: E402
+from catalog_synth.run.plan import rebalance_settings  # noqa: E402
 from catalog_synth.run.synthesize import synthesize_table  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 CENSUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "census"
 TARGET, MINORITY, MAJORITY = "income", ">50K", "<=50K"
-GENERATORS = ["gaussian_copula", "ctgan", "tvae", "tabular_argn"]
+GENERATORS = ["tabular_argn"]
+DEFAULT = "default"  # the bare request
 RARE_ROW = 5  # the gate's default k (privacy.min_category_count)
 
 
@@ -166,12 +173,17 @@ def product_copy(train: pd.DataFrame, generator: str, seed: int, args: argparse.
     info = connector.describe(connector.list_tables(["main.census"], [])[0])
     sample = connector.sample(info, len(train), seed=seed)
     connector.close()
-    settings = SynthesisSettings(
-        copy_rows=args.rows, preview_rows=10, seed=seed, synthesizer=generator,
-        generator_settings=_generator_settings(generator, args),
-        rebalance=RebalanceSpec((TARGET,), (((MINORITY,), 0.5),), rows=args.rows, other_rows=args.other_rows,
-                                target_weight=args.weight),
-    )
+    if generator == DEFAULT:  # what a sync makes of the bare request
+        config = validate_config({"warehouses": [{"name": "bench", "url": url}], "seed": seed})
+        request = RebalanceConfig(table="main.census", column=TARGET, target={MINORITY: 0.5}, rows=args.rows)
+        settings = rebalance_settings(config, info.ref, request)
+    else:
+        settings = SynthesisSettings(
+            copy_rows=args.rows, preview_rows=10, seed=seed, synthesizer=generator,
+            generator_settings=_generator_settings(generator, args),
+            rebalance=RebalanceSpec((TARGET,), (((MINORITY,), 0.5),), rows=args.rows, other_rows=args.other_rows,
+                                    target_weight=args.weight),
+        )
     clock = Clock()
     table = synthesize_table(info, sample, settings)
     return table, clock.read()
@@ -228,7 +240,7 @@ def run(args: argparse.Namespace) -> dict[tuple[float, str], list[Score]]:
                     clock = Clock()
                     rebalanced = make(train, seed)
                     record(scores, fraction, name, evaluator, rebalanced, seed, clock.read(), None)
-                for generator in args.generators:
+                for generator in [DEFAULT] * args.default + args.generators:
                     try:
                         table, seconds = product_copy(train, generator, seed, args, Path(workdir))
                     except (GateFailed, SynthesisError) as exc:
@@ -249,9 +261,12 @@ def _generator_note(table) -> str:
     classes = table.rebalance["classes"][0]
     gate = "gate passed" if table.gate.passed else "gate FAILED"
     epochs = f", {report.epochs:g} epochs" if report.epochs is not None else ""
-    return (f"fit {report.fit_seconds:.0f} s{epochs}, sample {report.sample_seconds:.0f} s,"
-            f" {classes['synthetic_share']:.0%} minority, {gate}"
-            f" (attempt {table.gate.attempts})")
+    utility = table.rebalance.get("utility") or {}
+    check = (f", own check {utility['copy']['auc_roc']:.3f} vs real {utility['real']['auc_roc']:.3f}"
+             f" ({utility['holdout_target_rows']} held-out minority)" if utility.get("measured") else "")
+    return (f"{report.generator}: fit {report.fit_seconds:.0f} s{epochs}, sample {report.sample_seconds:.0f} s,"
+            f" {classes['synthetic_share']:.2%} minority, {gate}"
+            f" (attempt {table.gate.attempts}){check}")
 
 
 def record(scores, fraction, name, evaluator, frame, seed, times: tuple[float, float], copies, note: str = "") -> None:
@@ -276,16 +291,18 @@ def _import_models(generators: list[str]) -> None:
     import sdmetrics.reports  # noqa: F401
     import sdv.single_table  # noqa: F401
 
-    if "tabular_argn" in generators:
-        import mostlyai.engine  # noqa: F401
+    import mostlyai.engine  # noqa: F401
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fractions", default="0.001,0.005,0.01")
+    parser.add_argument("--fractions", default="0.001,0.01")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--generators", default=",".join(GENERATORS))
-    parser.add_argument("--rows", type=int, default=100_000, help="rows in each rebalanced copy")
+    parser.add_argument("--generators", default=",".join(GENERATORS),
+                        help="generators run with the tuned settings below (gaussian_copula, ctgan, tvae, tabular_argn)")
+    parser.add_argument("--no-default", dest="default", action="store_false",
+                        help="leave out the bare request (no settings), run by default")
+    parser.add_argument("--rows", type=int, default=40_000, help="rows in each rebalanced copy")
     parser.add_argument("--other-rows", type=int, default=4000,
                         help="majority rows the generator learns from, 0 for all (every minority row is kept)")
     parser.add_argument("--weight", type=int, default=4, help="times each minority row is shown to the generator")

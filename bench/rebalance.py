@@ -34,6 +34,7 @@ repository (see their README); without them it says so and stops.
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import statistics
 import sys
@@ -191,7 +192,8 @@ def product_copy(train: pd.DataFrame, generator: str, seed: int, args: argparse.
 
 def _generator_settings(generator: str, args: argparse.Namespace) -> dict:
     if generator == "tabular_argn":
-        return {"time_budget_seconds": args.budget, "max_epochs": args.argn_epochs}
+        return {"time_budget_seconds": args.budget, "max_epochs": args.argn_epochs,
+                **({"model": args.model} if args.model else {})}
     if generator in ("ctgan", "tvae"):
         return {"epochs": args.epochs}
     return {}
@@ -309,6 +311,7 @@ def main() -> int:
     parser.add_argument("--budget", type=float, default=60.0, help="tabular_argn time budget (fit and sample)")
     parser.add_argument("--argn-epochs", type=float, default=100.0,
                         help="tabular_argn max_epochs (a fixed amount of work, whatever else runs on the machine)")
+    parser.add_argument("--model", default="", help="tabular_argn model (MOSTLY_AI/Small, Medium, Large)")
     parser.add_argument("--epochs", type=int, default=100, help="ctgan and tvae epochs")
     parser.add_argument("--engine-alone", action="store_true", help="also run mostlyai-engine by itself")
     args = parser.parse_args()
@@ -317,6 +320,8 @@ def main() -> int:
     args.generators = [name for name in args.generators.split(",") if name]
     args.other_rows = args.other_rows or None
     warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.WARNING, format="   %(message)s")
+    logging.getLogger("catalog_synth.run.synthesize").setLevel(logging.INFO)  # a gate attempt that failed
     np.seterr(all="ignore")
     _import_models(args.generators)
     summary(run(args))

@@ -87,7 +87,7 @@ def utility_lines(rebalance: dict) -> list[str]:
 
 def diversity_table(diversity: list[dict]) -> Table:
     """Shannon entropy of each categorical column within the target classes, real vs synthetic."""
-    table = Table(title="Diversity within the target classes (Shannon entropy, bits)")
+    table = Table(title="Diversity within the target classes (Shannon entropy, bits)", min_width=64)
     for header in ("column", "real sample", "copy"):
         table.add_column(header)
     for entry in diversity:

@@ -25,12 +25,13 @@ from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
     GateFailed,
     GateResult,
+    SynthesisError,
     SynthesisSettings,
     SyntheticTable,
     TableInfo,
 )
-from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.core.generators import rare_class_warning
+from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
 from catalog_synth.gate.utility import rebalance_utility, utility_warning
 from catalog_synth.model import GeneratorReport, Target

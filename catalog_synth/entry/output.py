@@ -73,7 +73,7 @@ def print_summary(report: SyncReport) -> None:
         table.add_column(header)
     for result in report.results:
         quality = f"{result.quality.overall:.2f}" if result.quality else ""
-        detail = "; ".join(filter(None, [result.reason, *result.notes]))
+        detail = "; ".join(filter(None, [result.reason, *result.notes, _helps(result.rebalance)]))
         style = _STATUS_STYLE[result.status.value]
         table.add_row(
             result.ref.warehouse,
@@ -89,6 +89,16 @@ def print_summary(report: SyncReport) -> None:
     console.print(f"{counts or 'no tables'} in {report.seconds:.1f} s; {where}", soft_wrap=True)
     for sink_report in report.sink_reports:
         console.print(sink_report.summary())
+
+
+def _helps(rebalance: dict | None) -> str:
+    """A rebalanced copy that trains a better model than the real rows says by how much (one that
+    does not carries a warning note already)."""
+    utility = (rebalance or {}).get("utility") or {}
+    if not utility.get("measured") or not utility.get("helps"):
+        return ""
+    return (f"utility: AUC-ROC {utility['copy']['auc_roc']:.3f} trained on the copy vs {utility['real']['auc_roc']:.3f}"
+            f" on the real rows ({utility['holdout_target_rows']} held-out rows of the class)")
 
 
 def frame_table(frame: pd.DataFrame, title: str = "", width: int | None = None) -> Table:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.frames import from_model_space
+from catalog_synth.core.generators import rare_class_warning
 from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
     GateFailed,
@@ -30,7 +31,6 @@ from catalog_synth.core.types import (
     SyntheticTable,
     TableInfo,
 )
-from catalog_synth.core.generators import rare_class_warning
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
 from catalog_synth.gate.utility import rebalance_utility, utility_warning
@@ -110,7 +110,9 @@ def synthesize_table(
     )
 
 
-def _rebalance_measures(table: PreparedTable, synthetic: pd.DataFrame, target: Target | None) -> tuple[dict | None, list[str]]:
+def _rebalance_measures(
+    table: PreparedTable, synthetic: pd.DataFrame, target: Target | None
+) -> tuple[dict | None, list[str]]:
     """A rebalanced copy's class shares, utility and diversity, and its warnings; raises
     SynthesisError for a copy whose gain is below the request's ``min_gain``."""
     shares = class_shares(table, synthetic, target)

@@ -94,9 +94,13 @@ def _scores(
     if labels.min() == labels.max():  # one class only: the model cannot rank anything
         predicted = np.full(len(truth), float(labels[0]) if len(labels) else 0.0)
     else:
-        model = quick_model(seed)
-        model.fit(encoder(frame), labels)
-        predicted = model.predict_proba(holdout)[:, 1]
+        from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
+
+        # One thread: on a busy machine OpenMP threads wait on each other far longer than they work.
+        with threadpool_limits(1):
+            model = quick_model(seed)
+            model.fit(encoder(frame), labels)
+            predicted = model.predict_proba(holdout)[:, 1]
     return {
         **trained,
         "auc_roc": round(float(roc_auc_score(truth, predicted)), 4),
@@ -113,7 +117,7 @@ def quick_model(seed: int) -> Any:
     if quick_model_name() == "lightgbm":
         from lightgbm import LGBMClassifier
 
-        return LGBMClassifier(n_estimators=QUICK_TREES, random_state=seed, verbose=-1)
+        return LGBMClassifier(n_estimators=QUICK_TREES, random_state=seed, n_jobs=1, verbose=-1)
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     return HistGradientBoostingClassifier(

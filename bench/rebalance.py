@@ -6,30 +6,35 @@ trained on each training set; AUC-ROC and AUC-PR on the untouched holdout file. 
 
 * ``imbalanced``: the downsampled training rows as they are;
 * ``random_oversampler`` and ``smote_nc`` (imbalanced-learn), to 50% minority;
-* each built-in generator, through ``synthesize_table`` with a rebalance request (``income``
+* ``default``: the bare request a new user writes (``{table, column: income, target: {">50K":
+  0.5}, rows}``, no other setting), with the settings a sync derives from it (``rebalance_settings``);
+* each generator named with ``--generators``, with the bench's tuned settings (``--other-rows``,
+  ``--weight``, ``--budget``), through ``synthesize_table`` with a rebalance request (``income``
   to 50% ``>50K``): the same protections, generator, conditioning and privacy gate a sync runs.
   The copy is synthetic only (no real row); the table is described and sampled through the
   SQLAlchemy connector, as in a sync;
 * ``engine_alone`` (with ``--engine-alone``): mostlyai-engine's own rebalancing on the raw
   training rows, no protections and no gate, to show what the product's path adds.
 
-Per method it prints the mean AUC-ROC and AUC-PR over seeds, the generation time (for the
+Per method it prints the mean AUC-ROC and AUC-PR over seeds (and, for the product's copies, the
+utility check the copy carries: its AUC-ROC against the imbalanced sample rows', both on the
+sample's held-out rows), the generation time (for the
 product's path: the whole ``synthesize_table`` call — protections, model, gate, quality score),
 and rare-row copies: distinct real minority rows seen fewer than 5 times (the gate's ``k``) that
 reappear verbatim among the synthetic rows.
 
-    .venv/bin/python bench/rebalance.py [--fractions 0.001,0.005,0.01] [--seeds 0,1,2]
-        [--generators gaussian_copula,ctgan,tvae,tabular_argn] [--rows 100000] [--other-rows 4000]
+    .venv/bin/python bench/rebalance.py [--fractions 0.001,0.01] [--seeds 0,1,2] [--no-default]
+        [--generators tabular_argn,gaussian_copula,ctgan,tvae] [--rows 40000] [--other-rows 4000]
         [--weight 4] [--budget 60] [--argn-epochs 100] [--epochs 100] [--engine-alone]
 
-Needs ``lightgbm`` and ``imbalanced-learn`` (``pip install -e '.[bench]'``), mostlyai-engine for
-``tabular_argn`` (``.[argn]``), and the census files in ``../shared/datasets/census/`` beside the
+Needs ``lightgbm`` and ``imbalanced-learn`` (``pip install -e '.[bench]'``), and the census files in ``../shared/datasets/census/`` beside the
 repository (see their README); without them it says so and stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import statistics
 import sys
@@ -46,6 +51,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from catalog_synth.core.config import RebalanceConfig, validate_config  # noqa: E402
 from catalog_synth.core.types import (  # noqa: E402
     GateFailed,
     RebalanceSpec,
@@ -53,12 +59,14 @@ from catalog_synth.core.types import (  # noqa: E402
     SynthesisSettings,
 )
 from catalog_synth.model.argn import TRAINING_SHARE  # noqa: E402
+from catalog_synth.run.plan import rebalance_settings  # noqa: E402
 from catalog_synth.run.synthesize import synthesize_table  # noqa: E402
 from connectors.sqlalchemy import open_sqlalchemy  # noqa: E402
 
 CENSUS = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "census"
 TARGET, MINORITY, MAJORITY = "income", ">50K", "<=50K"
-GENERATORS = ["gaussian_copula", "ctgan", "tvae", "tabular_argn"]
+GENERATORS = ["tabular_argn"]
+DEFAULT = "default"  # the bare request
 RARE_ROW = 5  # the gate's default k (privacy.min_category_count)
 
 
@@ -166,12 +174,17 @@ def product_copy(train: pd.DataFrame, generator: str, seed: int, args: argparse.
     info = connector.describe(connector.list_tables(["main.census"], [])[0])
     sample = connector.sample(info, len(train), seed=seed)
     connector.close()
-    settings = SynthesisSettings(
-        copy_rows=args.rows, preview_rows=10, seed=seed, synthesizer=generator,
-        generator_settings=_generator_settings(generator, args),
-        rebalance=RebalanceSpec((TARGET,), (((MINORITY,), 0.5),), rows=args.rows, other_rows=args.other_rows,
-                                target_weight=args.weight),
-    )
+    if generator == DEFAULT:  # what a sync makes of the bare request
+        config = validate_config({"warehouses": [{"name": "bench", "url": url}], "seed": seed})
+        request = RebalanceConfig(table="main.census", column=TARGET, target={MINORITY: 0.5}, rows=args.rows)
+        settings = rebalance_settings(config, info.ref, request)
+    else:
+        settings = SynthesisSettings(
+            copy_rows=args.rows, preview_rows=10, seed=seed, synthesizer=generator,
+            generator_settings=_generator_settings(generator, args),
+            rebalance=RebalanceSpec((TARGET,), (((MINORITY,), 0.5),), rows=args.rows, other_rows=args.other_rows,
+                                    target_weight=args.weight),
+        )
     clock = Clock()
     table = synthesize_table(info, sample, settings)
     return table, clock.read()
@@ -179,7 +192,8 @@ def product_copy(train: pd.DataFrame, generator: str, seed: int, args: argparse.
 
 def _generator_settings(generator: str, args: argparse.Namespace) -> dict:
     if generator == "tabular_argn":
-        return {"time_budget_seconds": args.budget, "max_epochs": args.argn_epochs}
+        return {"time_budget_seconds": args.budget, "max_epochs": args.argn_epochs,
+                **({"model": args.model} if args.model else {})}
     if generator in ("ctgan", "tvae"):
         return {"epochs": args.epochs}
     return {}
@@ -228,7 +242,7 @@ def run(args: argparse.Namespace) -> dict[tuple[float, str], list[Score]]:
                     clock = Clock()
                     rebalanced = make(train, seed)
                     record(scores, fraction, name, evaluator, rebalanced, seed, clock.read(), None)
-                for generator in args.generators:
+                for generator in [DEFAULT] * args.default + args.generators:
                     try:
                         table, seconds = product_copy(train, generator, seed, args, Path(workdir))
                     except (GateFailed, SynthesisError) as exc:
@@ -249,9 +263,12 @@ def _generator_note(table) -> str:
     classes = table.rebalance["classes"][0]
     gate = "gate passed" if table.gate.passed else "gate FAILED"
     epochs = f", {report.epochs:g} epochs" if report.epochs is not None else ""
-    return (f"fit {report.fit_seconds:.0f} s{epochs}, sample {report.sample_seconds:.0f} s,"
-            f" {classes['synthetic_share']:.0%} minority, {gate}"
-            f" (attempt {table.gate.attempts})")
+    utility = table.rebalance.get("utility") or {}
+    check = (f", own check {utility['copy']['auc_roc']:.3f} vs real {utility['real']['auc_roc']:.3f}"
+             f" ({utility['holdout_target_rows']} held-out minority)" if utility.get("measured") else "")
+    return (f"{report.generator}: fit {report.fit_seconds:.0f} s{epochs}, sample {report.sample_seconds:.0f} s,"
+            f" {classes['synthetic_share']:.2%} minority, {gate}"
+            f" (attempt {table.gate.attempts}){check}")
 
 
 def record(scores, fraction, name, evaluator, frame, seed, times: tuple[float, float], copies, note: str = "") -> None:
@@ -273,25 +290,27 @@ def summary(scores: dict[tuple[float, str], list[Score]]) -> None:
 
 def _import_models(generators: list[str]) -> None:
     """Import the model libraries up front, as a sync's warm workers have: no table pays for it."""
+    import mostlyai.engine  # noqa: F401
     import sdmetrics.reports  # noqa: F401
     import sdv.single_table  # noqa: F401
-
-    if "tabular_argn" in generators:
-        import mostlyai.engine  # noqa: F401
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--fractions", default="0.001,0.005,0.01")
+    parser.add_argument("--fractions", default="0.001,0.01")
     parser.add_argument("--seeds", default="0,1,2")
-    parser.add_argument("--generators", default=",".join(GENERATORS))
-    parser.add_argument("--rows", type=int, default=100_000, help="rows in each rebalanced copy")
+    parser.add_argument("--generators", default=",".join(GENERATORS),
+                        help="generators run with the tuned settings below (gaussian_copula, ctgan, tvae, tabular_argn)")
+    parser.add_argument("--no-default", dest="default", action="store_false",
+                        help="leave out the bare request (no settings), run by default")
+    parser.add_argument("--rows", type=int, default=40_000, help="rows in each rebalanced copy")
     parser.add_argument("--other-rows", type=int, default=4000,
                         help="majority rows the generator learns from, 0 for all (every minority row is kept)")
     parser.add_argument("--weight", type=int, default=4, help="times each minority row is shown to the generator")
     parser.add_argument("--budget", type=float, default=60.0, help="tabular_argn time budget (fit and sample)")
     parser.add_argument("--argn-epochs", type=float, default=100.0,
                         help="tabular_argn max_epochs (a fixed amount of work, whatever else runs on the machine)")
+    parser.add_argument("--model", default="", help="tabular_argn model (MOSTLY_AI/Small, Medium, Large)")
     parser.add_argument("--epochs", type=int, default=100, help="ctgan and tvae epochs")
     parser.add_argument("--engine-alone", action="store_true", help="also run mostlyai-engine by itself")
     args = parser.parse_args()
@@ -300,6 +319,8 @@ def main() -> int:
     args.generators = [name for name in args.generators.split(",") if name]
     args.other_rows = args.other_rows or None
     warnings.simplefilter("ignore")
+    logging.basicConfig(level=logging.WARNING, format="   %(message)s")
+    logging.getLogger("catalog_synth.run.synthesize").setLevel(logging.INFO)  # a gate attempt that failed
     np.seterr(all="ignore")
     _import_models(args.generators)
     summary(run(args))

@@ -22,7 +22,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from consistency_checks import RULES, composite_resolves, label_shares, pairs_kept, row_counts, rule_shares  # noqa: E402
+from consistency_checks import (  # noqa: E402
+    RULES,
+    composite_resolves,
+    label_shares,
+    pairs_kept,
+    row_counts,
+    rule_shares,
+)
 from postgres_server import PostgresServer  # noqa: E402
 from public_schemas import DATABASES, load  # noqa: E402
 

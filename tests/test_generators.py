@@ -141,7 +141,7 @@ def test_light_paths_import_no_heavy_library(code: str, heavy: tuple[str, ...]) 
     assert result.stdout.strip() == "[]"
 
 
-def test_a_config_naming_tabular_argn_without_the_engine_names_the_extra() -> None:
+def test_a_config_naming_tabular_argn_without_the_engine_says_how_to_reinstall() -> None:
     # The engine made unimportable the way a missing package is: no finder can find it.
     result = run_python(
         "import sys\n"
@@ -160,5 +160,6 @@ def test_a_config_naming_tabular_argn_without_the_engine_names_the_extra() -> No
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (
-        "synthesizer: the tabular_argn generator needs mostlyai-engine: pip install 'catalog-synth[argn]'"
+        "synthesizer: the tabular_argn generator needs mostlyai-engine; it is a dependency of catalog-synth:"
+        " reinstall it (bash .ci/install, or pip install -e .)"
     )

@@ -15,7 +15,13 @@ from scale_support import config_dict
 
 from catalog_synth.core.config import RuleConfig, validate_config
 from catalog_synth.core.rule_notes import rules_of
-from catalog_synth.core.types import ColumnInfo, ColumnKind, ForeignKey, TableInfo, TableRef
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    ForeignKey,
+    TableInfo,
+    TableRef,
+)
 from catalog_synth.link.enforce import order_within, within
 from catalog_synth.link.rules import Rule, candidates
 from catalog_synth.run.sync import run_sync

@@ -21,7 +21,14 @@ import os
 import psycopg
 import pytest
 import yaml
-from consistency_checks import RULES, composite_resolves, label_shares, pairs_kept, row_counts, rule_shares
+from consistency_checks import (
+    RULES,
+    composite_resolves,
+    label_shares,
+    pairs_kept,
+    row_counts,
+    rule_shares,
+)
 from public_schemas import DATABASES, libpq_dsn, load
 
 from catalog_synth.core.config import load_config

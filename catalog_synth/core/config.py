@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import hashlib
-import json
 import os
 import re
 import typing
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -27,6 +25,15 @@ from pydantic import (
 )
 from sqlalchemy.engine import make_url
 
+from catalog_synth.core.rebalancing import (  # noqa: F401 - the config's names for them
+    REBALANCE_GENERATOR,
+    REBALANCE_GENERATOR_SETTINGS,
+    REBALANCE_OTHER_ROWS,
+    REBALANCE_SAMPLE_ROWS,
+    REBALANCE_TARGET_WEIGHT,
+    REBALANCED_SUFFIX,
+    RebalanceConfig,
+)
 from catalog_synth.core.sections import (
     CatalogConfig,
     ExecutorConfig,
@@ -34,9 +41,6 @@ from catalog_synth.core.sections import (
     SandboxConfig,
     Section,
 )
-
-if TYPE_CHECKING:
-    from catalog_synth.core.types import RebalanceSpec
 
 DEFAULT_CONFIG_PATH = Path("catalog-synth.yml")
 CONFIG_ENV_VAR = "CATALOG_SYNTH_CONFIG"
@@ -117,72 +121,6 @@ class TableConfig(Section):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
-Category = str | bool | int | float
-REBALANCED_SUFFIX = "__rebalanced"
-
-
-class RebalanceConfig(Section):
-    """A rebalanced copy of one table: ``column`` + ``target`` (value -> share of rows), or a
-    subgroup ``where`` (column -> value, all of them) + ``share``."""
-
-    table: str  # schema.table, optionally warehouse.schema.table
-    column: str | None = None
-    target: dict[Category, float] | None = None
-    where: dict[str, Category] | None = None
-    share: float | None = Field(default=None, gt=0, lt=1)
-    rows: int | None = Field(default=None, ge=1)  # default: as many as the plain copy
-    name: str | None = Field(default=None, pattern=r"^[^.]+$")  # default: <table>__rebalanced
-    synthesizer: str | None = None  # default: the table's
-    settings: dict[str, Any] = Field(default_factory=dict)
-    sample_rows: int | None = Field(default=None, ge=1)  # rows read (default: sample_rows)
-    # Rows outside the target classes the model learns from (default: all); every target-class
-    # row of the sample is kept. Fewer give a time-bounded generator more passes over the rare rows.
-    other_rows: int | None = Field(default=None, ge=1)
-    # Times each target-class row is shown to the model (more weight on a rare class).
-    target_weight: int = Field(default=1, ge=1, le=20)
-
-    @model_validator(mode="after")
-    def _one_form(self) -> RebalanceConfig:
-        if (self.column is None) == (self.where is None):
-            raise ValueError("give either column and target, or where and share")
-        if self.column is not None and not self.target:
-            raise ValueError("column needs a target: {value: share}")
-        if self.where is not None and (not self.where or self.share is None):
-            raise ValueError("where needs one or more columns and a share")
-        shares = list((self.target or {}).values()) + ([self.share] if self.share else [])
-        if any(not 0 < share < 1 for share in shares) or sum(shares) >= 1:
-            raise ValueError("each share must be between 0 and 1, and together less than 1")
-        return self
-
-    def matches(self, warehouse: str, qualified: str) -> bool:
-        return self.table in (qualified, f"{warehouse}.{qualified}")
-
-    def output_name(self, table: str) -> str:
-        return self.name or f"{table}{REBALANCED_SUFFIX}"
-
-    def digest(self) -> str:
-        """Changes whenever the request does (part of the copy's fingerprint)."""
-        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-    def spec(self) -> RebalanceSpec:
-        """What the synthesis stage needs: columns and (values, share) pairs."""
-        from catalog_synth.core.types import RebalanceSpec  # pandas: not at config load
-
-        if self.where is not None:
-            target = ((tuple(self.where.values()), self.share or 0.0),)
-            return RebalanceSpec(tuple(self.where), target, self.rows, self.other_rows, self.target_weight)
-        target = tuple(((value,), share) for value, share in (self.target or {}).items())
-        return RebalanceSpec((self.column or "",), target, self.rows, self.other_rows, self.target_weight)
-
-    def describe(self) -> str:
-        """The request in words, for the catalog link (the config's own values)."""
-        if self.where is not None:
-            condition = " and ".join(f"{column} = {value}" for column, value in self.where.items())
-            return f"{condition}: {self.share:.0%} of rows"
-        shares = ", ".join(f"{value}: {share:.0%}" for value, share in (self.target or {}).items())
-        return f"{self.column} rebalanced to {shares}"
-
-
 class Config(Section):
     warehouses: list[WarehouseConfig] = Field(min_length=1)
     sample_rows: int = Field(default=2000, ge=1)
@@ -231,12 +169,16 @@ class Config(Section):
         return TableConfig()
 
     def generator_for(self, warehouse: str, qualified: str, request: RebalanceConfig | None = None) -> tuple[str, dict]:
-        """The generator name and settings for one table (or one of its rebalanced copies)."""
+        """The generator name and settings for one table (or one of its rebalanced copies: the
+        request's generator, else REBALANCE_GENERATOR, whatever the table's own generator)."""
         choice = self.table_choice(warehouse, qualified)
-        name = (request.synthesizer if request else None) or choice.synthesizer or self.synthesizer
-        own = {} if request and request.synthesizer else dict(choice.settings)  # the table's own generator only
-        own.update(request.settings if request else {})
-        return name, {**self.generators.get(name, {}), **own}
+        if request is None:
+            name = choice.synthesizer or self.synthesizer
+            return name, {**self.generators.get(name, {}), **choice.settings}
+        name = request.synthesizer or REBALANCE_GENERATOR
+        own = dict(choice.settings) if choice.synthesizer == name else {}  # the table's own generator only
+        tuned = REBALANCE_GENERATOR_SETTINGS if name == REBALANCE_GENERATOR else {}
+        return name, {**tuned, **self.generators.get(name, {}), **own, **request.settings}
 
     def warehouse(self, name: str) -> WarehouseConfig:
         for warehouse in self.warehouses:

@@ -61,3 +61,15 @@ def validate_settings(name: str, settings: dict[str, Any]) -> BaseModel:
         key = ".".join(str(part) for part in error["loc"])
         message = "unknown key" if error["type"] == "extra_forbidden" else error["msg"]
         raise GeneratorError(f"{key}: {message}") from None
+
+
+def rare_class_warning(name: str) -> str | None:
+    """The warning for a rebalanced copy made with a generator that cannot learn a rare class
+    (its class says ``learns_rare_classes = False``), or None."""
+    if getattr(generator_class(name), "learns_rare_classes", True):
+        return None
+    return (
+        f"rebalanced copy made with {name}, as asked: its conditioned sampling does not learn how a rare"
+        " class differs (in the benchmark its copies trained worse models than the imbalanced rows);"
+        " leave `synthesizer` out for the default"
+    )

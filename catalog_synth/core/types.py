@@ -361,6 +361,8 @@ class RebalanceSpec:
     # kept, and shown to the model ``target_weight`` times.
     other_rows: int | None = None
     target_weight: int = 1
+    # The least AUC-ROC gain over the imbalanced real rows for the copy to be published (None: any).
+    min_gain: float | None = None
 
 
 class TableSkipped(Exception):

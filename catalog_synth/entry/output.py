@@ -73,7 +73,7 @@ def print_summary(report: SyncReport) -> None:
         table.add_column(header)
     for result in report.results:
         quality = f"{result.quality.overall:.2f}" if result.quality else ""
-        detail = "; ".join(filter(None, [result.reason, *_short_notes(result.notes)]))
+        detail = "; ".join(filter(None, [result.reason, *_short_notes(result.notes), _helps(result.rebalance)]))
         style = _STATUS_STYLE[result.status.value]
         table.add_row(
             result.ref.warehouse,
@@ -102,6 +102,16 @@ def _short_notes(notes: list[str]) -> list[str]:
     held = sum(1 for rule in rules if rule["synthetic_share"] is not None
                and abs(rule["synthetic_share"] - rule["real_share"]) <= 0.01)  # fmt: skip
     return [*kept, f"{len(rules)} schema-wide rules, {held} at their real share (report lists them)"]
+
+
+def _helps(rebalance: dict | None) -> str:
+    """A rebalanced copy that trains a better model than the real rows says by how much (one that
+    does not carries a warning note already)."""
+    utility = (rebalance or {}).get("utility") or {}
+    if not utility.get("measured") or not utility.get("helps"):
+        return ""
+    return (f"utility: AUC-ROC {utility['copy']['auc_roc']:.3f} trained on the copy vs {utility['real']['auc_roc']:.3f}"
+            f" on the real rows ({utility['holdout_target_rows']} held-out rows of the class)")
 
 
 def frame_table(frame: pd.DataFrame, title: str = "", width: int | None = None) -> Table:

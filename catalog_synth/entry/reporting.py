@@ -28,6 +28,10 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         console.print(generator_line(stored.generator))
     if stored.rebalance:
         console.print(rebalance_table(stored.rebalance))
+        for line in utility_lines(stored.rebalance):
+            console.print(line)
+        if stored.rebalance.get("diversity"):
+            console.print(diversity_table(stored.rebalance["diversity"]))
     classes = Table(title="Column classification")
     for header in ("column", "class", "identifying", "how", "why"):
         classes.add_column(header)
@@ -75,6 +79,34 @@ def rebalance_table(rebalance: dict) -> Table:
     for entry in rebalance["classes"]:
         table.add_row(", ".join(str(value) for value in entry["values"]), _share(entry["target"]),
                       _share(entry["real_share"]), _share(entry["synthetic_share"]))
+    return table
+
+
+def utility_lines(rebalance: dict) -> list[str]:
+    """The utility check of a rebalanced copy: a quick model trained on the copy and on the
+    imbalanced real rows, both scored on held-out real rows."""
+    utility = rebalance.get("utility")
+    if not utility:
+        return []
+    if not utility.get("measured"):
+        return [f"Utility: not measured ({utility.get('reason', '')})"]
+    copy, real = utility["copy"], utility["real"]
+    verdict = "helps" if utility["helps"] else "[yellow]scores below the imbalanced real rows[/]"
+    return [
+        f"Utility ({utility['model']}, {utility['holdout_rows']} held-out real rows, {utility['holdout_target_rows']}"
+        f" of the target): trained on the copy AUC-ROC {copy['auc_roc']:.3f} · AUC-PR {copy['auc_pr']:.3f};"
+        f" on the imbalanced real rows AUC-ROC {real['auc_roc']:.3f} · AUC-PR {real['auc_pr']:.3f}"
+        f" (gain {utility['gain_auc_roc']:+.3f}: {verdict})"
+    ]
+
+
+def diversity_table(diversity: list[dict]) -> Table:
+    """Shannon entropy of each categorical column within the target classes, real vs synthetic."""
+    table = Table(title="Diversity within the target classes (Shannon entropy, bits)", min_width=64)
+    for header in ("column", "real sample", "copy"):
+        table.add_column(header)
+    for entry in diversity:
+        table.add_row(entry["column"], _number(entry["real"]), _number(entry["synthetic"]))
     return table
 
 

@@ -39,7 +39,7 @@ catalog:
 #   public.genres.*: public
 
 # The generator per table: gaussian_copula (default), ctgan, tvae, or tabular_argn
-# (pip install 'catalog-synth[argn]'); settings per generator and per table (schema.table globs):
+# (MOSTLY AI's engine; rebalanced copies use it by default); settings per generator and per table (schema.table globs):
 # synthesizer: gaussian_copula
 # generators:
 #   tabular_argn: {time_budget_seconds: 60}

@@ -15,9 +15,9 @@ construction, not by dropping rows.
 from __future__ import annotations
 
 import math
-from decimal import Decimal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd

@@ -1,6 +1,6 @@
 """MOSTLY AI's TabularARGN (``mostlyai-engine``, Apache-2.0), on CPU, within a time budget.
 
-An optional extra: ``pip install 'catalog-synth[argn]'``. Its own value protection stays on
+A base dependency (the generator of rebalanced copies). Its own value protection stays on
 (rare categories and extremes counted per subject, before training), in addition to the
 pipeline's. The engine's workspace (encoded training data, statistics, weights) lives in a
 temporary folder that is deleted when sampling ends: no model is kept.
@@ -20,7 +20,7 @@ from catalog_synth.model.base import Generator, GeneratorConfig, GeneratorReport
 if TYPE_CHECKING:
     import pandas as pd
 
-EXTRA = "pip install 'catalog-synth[argn]'"
+EXTRA = "it is a dependency of catalog-synth: reinstall it (bash .ci/install, or pip install -e .)"
 _ENCODINGS = {"categorical": "TABULAR_CATEGORICAL", "boolean": "TABULAR_CATEGORICAL", "numerical": "TABULAR_NUMERIC_AUTO"}
 
 
@@ -54,7 +54,7 @@ class TabularARGN(Generator):
             found = importlib.util.find_spec("mostlyai.engine") is not None
         except ImportError:  # no "mostlyai" package at all
             found = False
-        return None if found else f"the tabular_argn generator needs mostlyai-engine: {EXTRA}"
+        return None if found else f"the tabular_argn generator needs mostlyai-engine; {EXTRA}"
 
     def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
         from mostlyai.engine import (

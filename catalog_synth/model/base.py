@@ -70,6 +70,9 @@ class Generator(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[GeneratorConfig]] = GeneratorConfig
     report_class: ClassVar[type[GeneratorReport]] = GeneratorReport
+    # False for a generator whose conditioned sampling does not learn how a rare class differs:
+    # used for a rebalanced copy only when named, with a warning.
+    learns_rare_classes: ClassVar[bool] = True
 
     def __init__(self, config: GeneratorConfig, seed: int):
         self.config = config

@@ -84,3 +84,22 @@ def class_shares(table: PreparedTable, synthetic: pd.DataFrame, target: Target |
             }
         )
     return {"columns": list(target.columns), "classes": classes}
+
+
+def meet_shares(sampled: pd.DataFrame, target: Target, n_rows: int, rng: np.random.Generator) -> pd.DataFrame:
+    """At most ``n_rows`` of the sampled rows, each target class holding its share (rounded to a
+    row) and the rest outside the target: the generator samples a spare share of rows, so its own
+    drift from the asked shares (and rows dropped as copies) does not reach the copy. When a class
+    ran short, the copy is smaller rather than off its shares."""
+    classes = [np.flatnonzero(Target(target.columns, (pair,)).matches(sampled)) for pair in target.shares]
+    others = np.flatnonzero(~target.matches(sampled))
+    shares = [share for _, share in target.shares]
+    rest = 1.0 - sum(shares)
+    limits = [n_rows] + [len(rows) / share for rows, share in zip(classes, shares)]
+    limits.append(len(others) / rest if rest > 0 else n_rows)
+    total = int(np.floor(min(limits) + 1e-9))
+    counts = [min(len(rows), int(round(total * share))) for rows, share in zip(classes, shares)]
+    picked = [rows[:count] for rows, count in zip(classes, counts)]
+    picked.append(others[: max(0, total - sum(counts))])
+    order = rng.permutation(np.concatenate(picked).astype(int))
+    return sampled.iloc[order].reset_index(drop=True)

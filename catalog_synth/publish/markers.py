@@ -15,6 +15,7 @@ properties last until their next ingestion; the next sync writes them again.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -41,6 +42,9 @@ SYNTHETIC_TAG = "synthetic-sample"
 QUALITY_PROPERTY = "catalog_synth.quality_score"
 SYNCED_AT_PROPERTY = "catalog_synth.synced_at"
 COPIES_PROPERTY = "catalog_synth.rebalanced_copies"
+# Per rebalanced copy (its stored name after the prefix): the utility check and the diversity, as JSON.
+UTILITY_PROPERTY = "catalog_synth.rebalance_utility."
+DIVERSITY_PROPERTY = "catalog_synth.rebalance_diversity."
 # Kept constant: newer DataHub versions key links by url *and* description.
 LINK_DESCRIPTION = "Synthetic sample data (catalog-synth SQL sandbox)"
 COPY_LINK_DESCRIPTION = "Rebalanced synthetic copy (catalog-synth SQL sandbox): {}"
@@ -99,3 +103,30 @@ def marker_patches(
                 InstitutionalMemoryMetadataClass(url=link, description=description, createStamp=stamp)
             )
     return builder.build()
+
+
+def copy_measure_patches(urn: str, copy_name: str, rebalance: dict) -> list[MetadataChangeProposalClass]:
+    """A rebalanced copy's utility check and diversity as custom properties of its source dataset
+    (the copy is no catalog dataset): aggregates only, as compact JSON."""
+    builder = _MarkerPatchBuilder(urn)
+    utility = rebalance.get("utility")
+    if utility:
+        builder.add_custom_property(UTILITY_PROPERTY + copy_name, json.dumps(_utility_summary(utility), sort_keys=True))
+    diversity = rebalance.get("diversity")
+    if diversity:
+        entropies = {entry["column"]: {"real": entry["real"], "synthetic": entry["synthetic"]} for entry in diversity}
+        builder.add_custom_property(DIVERSITY_PROPERTY + copy_name, json.dumps(entropies, sort_keys=True))
+    return builder.build()
+
+
+def _utility_summary(utility: dict) -> dict:
+    if not utility.get("measured"):
+        return {"measured": False, "reason": utility.get("reason", "")}
+    copy, real = utility["copy"], utility["real"]
+    return {
+        "model": utility["model"], "holdout_rows": utility["holdout_rows"],
+        "holdout_target_rows": utility["holdout_target_rows"],
+        "copy_auc_roc": copy["auc_roc"], "copy_auc_pr": copy["auc_pr"],
+        "real_auc_roc": real["auc_roc"], "real_auc_pr": real["auc_pr"],
+        "gain_auc_roc": utility["gain_auc_roc"], "helps": utility["helps"],
+    }

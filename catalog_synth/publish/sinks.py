@@ -30,7 +30,12 @@ from catalog_synth.core.config import Config
 from catalog_synth.core.sections import DataHubRestConfig
 from catalog_synth.core.types import SyntheticTable, TableRef
 from catalog_synth.publish.gms import CatalogConnectionError, connect, short
-from catalog_synth.publish.markers import Proposal, dataset_proposals, sandbox_page
+from catalog_synth.publish.markers import (
+    Proposal,
+    copy_measure_patches,
+    dataset_proposals,
+    sandbox_page,
+)
 from catalog_synth.publish.urns import DatasetLocation, UrnError
 from catalog_synth.store.copies import logical_name
 
@@ -102,9 +107,24 @@ class CatalogSink(ABC):
             return
         self.deliver(urn, proposals)
 
+    def publish_copy(self, table: SyntheticTable, source: TableRef, location: DatasetLocation) -> None:
+        """A rebalanced copy's utility and diversity, as custom properties of its source dataset."""
+        if not table.rebalance:
+            return
+        try:
+            urn = location.dataset_urn(source)
+        except UrnError as exc:
+            self.report.failed[str(table.ref)] = str(exc)
+            return
+        self.deliver_more(urn, copy_measure_patches(urn, logical_name(table.ref, self.multi_warehouse), table.rebalance))
+
     @abstractmethod
     def deliver(self, urn: str, proposals: list[Proposal]) -> None:
         """Send (or queue) one dataset's proposals; record the outcome in ``self.report``."""
+
+    def deliver_more(self, urn: str, proposals: list[Proposal]) -> None:
+        """Proposals for a dataset in addition to those delivered for it (a copy's properties)."""
+        self.deliver(urn, proposals)
 
     def close(self) -> SinkReport:
         return self.report
@@ -126,6 +146,7 @@ class FileSink(CatalogSink):
         super().__init__(config)
         self.path = path
         self.proposals: dict[str, list[Proposal]] = {}
+        self.more: list[Proposal] = []  # for datasets this run published nothing else for
 
     @classmethod
     def create(cls, config: Config, settings: dict[str, Any]) -> FileSink:
@@ -138,8 +159,16 @@ class FileSink(CatalogSink):
         self.proposals[urn] = proposals
         self.report.published.append(urn)
 
+    def deliver_more(self, urn: str, proposals: list[Proposal]) -> None:
+        """After this run's proposals for the dataset, or after its previous file's records (a
+        dataset left unchanged keeps them; the newer patches come last and win)."""
+        if urn in self.proposals:
+            self.proposals[urn] = [*self.proposals[urn], *proposals]
+        else:
+            self.more.extend(proposals)
+
     def close(self) -> SinkReport:
-        if not self.proposals:
+        if not self.proposals and not self.more:
             return self.report  # nothing new: the file stays as it is
         kept = self._kept_from_previous_file()
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,8 +177,11 @@ class FileSink(CatalogSink):
         written = Path(temporary)
         try:
             _write_datahub_file(written, [p for proposals in self.proposals.values() for p in proposals])
-            if kept:  # earlier records as they were written: no need to parse them into classes again
+            if kept or self.more:  # earlier records as they were written: no need to parse them into classes again
                 records = json.loads(written.read_text(encoding="utf-8")) + kept
+                if self.more:
+                    _write_datahub_file(written, self.more)
+                    records += json.loads(written.read_text(encoding="utf-8"))
                 written.write_text(json.dumps(records, indent=4), encoding="utf-8")
             os.replace(written, self.path)
         except BaseException:
@@ -235,7 +267,7 @@ class RestSink(DataHubDelivery):
         return cls(config, rest, graph)
 
     def accept(self, urn: str, proposals: list[Proposal]) -> None:
-        self.pending[urn] = proposals
+        self.pending[urn] = [*self.pending.get(urn, []), *proposals]
         if sum(len(p) for p in self.pending.values()) >= self.batch_size:
             self.flush()
 

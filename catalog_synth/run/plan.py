@@ -9,7 +9,13 @@ import json
 import logging
 from dataclasses import dataclass, replace
 
-from catalog_synth.core.config import Config, RebalanceConfig, WarehouseConfig
+from catalog_synth.core.config import (
+    REBALANCE_SAMPLE_ROWS,
+    Config,
+    RebalanceConfig,
+    WarehouseConfig,
+)
+from catalog_synth.core.generators import rare_class_warning
 from catalog_synth.core.types import (
     SynthesisSettings,
     TableInfo,
@@ -215,17 +221,10 @@ def _rebalance_task(
     """The task of one rebalanced copy: the same table read again, its own generator and rows."""
     output = replace(task.ref, name=request.output_name(task.ref.name))
     last = NEVER_SYNCED if full else previous.get(logical_name(output, config.multi_warehouse), NEVER_SYNCED)
-    synthesizer, generator_settings = config.generator_for(task.ref.warehouse, task.ref.qualified, request)
-    settings = replace(
-        synthesis_settings(config, task.ref),
-        synthesizer=synthesizer,
-        generator_settings=generator_settings,
-        rebalance=request.spec(),
-    )
     return replace(
         task,
-        settings=settings,
-        sample_rows=request.sample_rows or task.sample_rows,
+        settings=rebalance_settings(config, task.ref, request),
+        sample_rows=request.sample_rows or max(task.sample_rows, REBALANCE_SAMPLE_ROWS),
         previous_fingerprint=last.fingerprint,
         settled_reason=last.settled_reason,
         keys=replace(  # its keys stay fakes: only the table's own rules apply
@@ -238,6 +237,22 @@ def _rebalance_task(
         output=output,
         variant=request.digest(),
         copies=(),
+    )
+
+
+def rebalance_settings(config: Config, ref: TableRef, request: RebalanceConfig) -> SynthesisSettings:
+    """A rebalanced copy's synthesis settings: its own generator (by default the one that won the
+    rebalancing benchmark, whatever the table's) and request. A generator that cannot learn a rare
+    class is used only when named, with a warning."""
+    synthesizer, generator_settings = config.generator_for(ref.warehouse, ref.qualified, request)
+    warning = rare_class_warning(synthesizer)
+    if warning:
+        log.warning("%s: %s", ref, warning)
+    return replace(
+        synthesis_settings(config, ref),
+        synthesizer=synthesizer,
+        generator_settings=generator_settings,
+        rebalance=request.spec(),
     )
 
 

@@ -27,8 +27,6 @@ def publish_outcome(
         name = writer.write(
             table, multi_warehouse=config.multi_warehouse, dialect=outcome.dialect, fingerprint=outcome.fingerprint
         )
-    if table.rebalance is not None:  # not a catalog dataset: its source's page links to it
-        return outcome.result
     if sinks:
         from catalog_synth.publish.urns import DatasetLocation, UrnError
 
@@ -37,6 +35,11 @@ def publish_outcome(
             database=outcome.database,
             warehouse=config.warehouse(table.ref.warehouse),
         )
+        if table.rebalance is not None:  # not a catalog dataset: its source's page links to it
+            with stage("publish"):
+                for sink in sinks:
+                    sink.publish_copy(table, outcome.result.ref, location)
+            return outcome.result
         catalog_names[str(table.ref)] = name
         try:
             catalog_names[location.dataset_urn(table.ref)] = name

@@ -22,20 +22,28 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.frames import from_model_space
+from catalog_synth.core.generators import rare_class_warning
 from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
     GateFailed,
     GateResult,
+    SynthesisError,
     SynthesisSettings,
     SyntheticTable,
     TableInfo,
 )
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
+from catalog_synth.gate.utility import rebalance_utility, utility_warning
 from catalog_synth.link.enforce import within
 from catalog_synth.link.rules import Rule
 from catalog_synth.model import GeneratorReport, Target
-from catalog_synth.model.rebalance import class_shares, rebalancing, target_of
+from catalog_synth.model.rebalance import (
+    class_shares,
+    meet_shares,
+    rebalancing,
+    target_of,
+)
 from catalog_synth.model.sample import generated_columns, reference_rows, sample_model
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
@@ -97,6 +105,7 @@ def synthesize_table(
     with stage("quality"):
         modelled = table.mode is Mode.MODEL
         quality = quality_score(table.frame, synthetic, table.classes, seed=settings.seed or 0) if modelled else None
+    rebalance, notes = _rebalance_measures(table, synthetic, target)
     with stage("generate"):
         data = _output(table, synthetic)
     return SyntheticTable(
@@ -109,11 +118,31 @@ def synthesize_table(
         quality=quality,
         gate=gate,
         synced_at=datetime.now(timezone.utc),
-        notes=[*mode_notes(table), *(outcome.note() for outcome in kept)],
+        notes=[*mode_notes(table), *(outcome.note() for outcome in kept), *notes],
         generator=generator,
-        rebalance=class_shares(table, synthetic, target),
+        rebalance=rebalance,
         shortfall=_shortfall(table, len(data)),
     )
+
+
+def _rebalance_measures(
+    table: PreparedTable, synthetic: pd.DataFrame, target: Target | None
+) -> tuple[dict | None, list[str]]:
+    """A rebalanced copy's class shares, utility and diversity, and its warnings; raises
+    SynthesisError for a copy whose gain is below the request's ``min_gain``."""
+    shares = class_shares(table, synthetic, target)
+    if shares is None:
+        return None, []
+    settings = table.settings
+    with stage("utility"):
+        shares.update(rebalance_utility(table, synthetic, target, settings.min_category_count, settings.seed or 0))
+    notes = [note for note in (rare_class_warning(settings.synthesizer), utility_warning(shares["utility"])) if note]
+    min_gain = settings.rebalance.min_gain
+    utility = shares["utility"]
+    if min_gain is not None and (not utility["measured"] or utility["gain_auc_roc"] < min_gain):
+        measured = f"gain {utility['gain_auc_roc']:+.3f}" if utility["measured"] else f"not measured: {utility['reason']}"
+        raise SynthesisError(f"rebalanced copy not published: utility {measured}, below min_gain {min_gain:+.3f}")
+    return shares, notes
 
 
 def _shortfall(table: PreparedTable, rows: int) -> list[str]:
@@ -159,6 +188,8 @@ def _generate(
         modelled = generated_columns(table, attempt, rng)
     else:
         modelled, generator = sample_model(table, attempt, rng, target)  # rare-row copies replaced
+        if target is not None:
+            modelled = meet_shares(modelled, target, table.n_rows, rng)
     for name in table.empty():
         modelled[name] = None
     modelled = modelled.head(table.n_rows).reset_index(drop=True)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 
+from catalog_synth.core.rule_notes import rule_note
 from catalog_synth.core.timings import collect, stage
 from catalog_synth.core.types import (
     GateFailed,
@@ -24,7 +25,6 @@ from catalog_synth.core.types import (
     with_rows_note,
 )
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
-from catalog_synth.core.rule_notes import rule_note
 from catalog_synth.link.rules import chosen
 from catalog_synth.link.rules import measure as measure_rules
 from catalog_synth.run.connections import cached_connector

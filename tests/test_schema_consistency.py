@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -31,7 +32,7 @@ from consistency_checks import (
 )
 from public_schemas import DATABASES, libpq_dsn, load
 
-from catalog_synth.core.config import load_config
+from catalog_synth.core.config import Config, load_config
 from catalog_synth.core.types import TableStatus
 from catalog_synth.run.sync import run_sync
 
@@ -205,14 +206,7 @@ def test_an_incremental_sync_keeps_the_shares_of_an_unchanged_reference_parent(p
     database = DATABASES["chinook"]
     url = pg_server.create_database("consistent_chinook_incremental")
     load(database, url)
-    config_file = tmp_path / "catalog-synth.yml"
-    config_file.write_text(yaml.safe_dump({
-        "warehouses": [{"name": "chinook", "url": url, "include": ["public.genre", "public.mediatype", "public.track"]}],
-        "sample_rows": 600, "copy_rows": COPY_ROWS, "seed": 5, "executor": {"workers": 1},
-        "store": "store.duckdb", "catalog": {"file": None},
-    }))  # fmt: skip
-    config = load_config(config_file)
-    run_sync(config)
+    config = _synced_once(tmp_path, url, ["public.genre", "public.mediatype", "public.track"])
     with psycopg.connect(libpq_dsn(url), autocommit=True) as con:
         con.execute("UPDATE track SET milliseconds = milliseconds + 1 WHERE trackid % 7 = 0")
     report = run_sync(config)
@@ -272,15 +266,7 @@ def test_an_incremental_sync_copies_from_the_stored_parent(pg_server, tmp_path) 
     database = DATABASES["chinook"]
     url = pg_server.create_database("consistent_chinook_rules_incremental")
     load(database, url)
-    config_file = tmp_path / "catalog-synth.yml"
-    config_file.write_text(yaml.safe_dump({
-        "warehouses": [{"name": "chinook", "url": url,
-                        "include": ["public.employee", "public.customer", "public.invoice"]}],
-        "sample_rows": 600, "copy_rows": COPY_ROWS, "seed": 5, "executor": {"workers": 1},
-        "store": "store.duckdb", "catalog": {"file": None},
-    }))  # fmt: skip
-    config = load_config(config_file)
-    run_sync(config)
+    config = _synced_once(tmp_path, url, ["public.employee", "public.customer", "public.invoice"])
     with psycopg.connect(libpq_dsn(url), autocommit=True) as con:
         con.execute("UPDATE invoice SET total = total + 1 WHERE invoiceid % 5 = 0")
     report = run_sync(config)
@@ -289,3 +275,16 @@ def test_an_incremental_sync_copies_from_the_stored_parent(pg_server, tmp_path) 
     for rule in ("invoice billing country = customer country", "invoice billing city = customer city"):
         real, synthetic = rule_shares(url, config.store, *RULES["chinook"][rule])
         assert real == 1.0 and synthetic >= 0.99, (rule, synthetic)
+
+
+def _synced_once(tmp_path: Path, url: str, include: list[str]) -> Config:
+    """A config file over Chinook's ``include`` tables, synced once (for an incremental sync next)."""
+    config_file = tmp_path / "catalog-synth.yml"
+    config_file.write_text(yaml.safe_dump({
+        "warehouses": [{"name": "chinook", "url": url, "include": include}],
+        "sample_rows": 600, "copy_rows": COPY_ROWS, "seed": 5, "executor": {"workers": 1},
+        "store": "store.duckdb", "catalog": {"file": None},
+    }))  # fmt: skip
+    config = load_config(config_file)
+    run_sync(config)
+    return config

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import TYPE_CHECKING
 
 import click
@@ -11,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog_synth.entry.common import config_option, load_or_exit
+from catalog_synth.serve.auth import is_loopback
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -54,7 +54,7 @@ def serve_command(config_path: str | None, host: str | None, port: int | None, p
     pg_port = pg_port if pg_port is not None else config.sandbox.pg_port
     host = host or config.sandbox.host
     port = port or config.sandbox.port
-    if not config.sandbox.token_hashes and not _is_loopback(host):
+    if not config.sandbox.token_hashes and not is_loopback(host):
         console.print(
             f"[yellow]warning:[/] listening on {host} without tokens: anyone who can reach it can query "
             "the synthetic tables (set sandbox.token_hashes)"
@@ -124,11 +124,3 @@ def result_table(result: QueryResult) -> Table:
         table.add_row(*("[dim]NULL[/]" if value is None else escape(str(value)) for value in row))
     return table
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

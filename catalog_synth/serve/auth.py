@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
@@ -73,3 +74,13 @@ def token_check(page: bool) -> Callable[[Request], Awaitable[None]]:
             raise AuthRequired(page=page)
 
     return require_token
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is this machine's loopback."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -109,15 +109,22 @@ def arrow_rows(data: pa.Table) -> list[tuple[Any, ...]]:
     return list(zip(*(column.to_pylist() for column in data.columns)))
 
 
+# DuckDB settings every sandbox connection starts with: no extension loaded or installed, no
+# Python object read by name.
+LOCKED_DOWN = {
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+    "allow_community_extensions": False,
+    "python_enable_replacements": False,
+}
+
+
 def connect_hardened(store_path: Path, settings: SandboxConfig, temp_dir: Path) -> duckdb.DuckDBPyConnection:
     """Open the store read-only with every sandbox setting applied and the configuration locked."""
     connection = duckdb.connect(
         ":memory:",
         config={
-            "autoload_known_extensions": False,
-            "autoinstall_known_extensions": False,
-            "allow_community_extensions": False,
-            "python_enable_replacements": False,
+            **LOCKED_DOWN,
             "threads": settings.threads,
             "memory_limit": settings.memory_limit,
             "temp_directory": str(temp_dir),

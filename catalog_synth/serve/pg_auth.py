@@ -18,13 +18,14 @@ import argparse
 import base64
 import hashlib
 import hmac
-import ipaddress
 import os
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from pg_mimic import messages
+
+from catalog_synth.serve.auth import is_loopback
 
 ITERATIONS = 4096
 MECHANISM = "SCRAM-SHA-256"
@@ -167,15 +168,6 @@ async def _scram(connection: Any) -> str | None:
         return None
     connection.stream.write(messages.make_authentication_sasl_final(server_final.encode()))
     return exchange.client_id
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def fatal(code: str, message: str) -> bytes:

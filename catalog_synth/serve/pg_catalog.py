@@ -25,6 +25,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, ParseError, TokenError
 
+from catalog_synth.serve.engine import LOCKED_DOWN
 from catalog_synth.serve.errors import QueryFailed, QueryRefused, QueryTimeout
 from catalog_synth.serve.pg_catalog_data import PG_TABLES, build_catalog
 from catalog_synth.serve.pg_settings import (
@@ -141,10 +142,7 @@ def _connect(timeout_seconds: float) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(
         ":memory:",
         config={
-            "autoload_known_extensions": False,
-            "autoinstall_known_extensions": False,
-            "allow_community_extensions": False,
-            "python_enable_replacements": False,
+            **LOCKED_DOWN,
             "threads": 1,
             "memory_limit": "256MB",
             "lambda_syntax": "ENABLE_SINGLE_ARROW",  # sqlglot writes x -> y

@@ -19,7 +19,8 @@ from pg_mimic.messages import FieldSpec
 from pg_mimic.stream import ConnectionClosed, PgStream
 from pg_mimic.types import decode_binary_param, decode_text_param
 
-from catalog_synth.serve.pg_auth import authenticate, fatal, is_loopback
+from catalog_synth.serve.auth import is_loopback
+from catalog_synth.serve.pg_auth import authenticate, fatal
 from catalog_synth.serve.pg_errors import WireError
 from catalog_synth.serve.pg_session import WireSession, split_statements
 from catalog_synth.serve.pg_settings import SERVER_VERSION, WireResult

@@ -32,13 +32,13 @@ from typing import Any
 from pg_mimic.stream import ConnectionClosed, PgStream
 
 from catalog_synth.core.config import SandboxConfig
-from catalog_synth.serve.auth import TokenAuth
+from catalog_synth.serve.auth import TokenAuth, is_loopback
 from catalog_synth.serve.engine import QueryEngine
-from catalog_synth.serve.pg_auth import Verifier, fatal, is_loopback
+from catalog_synth.serve.pg_auth import Verifier, fatal
 from catalog_synth.serve.pg_catalog import CatalogCache
 from catalog_synth.serve.pg_connection import Connection
 
-__all__ = ["WireConfigError", "WireServer", "WireThread", "check_listen", "is_loopback"]
+__all__ = ["WireConfigError", "WireServer", "WireThread", "check_listen"]
 
 log = logging.getLogger(__name__)
 

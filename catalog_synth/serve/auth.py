@@ -53,8 +53,13 @@ class TokenAuth:
         no tokens, its address (behind a proxy, uvicorn's ``FORWARDED_ALLOW_IPS`` makes it the
         client's own, from ``X-Forwarded-For``)."""
         if self.enabled:
-            return "token:" + _digest(self.token_of(request) or "")
+            return token_client(self.token_of(request) or "")
         return "address:" + (request.client.host if request.client else "unknown")
+
+
+def token_client(token: str) -> str:
+    """The client a token's queries count against, wherever it arrives (HTTP or PostgreSQL)."""
+    return "token:" + _digest(token)
 
 
 def _digest(token: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any
 
 from pg_mimic import messages
 
-from catalog_synth.serve.auth import is_loopback
+from catalog_synth.serve.auth import is_loopback, token_client
 
 ITERATIONS = 4096
 MECHANISM = "SCRAM-SHA-256"
@@ -124,8 +124,8 @@ def _hmac(key: bytes, message: bytes) -> bytes:
 
 
 async def authenticate(connection: Any) -> str | None:
-    """``connection``: a :class:`~.pg_connection.Connection`. The client identity the connection's queries count against (its fair share), or None
-    after telling the client why it may not connect."""
+    """The client identity a :class:`~.pg_connection.Connection`'s queries count against (its fair
+    share), or None after telling the client why it may not connect."""
     if connection.server.scram:
         return await _scram(connection)
     auth = connection.server.auth
@@ -144,7 +144,7 @@ async def authenticate(connection: Any) -> str | None:
     if not auth.accepts(token):
         connection.stream.write(fatal("28P01", "password authentication failed: the password is a sandbox token"))
         return None
-    return "token:" + hashlib.sha256(token.encode()).hexdigest()
+    return token_client(token)
 
 
 async def _scram(connection: Any) -> str | None:

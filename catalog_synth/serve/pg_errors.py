@@ -57,6 +57,16 @@ _FAILURE_CODES = (
     ("division", "22012"),
 )
 
+# The other sandbox errors, each with its own SQLSTATE.
+_SQLSTATES: dict[type[QueryError], str] = {
+    QueryTimeout: "57014",
+    ResultTooLarge: "54000",
+    TooManyQueries: "53400",
+    SandboxBusy: "53000",
+    StoreUnavailable: "57P03",
+    TableNotFound: "42P01",
+}
+
 
 def wire_error(exc: QueryError) -> WireError:
     """The SQLSTATE of a sandbox error (the message is the same as the HTTP API's)."""
@@ -65,18 +75,6 @@ def wire_error(exc: QueryError) -> WireError:
         code = next((c for text, c in _REFUSAL_CODES if text in message.lower()), "42501")
     elif isinstance(exc, QueryFailed):
         code = next((c for text, c in _FAILURE_CODES if text in message), "XX000")
-    elif isinstance(exc, QueryTimeout):
-        code = "57014"
-    elif isinstance(exc, ResultTooLarge):
-        code = "54000"
-    elif isinstance(exc, TooManyQueries):
-        code = "53400"
-    elif isinstance(exc, SandboxBusy):
-        code = "53000"
-    elif isinstance(exc, StoreUnavailable):
-        code = "57P03"
-    elif isinstance(exc, TableNotFound):
-        code = "42P01"
     else:
-        code = "XX000"
+        code = next((c for kind, c in _SQLSTATES.items() if isinstance(exc, kind)), "XX000")
     return WireError(code, message)

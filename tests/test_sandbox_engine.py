@@ -165,49 +165,70 @@ def test_max_execution_time_stops_every_cursor(hardened: duckdb.DuckDBPyConnecti
 # --- the engine: validation, limits, errors ----------------------------------------
 
 
-def test_run_returns_columns_rows_and_types(engine: QueryEngine) -> None:
-    result = engine.run("SELECT id, name, score FROM people WHERE id <= 3 ORDER BY id")
+# Both ways a query runs: Arrow data (the HTTP API) and Python rows (the PostgreSQL endpoint).
+RUNS = pytest.mark.parametrize("way", ["run", "run_rows"])
+
+
+@RUNS
+def test_run_returns_columns_rows_and_types(engine: QueryEngine, way: str) -> None:
+    result = getattr(engine, way)("SELECT id, name, score FROM people WHERE id <= 3 ORDER BY id")
     assert [(c.name, c.type) for c in result.columns] == [("id", "BIGINT"), ("name", "VARCHAR"), ("score", "DOUBLE")]
     expected = PEOPLE.loc[PEOPLE.id <= 3, ["id", "name", "score"]]
     assert result.rows == [tuple(row) for row in expected.itertuples(index=False)]
     assert result.row_count == 3 and result.truncated is False and result.elapsed_ms > 0
 
 
-def test_row_limit_truncates_and_caps_requests(store: Path) -> None:
+def test_both_ways_give_the_same_values_intervals_included(engine: QueryEngine) -> None:
+    sql = ("SELECT id, name, 1.5::DECIMAL(6, 2) AS price, DATE '2024-02-29' + id::INT AS day, "
+           "INTERVAL 1 MONTH + INTERVAL (id) DAY AS wait, [id, id] AS pair FROM people WHERE id <= 4 ORDER BY id")
+    arrow, rows = engine.run(sql), engine.run_rows(sql)
+    assert arrow.columns == rows.columns
+    assert arrow.rows == rows.rows and rows.row_count == 4
+    assert rows.rows[0][4].months == 1  # a month stays a month, not 30 days
+
+
+@RUNS
+def test_row_limit_truncates_and_caps_requests(store: Path, way: str) -> None:
     engine = QueryEngine(store, settings(row_limit=50))
+    run = getattr(engine, way)
     try:
-        capped = engine.run("SELECT * FROM people")
+        capped = run("SELECT * FROM people")
         assert (capped.row_count, capped.truncated) == (50, True)
-        assert engine.run("SELECT * FROM people", limit=10).row_count == 10
-        assert engine.run("SELECT * FROM people", limit=500).row_count == 50
-        assert engine.run("SELECT * FROM people WHERE id <= 50").truncated is False
+        assert run("SELECT * FROM people", limit=10).row_count == 10
+        assert run("SELECT * FROM people", limit=500).row_count == 50
+        assert run("SELECT * FROM people WHERE id <= 50").truncated is False
     finally:
         engine.close()
 
 
-def test_response_size_limit(store: Path) -> None:
+@RUNS
+@pytest.mark.parametrize("padding", ["repeat('x', 1000)", "[repeat('x', 500), repeat('y', 500)]"])
+def test_response_size_limit(store: Path, way: str, padding: str) -> None:
     engine = QueryEngine(store, settings(max_response_bytes=4096))
+    run = getattr(engine, way)
     try:
         with pytest.raises(ResultTooLarge, match="larger than 4096 bytes"):
-            engine.run("SELECT repeat('x', 1000) AS padding FROM range(100)")
-        assert engine.run("SELECT id FROM people WHERE id = 1").rows == [(1,)]
+            run(f"SELECT {padding} AS padding FROM range(100)")
+        assert run("SELECT id FROM people WHERE id = 1").rows == [(1,)]
     finally:
         engine.close()
 
 
-def test_runaway_query_times_out_and_engine_recovers(engine: QueryEngine) -> None:
+@RUNS
+def test_runaway_query_times_out_and_engine_recovers(engine: QueryEngine, way: str) -> None:
     with pytest.raises(QueryTimeout, match="1 s limit"):
-        engine.run(RUNAWAY)
-    assert engine.run("SELECT count(*) FROM people").rows == [(len(PEOPLE),)]
+        getattr(engine, way)(RUNAWAY)
+    assert getattr(engine, way)("SELECT count(*) FROM people").rows == [(len(PEOPLE),)]
 
 
-def test_errors_name_the_rule_and_never_echo_table_values(engine: QueryEngine) -> None:
+@RUNS
+def test_errors_name_the_rule_and_never_echo_table_values(engine: QueryEngine, way: str) -> None:
     with pytest.raises(QueryFailed) as failed:
-        engine.run("SELECT CAST(name AS INTEGER) FROM people")
+        getattr(engine, way)("SELECT CAST(name AS INTEGER) FROM people")
     assert "conversion error" in str(failed.value)
     assert "person-" not in str(failed.value)
     with pytest.raises(QueryFailed, match='column "nme" not found'):
-        engine.run("SELECT nme FROM people")
+        getattr(engine, way)("SELECT nme FROM people")
 
 
 def test_concurrency_cap_refuses_when_every_slot_stays_busy(store: Path) -> None:

@@ -22,6 +22,10 @@ class QueryTimeout(QueryError):
     """The query ran past the sandbox's time limit and was stopped."""
 
 
+class QueryCancelled(QueryTimeout):
+    """The client asked to stop the query (PostgreSQL's cancel request); same SQLSTATE as a timeout."""
+
+
 class ResultTooLarge(QueryError):
     """The result is bigger than the response size limit."""
 

@@ -20,6 +20,7 @@ from pg_mimic.stream import ConnectionClosed, PgStream
 from pg_mimic.types import decode_binary_param, decode_text_param
 
 from catalog_synth.serve.auth import is_loopback
+from catalog_synth.serve.cancellation import Cancellation
 from catalog_synth.serve.pg_auth import authenticate, fatal
 from catalog_synth.serve.pg_errors import WireError
 from catalog_synth.serve.pg_session import WireSession, split_statements
@@ -302,13 +303,15 @@ class Connection:
 
     async def _run(self, sql: str, describe_only: bool = False) -> WireResult:
         """Run a statement in the thread pool. A cancel request (psql's Ctrl-C) answers the client
-        at once; the DuckDB work it leaves behind ends by itself within ``sandbox.timeout_seconds``."""
+        at once and interrupts the DuckDB work."""
         assert self.session is not None
         loop = asyncio.get_running_loop()
         self.cancel = loop.create_future()
-        work = loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only)
+        cancellation = Cancellation()
+        work = loop.run_in_executor(self.server.pool, self.session.execute, sql, describe_only, cancellation)
         await asyncio.wait((work, self.cancel), return_when=asyncio.FIRST_COMPLETED)
         if self.cancel.done():
+            _interrupt_until_done(work, cancellation)
             work.add_done_callback(lambda future: future.exception())  # nobody waits for it any more
             raise WireError("57014", "canceling statement due to user request")
         self.cancel.cancel()
@@ -398,3 +401,11 @@ def _row_description(columns: list[WireColumn], formats: list[int]) -> bytes:
                   format_code=messages_format(formats, i))
         for i, c in enumerate(columns)
     ])
+
+
+def _interrupt_until_done(work: asyncio.Future[Any], cancellation: Cancellation, every: float = 0.05) -> None:
+    """Interrupt a cancelled statement's DuckDB work until it has ended (DuckDB clears an interrupt
+    that lands just before it starts the query)."""
+    if not work.done():
+        cancellation.cancel()
+        asyncio.get_running_loop().call_later(every, _interrupt_until_done, work, cancellation, every)

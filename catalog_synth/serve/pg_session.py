@@ -20,6 +20,7 @@ import re
 
 import sqlglot
 
+from catalog_synth.serve.cancellation import Cancellation
 from catalog_synth.serve.engine import QueryEngine
 from catalog_synth.serve.errors import (
     QueryError,
@@ -74,6 +75,7 @@ class WireSession:
         self.settings: dict[str, str] = {}
         self.in_transaction = False
         self.failed_transaction = False
+        self.cancellation = Cancellation()  # the running statement's
         for name, value in _startup_settings(startup).items():
             self._set(name, value, startup=True)
 
@@ -91,8 +93,10 @@ class WireSession:
 
     # --- statements -----------------------------------------------------------------------
 
-    def execute(self, sql: str, describe_only: bool = False) -> WireResult:
-        """Run one statement (parameters already bound). Raises :class:`WireError`."""
+    def execute(self, sql: str, describe_only: bool = False, cancellation: Cancellation | None = None) -> WireResult:
+        """Run one statement (parameters already bound); ``cancellation`` can stop its query from
+        another thread. Raises :class:`WireError`."""
+        self.cancellation = cancellation or Cancellation()
         text = _COMMENTS.sub("", sql, count=1).strip().rstrip(";").strip()
         if not text:
             return WireResult("EMPTY")
@@ -127,7 +131,8 @@ class WireSession:
 
     def _query(self, sql: str, limit: int | None) -> WireResult:
         try:
-            result = self.engine.run(sql, dialect=self.dialect, limit=limit, client=self.client)
+            result = self.engine.run_rows(sql, dialect=self.dialect, limit=limit, client=self.client,
+                                          cancellation=self.cancellation)
         except QueryError as exc:
             raise wire_error(exc) from None
         columns = [wire_column(c.name, c.type) for c in result.columns]

@@ -116,3 +116,20 @@ def test_corner_cases_score_as_the_quality_report_scores_them() -> None:
     assert_agrees(real, synthetic, classes)
     only = {"tier": classes["tier"]}  # a single column: no pairs
     assert quality_score(real, synthetic, only) == report_score(real, synthetic, only, 0)
+
+
+def test_a_column_of_one_date_is_scored_like_any_other() -> None:
+    """A date that never changes is, in nanoseconds, too large a number for ten histogram bins
+    (numpy refuses): the TPC-DS stores' ``s_rec_start_date`` failed the whole table."""
+    rng = np.random.default_rng(4)
+    n = 60
+
+    def side() -> pd.DataFrame:
+        return pd.DataFrame({
+            "opened": pd.Series([pd.Timestamp("1997-03-13")] * n).astype("datetime64[ns]"),
+            "state": pd.Series(rng.choice(["TN", "GA", "AL"], n), dtype=object),
+        })
+
+    classes = {"opened": ColumnClass("opened", "datetime", False, "", "type"),
+               "state": ColumnClass("state", "categorical", False, "", "type")}
+    assert_agrees(side(), side(), classes)

@@ -168,7 +168,11 @@ def _bins(numbers: np.ndarray) -> np.ndarray | None:
     present = numbers[~np.isnan(numbers)]
     if not np.isfinite(present).all():
         return None
-    return np.digitize(numbers, np.histogram_bin_edges(present, bins=_BINS))  # NaN (and the maximum) -> 11
+    try:
+        edges = np.histogram_bin_edges(present, bins=_BINS)
+    except ValueError:  # a range too narrow for the values' size (one date, in nanoseconds): no
+        return None  # bins, and no pair trend (as SDMetrics, whose binning fails alike)
+    return np.digitize(numbers, edges)  # NaN (and the maximum) -> 11
 
 
 def _pair_trend(first: _Column, second: _Column) -> float:

@@ -89,7 +89,8 @@ class TextModel:
             choice = self.follows.get(" ".join(words[-(order - 1) :])) if len(words) >= order - 1 else None
             if choice is not None:
                 return choice.pick(rng)
-        return self.words.pick(rng)
+        word = self.words.pick(rng)  # any common word, drawn again once where it repeats the last
+        return word if word != words[-1] else self.words.pick(rng)
 
     def _copied_up_to(self, words: list[str]) -> int | None:
         """The number of words up to the end of the first real run the value holds (None: none)."""

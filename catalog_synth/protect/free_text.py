@@ -20,9 +20,11 @@ somebody's: its values are null (an honest blank, not filler, and never a real v
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,6 +41,7 @@ MIN_CONTAINED = 10  # nor a whole real value of this many characters (normalised
 MIN_WORDS = 5  # fewer common words: the column's values are null
 MAX_TRIES = 20
 _ENDINGS = ".!?"
+_TRAILING = ",;:-" + _ENDINGS  # marks a value's final mark replaces
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,30 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Substrings:
+    """Texts found inside another, looked up by their first ``MIN_CONTAINED`` characters."""
+
+    by_prefix: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Substrings:
+        by_prefix: dict[str, set[str]] = {}
+        for text in texts:
+            by_prefix.setdefault(text[:MIN_CONTAINED], set()).add(text)
+        return cls({prefix: tuple(found) for prefix, found in by_prefix.items()})
+
+    def first_end(self, text: str) -> int | None:
+        """Where the first of the texts found in ``text`` ends (None: none is)."""
+        ends = [
+            start + len(found)
+            for start in range(len(text) - MIN_CONTAINED + 1)
+            for found in self.by_prefix.get(text[start : start + MIN_CONTAINED], ())
+            if text.startswith(found, start)
+        ]
+        return min(ends, default=None)
+
+
+@dataclass(frozen=True)
 class TextModel:
     words: Choice  # every common word, by the people who use it
     starts: Choice  # common first words
@@ -64,18 +91,18 @@ class TextModel:
     lengths: Choice  # word counts (as text)
     ending: str  # the final mark most real values end with ("" when they do not)
     runs: frozenset[tuple[str, ...]]  # every RUN-word run of a real value (words normalised)
-    contained: tuple[str, ...]  # normalised real values of MIN_CONTAINED characters or more
+    contained: Substrings  # normalised real values of MIN_CONTAINED characters or more
 
     def draw(self, rng: np.random.Generator) -> str | None:
         """A value free of real runs: made again up to ``MAX_TRIES`` times, then cut."""
         words: list[str] = []
         for _ in range(MAX_TRIES):
-            words = self._words(rng)
+            words = self._ended(self._words(rng))
             if self._copied_up_to(words) is None:
-                return self._styled(words)
+                return " ".join(words)
         while words and (end := self._copied_up_to(words)) is not None:
-            words = words[: end - 1]
-        return self._styled(words) if words else None
+            words = self._ended(words[: end - 1])
+        return " ".join(words) or None
 
     def _words(self, rng: np.random.Generator) -> list[str]:
         length = int(self.lengths.pick(rng))
@@ -93,24 +120,23 @@ class TextModel:
         return word if word != words[-1] else self.words.pick(rng)
 
     def _copied_up_to(self, words: list[str]) -> int | None:
-        """The number of words up to the end of the first real run the value holds (None: none)."""
+        """The number of words up to the end of the first real run or real value the value holds
+        (None: it holds none)."""
         keys = [_word_key(word) for word in words]
-        for end in range(RUN, len(keys) + 1):
-            if tuple(keys[end - RUN : end]) in self.runs:
-                return end
-        text = normalize(" ".join(words)) or ""
-        if any(real in text for real in self.contained):
-            for end in range(1, len(words) + 1):
-                prefix = normalize(" ".join(words[:end])) or ""
-                if any(real in prefix for real in self.contained):
-                    return end
-        return None
+        ends = [end for end in range(RUN, len(keys) + 1) if tuple(keys[end - RUN : end]) in self.runs]
+        pieces = [word.casefold() for word in words]  # normalize(" ".join(words)), word by word
+        char_end = self.contained.first_end("".join(pieces))
+        if char_end is not None:
+            ends.append(bisect.bisect_left(list(itertools.accumulate(map(len, pieces))), char_end) + 1)
+        return min(ends, default=None)
 
-    def _styled(self, words: list[str]) -> str:
-        text = " ".join(words)
-        if self.ending:
-            text = text.rstrip(",;:-" + _ENDINGS) + self.ending
-        return text
+    def _ended(self, words: list[str]) -> list[str]:
+        """``words`` ending with the column's final mark (where it has one), in place of any other."""
+        if not self.ending:
+            return words
+        while words and not words[-1].rstrip(_TRAILING):
+            words = words[:-1]
+        return [*words[:-1], words[-1].rstrip(_TRAILING) + self.ending] if words else words
 
 
 def fit_text_model(values: pd.Series, ctx: FakeContext, about_people: bool = False) -> TextModel | None:
@@ -136,7 +162,7 @@ def fit_text_model(values: pd.Series, ctx: FakeContext, about_people: bool = Fal
         lengths=Choice.of(lengths),
         ending=_ending(texts.str.strip().tolist()),
         runs=frozenset(run for words in tokens for run in _runs([_word_key(word) for word in words])),
-        contained=tuple({key for key in map(normalize, texts) if key and len(key) >= MIN_CONTAINED}),
+        contained=Substrings.of(key for key in map(normalize, texts) if key and len(key) >= MIN_CONTAINED),
     )
 
 

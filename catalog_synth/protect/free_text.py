@@ -85,6 +85,8 @@ class Substrings:
 
 @dataclass(frozen=True)
 class TextModel:
+    """What one column's free text is made of: only common words, runs and lengths."""
+
     words: Choice  # every common word, by the people who use it
     starts: Choice  # common first words
     follows: dict[str, Choice]  # "w1 w2" (the words before) -> the next word

@@ -199,16 +199,6 @@ def person_name_maker(column_name: str, present: pd.Series) -> FakeMaker:
     return person_names
 
 
-def make_free_text(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
-    """Faker text in the row's locale, as long as a real text drawn at random."""
-    lengths = values.astype(str).str.len().to_numpy() if len(values) else np.array([60])
-
-    def text(faker: Any) -> str:
-        return faker.text(max_nb_chars=max(5, int(lengths[ctx.rng.integers(len(lengths))])))
-
-    return list(pooled(text, locales, ctx, distinct_share(values)))
-
-
 def make_uuids(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     return [str(uuid.UUID(bytes=ctx.rng.bytes(16), version=4)) for _ in locales]
 

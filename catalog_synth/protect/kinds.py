@@ -33,7 +33,6 @@ from catalog_synth.protect.fake_makers import (
     make_addresses,
     make_cities,
     make_companies,
-    make_free_text,
     make_identifiers,
     make_ip_addresses,
     make_postal_codes,
@@ -41,6 +40,7 @@ from catalog_synth.protect.fake_makers import (
     make_uuids,
     person_name_maker,
 )
+from catalog_synth.protect.free_text import make_free_text
 from catalog_synth.protect.names import is_place_name
 from catalog_synth.protect.recognizers import (
     Recognizer,

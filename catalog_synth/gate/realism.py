@@ -165,8 +165,8 @@ def measure(frame: pd.DataFrame, model: LanguageModel, threshold: float, real: p
     result.cities = _share(frame, by_meaning[Meaning.CITY], lambda v: str(v).casefold() in known_cities)
     country = next(iter(by_meaning[Meaning.COUNTRY]), None)
     if country:
-        result.phone_country = _agreement(frame, country, _phone_columns(frame), _phone_agrees)
-        result.postal_country = _agreement(frame, country, _postal_columns(frame), _postal_agrees)
+        result.phone_country = _agreement(frame, country, phone_columns(frame), _phone_agrees)
+        result.postal_country = _agreement(frame, country, postal_columns(frame), postal_agrees)
     return result
 
 
@@ -214,11 +214,11 @@ def _known_cities() -> frozenset[str]:
     return frozenset(cities)
 
 
-def _phone_columns(frame: pd.DataFrame) -> list[str]:
+def phone_columns(frame: pd.DataFrame) -> list[str]:
     return [n for n in frame.columns if re.search(r"phone|fax|mobile|tel", n, re.IGNORECASE)]
 
 
-def _postal_columns(frame: pd.DataFrame) -> list[str]:
+def postal_columns(frame: pd.DataFrame) -> list[str]:
     return [n for n in frame.columns if re.search(r"postal|post_?code|zip", n, re.IGNORECASE)]
 
 
@@ -254,6 +254,6 @@ def _postal_masks(country: str) -> frozenset[str]:
     return frozenset(mask_of(faker.postcode()) for _ in range(40))
 
 
-def _postal_agrees(code: str, country: str) -> bool:
+def postal_agrees(code: str, country: str) -> bool:
     masks = _postal_masks(country)
     return not masks or mask_of(code.strip()) in masks

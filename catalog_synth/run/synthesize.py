@@ -27,6 +27,7 @@ from catalog_synth.core.timings import stage
 from catalog_synth.core.types import (
     GateFailed,
     GateResult,
+    Semantic,
     SynthesisError,
     SynthesisSettings,
     SyntheticTable,
@@ -44,7 +45,7 @@ from catalog_synth.model.rebalance import (
     rebalancing,
     target_of,
 )
-from catalog_synth.model.sample import generated_columns, reference_rows, sample_model
+from catalog_synth.model.sample import finish_numbers, generated_columns, reference_rows, sample_model
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
     Attempt,
@@ -198,7 +199,20 @@ def _generate(
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
     with stage("enforce"):
         kept = within(synthetic, rules, rng)
+        _off_rare_extremes(synthetic, table, {rule.column for rule in rules}, attempt.min_count, rng)
     return unique_primary_key(table, within_lengths(table, synthetic), rng), generator, kept
+
+
+def _off_rare_extremes(
+    synthetic: pd.DataFrame, table: PreparedTable, columns: set[str], min_count: int, rng: np.random.Generator
+) -> None:
+    """Dates and amounts the rules moved (an offset from their anchor) can land on a real extreme
+    held by few people, as the model's values could: move those inward again."""
+    for name in sorted(columns & set(synthetic.columns)):
+        values = synthetic[name]
+        numeric = pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_numeric_dtype(values.dtype)
+        if numeric and table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
+            synthetic[name] = finish_numbers(values, table, name, min_count, rng)
 
 
 def _class_check(target: Target | None) -> ClassCheck | None:

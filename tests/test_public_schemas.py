@@ -33,12 +33,6 @@ from catalog_synth.entry.cli import main as cli
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store
 
-# Real findings on the schemas added for issue 21, left to the parts of that issue that fix them
-# (the rest of each database's leak check still runs; test_known_leaks_are_gone fails once fixed):
-# Northwind's orders.ship_country copies the synthetic customer's country (issue 20's copy rule),
-# and Spain, held by 5 customers, is held by only 4 among the orders.
-KNOWN_LEAKS = {"northwind": {"orders.ship_country"}}
-
 
 @pytest.fixture(scope="module", params=sorted(DATABASES))
 def synced(request: pytest.FixtureRequest, pg_server, tmp_path_factory: pytest.TempPathFactory):
@@ -80,9 +74,8 @@ def test_no_real_identifying_value_in_store_catalog_reports_or_logs(synced) -> N
     database, url, config, config_file, _, logs = synced
     real = real_values(url, database)
     assert real.identifiers and real.raw_long  # the oracle has something to look for
-    known = KNOWN_LEAKS.get(database.name, set())
-    assert {column: n for column, n in store_leaks(config.store, real).items() if column not in known} == {}
-    assert {column: n for column, n in sample_value_leaks(config.catalog.file, real).items() if column not in known} == {}
+    assert store_leaks(config.store, real) == {}
+    assert sample_value_leaks(config.catalog.file, real) == {}
     runner = CliRunner()
     reports = [
         runner.invoke(cli, ["report", "-c", str(config_file), f"public.{table}", *json_flag]).output
@@ -90,15 +83,6 @@ def test_no_real_identifying_value_in_store_catalog_reports_or_logs(synced) -> N
         for json_flag in ([], ["--json"])
     ]
     assert text_leaks(real, [json.loads(config.catalog.file.read_text()), reports, logs]) == set()
-
-
-def test_known_leaks_are_gone(synced, request: pytest.FixtureRequest) -> None:
-    database, url, config, *_ = synced
-    known = KNOWN_LEAKS.get(database.name)
-    if not known:
-        pytest.skip("no known leak on this database")
-    request.applymarker(pytest.mark.xfail(strict=True, reason=f"issue 21: {sorted(known)} carry rare real values"))
-    assert set(store_leaks(config.store, real_values(url, database))) & known == set()
 
 
 def test_every_foreign_key_resolves_in_the_store(synced) -> None:

@@ -19,11 +19,13 @@ from catalog_synth.core.types import (
     ColumnInfo,
     ColumnKind,
     ForeignKey,
+    SyntheticTable,
     TableInfo,
     TableRef,
 )
-from catalog_synth.link.enforce import order_within, within
+from catalog_synth.link.enforce import across, order_within, rare_in_child, within
 from catalog_synth.link.rules import Rule, candidates
+from catalog_synth.protect.subjects import Subjects
 from catalog_synth.run.sync import run_sync
 from connectors.graph import KeyGraph, Relationship
 
@@ -159,6 +161,32 @@ def test_a_dependent_follows_its_determinant_from_synthetic_values_only() -> Non
     assert frame.groupby("p_brand").p_mfgr.nunique().max() == 1, outcome.note()  # each brand has one manufacturer
     assert set(frame.p_mfgr) <= values and outcome.rule.name == "p_brand -> p_mfgr"
     assert RuleConfig(table="s.t", rule="city->country").rule == "city -> country"
+
+
+def test_a_copy_never_gives_the_child_a_value_too_few_of_its_own_people_hold() -> None:
+    """Spain is shown by the customers table (5 customers) but only 4 of them ordered: copied onto
+    orders, it would be a value of fewer than k of the orders' people."""
+    rng = np.random.default_rng(6)
+    customer = TableRef("w", "s", "customer")
+    orders = TableInfo(TableRef("w", "s", "orders"),
+                       [_column("customer_id", ColumnKind.INTEGER), _column("ship_country", ColumnKind.STRING)],
+                       foreign_keys=[ForeignKey(("customer_id",), customer, ("id",))])
+    relationship = Relationship(orders.ref, ("customer_id",), customer, ("id",))
+    rule = Rule("copy", "ship_country", "country", 1.0, 100, relationship)
+    real_orders = pd.DataFrame({"customer_id": [1, 1, 2, 3, 4, *range(10, 40)],
+                                "ship_country": ["Spain"] * 5 + ["France"] * 10 + ["Germany"] * 10 + ["USA"] * 10})
+    people = Subjects(len(real_orders), (real_orders.customer_id.to_numpy(),))
+    rare = rare_in_child(real_orders, [rule], people, min_count=5)
+    assert set(rare) == {"ship_country"} and len(rare["ship_country"]) == 1  # Spain: 4 people
+
+    parents = pd.DataFrame({"id": range(100), "country": ["Spain"] * 20 + ["France"] * 40 + ["Brazil"] * 40})
+    child = pd.DataFrame({"customer_id": rng.integers(0, 100, 500), "ship_country": ["Italy"] * 500})
+    table = SyntheticTable(orders.ref, orders, child, preview_rows=5)
+    (outcome,) = across(table, [rule], lambda rel, column: parents, rng, rare)
+    spanish = child.customer_id < 20
+    assert (child.ship_country[spanish] == "Italy").all()  # not copied: its own (synthetic) value stays
+    assert (child.ship_country[~spanish] == parents.country[child.customer_id[~spanish]].to_numpy()).all()
+    assert "copy the synthetic parent's country" in outcome.action
 
 
 def test_a_warehouse_that_keeps_failing_rule_queries_costs_the_rules_not_the_table(tmp_path: Path, monkeypatch) -> None:

@@ -24,7 +24,9 @@ import pandas as pd
 
 from catalog_synth.core.rule_notes import rule_note
 from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
+from catalog_synth.core.values import normalized
 from catalog_synth.link.rules import Rule
+from catalog_synth.protect.subjects import Subjects
 from connectors.graph import Relationship
 
 # A tendency whose synthetic share exceeds the real one by more than this is brought down to it.
@@ -95,15 +97,34 @@ def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gene
     return outcomes
 
 
+def rare_in_child(sample: pd.DataFrame, rules: Sequence[Rule], subjects: Subjects, min_count: int
+                  ) -> dict[str, frozenset[int]]:
+    """Worker side, for each column a copy rule fills: hashes of the real values fewer than
+    ``min_count`` of the table's people hold. A parent may show a value its many people hold
+    that the child's few share (a country of five customers, four of whom ordered): copied, it
+    would be a rare value of the child's own people."""
+    rare = {}
+    for rule in rules:
+        if rule.kind == "copy" and rule.column in sample.columns:
+            values = sample[rule.column].reset_index(drop=True)  # subjects count by row position
+            rare[rule.column] = frozenset(_hashes(sorted(subjects.rare(values, min_count))))
+    return {column: hashes for column, hashes in rare.items() if hashes}
+
+
+def _hashes(texts: list[str | None]) -> np.ndarray:
+    return pd.util.hash_array(np.array(texts, dtype=object)) if texts else np.array([], dtype="uint64")
+
+
 def across(
     table: SyntheticTable,
     rules: Sequence[Rule],
     parents: Callable[[Relationship, str], pd.DataFrame | None],
     rng: np.random.Generator,
+    rare: dict[str, frozenset[int]] | None = None,
 ) -> list[Outcome]:
     """Enforce rules across foreign keys on a linked child copy (output space), in place; a copied
     column's class says so. ``parents(relationship, column)``: the parent's synthetic rows (its key
-    columns and that column), None when they are not at hand."""
+    columns and that column), None when they are not at hand; ``rare``: :func:`rare_in_child`."""
     frame, info = table.data, table.info
     own = [r for r in rules if r.kind == "order" and not r.across]
     outcomes = []
@@ -116,7 +137,7 @@ def across(
             continue
         values = parent_values(frame, rule.relationship.columns, parent, rule.relationship.parent_columns, rule.anchor)
         if rule.kind == "copy":
-            outcomes.append(_copy(frame, info, rule, values, rng))
+            outcomes.append(_copy(frame, info, rule, values, rng, (rare or {}).get(rule.column, frozenset())))
             if rule.column in table.classes and rule.real_share >= 0.995:
                 source = f"{rule.relationship.parent.name}.{rule.anchor}"
                 reason = f"copied from its synthetic parent's {source}, like the real table"
@@ -280,7 +301,8 @@ def _like(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name:
 
 
 # -- copy --------------------------------------------------------------------------------------
-def _copy(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, rng: np.random.Generator) -> Outcome:
+def _copy(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, rng: np.random.Generator,
+          rare: frozenset[int]) -> Outcome:
     column = info.column(rule.column)
     mine = frame[rule.column]
     holds = (mine.astype(object) == values.astype(object)) | (mine.isna() & values.isna())
@@ -289,7 +311,8 @@ def _copy(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, r
     if not rows:
         return Outcome(rule, None, None, "nothing to do: no rows with a parent")
     before = float((holds & present).sum() / rows)
-    settable = present & ~holds & (values.notna() | column.nullable)
+    shown = ~pd.Series(_hashes(list(normalized(values))), index=frame.index).isin(rare) if rare else True
+    settable = present & ~holds & (values.notna() | column.nullable) & shown
     need = min(math.ceil(rule.real_share * rows - 1e-9) - int((holds & present).sum()), int(settable.sum()))
     if need <= 0:
         return Outcome(rule, before, before, "kept as generated (already at the real share)")

@@ -314,7 +314,7 @@ class KeyLinker:
         """Rules across foreign keys (link/enforce.py), from the synthetic parents just linked."""
         table = outcome.table
         if any(r.across for r in profile.rules):
-            notes = [o.note() for o in across(table, profile.rules, self._parent_rows, self.rng)]
+            notes = [o.note() for o in across(table, profile.rules, self._parent_rows, self.rng, profile.rare_copies)]
             table.notes, outcome.result.notes = [*table.notes, *notes], [*outcome.result.notes, *notes]
 
     def _parent_rows(self, relationship: Relationship, column: str) -> pd.DataFrame | None:

@@ -91,6 +91,9 @@ class KeyProfile:
     own_tokens: dict[tuple[str, ...], list[int | None]] = field(default_factory=dict, repr=False)
     # Schema-wide rules found in the real table (names and shares only: link/rules.py).
     rules: list[Rule] = field(default_factory=list)
+    # Per column a copy rule fills: hashes of the real values fewer than k of this table's people
+    # hold (a parent's value among them is not copied: link/enforce.py ``rare_in_child``).
+    rare_copies: dict[str, frozenset[int]] = field(default_factory=dict, repr=False)
 
     def of(self, relationship: Relationship) -> RelationProfile | None:
         return next((p for p in self.relations if p.relationship == relationship), None)

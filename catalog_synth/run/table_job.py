@@ -24,6 +24,7 @@ from catalog_synth.core.types import (
     TableStatus,
     with_rows_note,
 )
+from catalog_synth.link.enforce import rare_in_child
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.link.rules import chosen
 from catalog_synth.link.rules import measure as measure_rules
@@ -89,6 +90,7 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
     outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
+    outcome.keys.rare_copies = rare_in_child(sample, rules, evidence.subjects, settings.min_category_count)
     del sample, evidence  # real rows stop here
     table.notes = [*table.notes, *limits, *outcome.keys.notes, *rule_notes]
     outcome.table = _named(task, table)

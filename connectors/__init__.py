@@ -62,7 +62,7 @@ class Capability(enum.Enum):
     FAMILY_SAMPLES = "family_samples"
     #: ``change_marker(s)`` that change with the data: an unchanged table is not synthesized again.
     CHANGE_MARKERS = "change_markers"
-    #: ``compare_columns``, ``compare_with_parent`` and ``count_dependencies``: shares of rows where
+    #: ``compare_columns``, ``compare_with_parent``, ``compare_totals`` and ``count_dependencies``: shares of rows where
     #: one column is on or before another, equal to its parent's, or follows from another
     #: (schema-wide rules; counts only).
     RULE_SHARES = "rule_shares"
@@ -84,6 +84,8 @@ _MEANINGS = {
 #: (``=`` counts two empty values as equal). Its count: ``(rows with both present, rows holding)``;
 #: for ``=``, every row is present (joined rows, across a foreign key).
 Comparison = tuple[str, str, str]
+# A parent's column, and the child columns whose product summed over its children may equal it.
+Total = tuple[str, tuple[str, ...]]
 
 
 class Connector(ABC):
@@ -172,6 +174,20 @@ class Connector(ABC):
     ) -> list[tuple[int, int]]:
         """The same across a foreign key (left: a column of ``info``; right: of ``parent``), over
         the rows of ``info`` joined to their parent on ``columns = parent_columns``: one query."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
+
+    def compare_totals(
+        self,
+        info: TableInfo,
+        child: TableRef,
+        columns: tuple[str, ...],
+        parent_columns: tuple[str, ...],
+        totals: Sequence[Total],
+    ) -> list[tuple[int, int]]:
+        """For each ``(column, factors)`` of ``totals``: over the rows of ``info`` that have children
+        in ``child`` (joined on ``columns = parent_columns``) and a value in ``column``, how many,
+        and on how many ``column`` is the sum over its children of the product of ``factors``
+        (within a cent): one query."""
         raise CapabilityMissing(self, Capability.RULE_SHARES)
 
     def count_dependencies(self, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int, int]]:

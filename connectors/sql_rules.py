@@ -9,9 +9,11 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from catalog_synth.core.types import TableInfo, TableRef
-from connectors import Comparison
+from connectors import Comparison, Total
 
 _OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
+# A total equals its children's sum within half a cent, or a millionth of itself (float sums).
+_CENT, _RELATIVE = 0.005, 1e-6
 
 
 class RuleShares:
@@ -43,6 +45,30 @@ class RuleShares:
         statement = sa.select(*sums).select_from(child.join(above, on))
         return _pairs(self._read(statement, info.ref, "measure rules of"))
 
+    def compare_totals(
+        self,
+        info: TableInfo,
+        child: TableRef,
+        columns: tuple[str, ...],
+        parent_columns: tuple[str, ...],
+        totals: Sequence[Total],
+    ) -> list[tuple[int, int]]:
+        if not totals:
+            return []
+        below = self._table(child, sorted({*columns, *(f for _, factors in totals for f in factors)})).alias("c")
+        keys = [below.c[c].label(f"k{i}") for i, c in enumerate(columns)]
+        sums = [sa.func.sum(_product(below, factors)).label(f"t{i}") for i, (_, factors) in enumerate(totals)]
+        grouped = sa.select(*keys, *sums).group_by(*[below.c[c] for c in columns]).subquery("s")
+        above = self._table(info.ref, sorted({*parent_columns, *(column for column, _ in totals)})).alias("p")
+        on = sa.and_(*[above.c[p] == grouped.c[f"k{i}"] for i, p in enumerate(parent_columns)])
+        counts = []
+        for i, (column, _) in enumerate(totals):
+            total, summed = above.c[column], grouped.c[f"t{i}"]
+            present = sa.and_(total.is_not(None), summed.is_not(None))
+            holds = sa.and_(present, sa.func.abs(total - summed) <= _CENT + _RELATIVE * sa.func.abs(total))
+            counts += [sa.func.sum(sa.case((present, 1), else_=0)), sa.func.sum(sa.case((holds, 1), else_=0))]
+        statement = sa.select(*counts).select_from(above.join(grouped, on))
+        return _pairs(self._read(statement, info.ref, "measure rules of"))
 
     def count_dependencies(self, info: TableInfo, pairs: Sequence[tuple[str, str]]) -> list[tuple[int, int, int]]:
         counts = []
@@ -66,6 +92,13 @@ class RuleShares:
             row = self._read(statement, info.ref, "measure rules of").iloc[0].tolist()
             counts.append(tuple(0 if v is None or v != v else int(v) for v in row))
         return counts
+
+
+def _product(table: sa.FromClause, factors: tuple[str, ...]) -> sa.ColumnElement:
+    product = table.c[factors[0]]
+    for factor in factors[1:]:
+        product = product * table.c[factor]
+    return product
 
 
 def _sums(comparisons: list[tuple[sa.ColumnElement, str, sa.ColumnElement]]) -> list[sa.ColumnElement]:

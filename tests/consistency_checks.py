@@ -108,6 +108,10 @@ RULES = {
         "invoice billing postal code = customer postal code": (
             "invoice i JOIN customer c ON c.customerid = i.customerid", "i.billingpostalcode IS NOT DISTINCT FROM c.postalcode"),
         "employee hired after birth": ("employee e", "e.hiredate >= e.birthdate"),
+        # a parent total: an invoice's total is the sum of its lines' unit price times quantity
+        "invoice total = sum of its lines": (
+            "invoice i JOIN (SELECT invoiceid, sum(unitprice * quantity) AS lines FROM invoiceline GROUP BY invoiceid) l"
+            " ON l.invoiceid = i.invoiceid", "abs(i.total - l.lines) < 0.005"),
     },
     "tpch": {
         "line item shipped on or after its order date": (

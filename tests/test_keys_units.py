@@ -34,6 +34,7 @@ from catalog_synth.link.profile import (
     drop_real_keys,
     histogram,
 )
+from catalog_synth.link.rules import Rule
 from catalog_synth.store.relations import cardinality_similarity
 from connectors.graph import (
     KeyGraph,
@@ -331,3 +332,30 @@ def test_identifying_sources_are_nearby_tables_first_then_people_tables_at_most_
     assert {s.table.name for s in sources} == {"accounts"} | {f"customers{i:02d}" for i in range(6)}
     assert not {"orders", "labels"} & {s.table.name for s in sources}  # not itself, not a table about no one
     assert "website_url" not in {s.column for s in sources}
+
+
+@pytest.mark.parametrize("parent_first", [True, False])
+def test_a_total_waits_for_its_children_whichever_arrives_first(parent_first: bool) -> None:
+    """An invoice's total is the sum of its lines (a ``total`` rule of the invoice): the invoice is
+    linked, hands out its keys, and is published only once its lines are linked, with the sums."""
+    invoices = synthetic("invoices", "invoice_id", pd.DataFrame({"invoice_id": [1, 2, 3], "total": [5, 7, 9]}), {})
+    lines = synthetic(
+        "lines", "line_id",
+        pd.DataFrame({"line_id": range(12), "invoice_id": [0] * 12, "price": [1, 2, 3] * 4, "quantity": [1, 2] * 6}),
+        {"invoice_id": ("invoices", "invoice_id")},
+    )
+    graph = graph_of(invoices, lines)
+    relationship = graph.children_of(invoices.ref)[0]
+    parent = Outcome(invoices)
+    parent.keys = KeyProfile(rules=[Rule("total", "total", "price * quantity", 1.0, 3, relationship)])
+    linker = KeyLinker(graph, lambda ref, columns: None, seed=5)
+    linker.expect([invoices.ref, lines.ref])
+    first, second = (parent, Outcome(lines)) if parent_first else (Outcome(lines), parent)
+    released = linker.arrive(first)
+    assert all(o.result.ref.name != "invoices" for o in released)  # the invoice waits for its lines
+    released += linker.arrive(second) + linker.finish()
+    assert sorted(o.result.ref.name for o in released) == ["invoices", "lines"]
+    sums = (lines.data.price * lines.data.quantity).groupby(lines.data.invoice_id).sum()
+    with_lines = invoices.data.set_index("invoice_id").total.loc[sums.index]
+    assert list(with_lines) == list(sums), (invoices.data, sums)
+    assert any("take the sum of their synthetic children" in note for note in parent.table.notes)

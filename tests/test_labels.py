@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.types import TableRef, with_rows_note
+from catalog_synth.link.assign import covered_by_wider
 from catalog_synth.link.labels import (
     EMPTY,
     key_tokens,
@@ -17,7 +18,6 @@ from catalog_synth.link.labels import (
     token_positions,
     weighted_parents,
 )
-from catalog_synth.link.link import _covered
 from connectors.graph import KeyGraph, Relationship
 
 
@@ -55,7 +55,7 @@ def test_a_key_inside_a_wider_key_to_a_parent_that_points_at_its_parent_is_drawn
     ps_part = Relationship(ref["partsupp"], ("ps_partkey",), ref["part"], ("p_partkey",))
     graph = KeyGraph({}, [wide, part, supplier, orders, ps_part])
     pools = {r: pd.DataFrame({"k": [1]}) for r in (wide, part, supplier, orders)}
-    covered = _covered(graph, [wide, part, supplier, orders], pools)
+    covered = covered_by_wider(graph, [wide, part, supplier, orders], pools)
     # partsupp's part keys point at part: covered; no partsupp(ps_suppkey) -> supplier is declared here
     assert covered == {part: wide}
 

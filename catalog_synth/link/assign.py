@@ -7,8 +7,12 @@ synthetic parent in the parent's key pool (-1 for an empty key).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
+
+from connectors.graph import KeyGraph, Relationship
 
 # Rounds of re-drawing the non-sampling parents of rows whose composite key repeats.
 KEY_REDRAW_ROUNDS = 10
@@ -116,3 +120,31 @@ def unique_key(
             for column, referred in zip(own, pool.columns):
                 data.loc[repeated, column] = pool[referred].to_numpy()[picks]
     return data.dropna(subset=columns).drop_duplicates(subset=columns).reset_index(drop=True)
+
+
+def covered_by_wider(
+    graph: KeyGraph, relationships: list[Relationship], pools: Mapping[Relationship, object]
+) -> dict[Relationship, Relationship]:
+    """Relationships whose columns are part of a wider foreign key of the same table that can be
+    linked (``lineitem(l_partkey) -> part`` inside ``lineitem(l_partkey, l_suppkey) -> partsupp``)
+    and whose parent the wider parent's own keys point at (``partsupp(ps_partkey) -> part``):
+    drawing the wider key as a unit satisfies them (``pools``: a parent's keys, when it has some)."""
+    covered = {}
+    for narrow in relationships:
+        for wider in sorted(relationships, key=lambda r: -len(r.columns)):
+            if narrow.self_reference or wider.self_reference or not set(narrow.columns) < set(wider.columns):
+                continue
+            if isinstance(pools.get(wider), pd.DataFrame) and _points_at(graph, wider, narrow):
+                covered[narrow] = wider
+                break
+    return covered
+
+
+def _points_at(graph: KeyGraph, wider: Relationship, narrow: Relationship) -> bool:
+    """Whether the wider parent's columns under ``narrow``'s columns are a foreign key to its parent."""
+    through = dict(zip(wider.columns, wider.parent_columns))
+    columns = tuple(through[c] for c in narrow.columns)
+    return any(
+        r.columns == columns and r.parent == narrow.parent and r.parent_columns == narrow.parent_columns
+        for r in graph.parents_of(wider.parent)
+    )

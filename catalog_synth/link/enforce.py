@@ -10,6 +10,8 @@ construction, not by dropping rows.
 * **copy** (calling process, once keys are linked): the child column takes its synthetic
   parent's value on the real share of rows. The parent's value is synthetic (a fake or a
   modelled value): no real value enters.
+* **total** (calling process, once a child is linked; its parent waits for it): the parent's
+  amount becomes the sum over its synthetic children, on the real share of parents.
 """
 
 from __future__ import annotations
@@ -298,6 +300,39 @@ def _like(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name:
     if isinstance(original.dtype, pd.DatetimeTZDtype):
         return shifted.dt.tz_localize("UTC").dt.tz_convert(original.dtype.tz)
     return shifted.astype(original.dtype) if str(original.dtype).startswith("datetime64") else shifted
+
+
+# -- total -------------------------------------------------------------------------------------
+def total(parent: SyntheticTable, rule: Rule, children: pd.DataFrame, rng: np.random.Generator) -> Outcome:
+    """Set ``rule.column`` of ``parent`` (in place) to the sum over its synthetic ``children`` of
+    ``rule.anchor`` (a product of their columns), rounded to the column's scale, on as many of
+    the parents with children as the real share needs. Sums of synthetic values only."""
+    relationship, factors = rule.relationship, rule.anchor.split(" * ")
+    frame = parent.data
+    if not {*factors, *relationship.columns} <= set(children.columns) or rule.column not in frame.columns:
+        return Outcome(rule, None, None, "not enforced: the columns are not in the copies")
+    product = ordered(children[factors[0]])
+    for factor in factors[1:]:
+        product = product * ordered(children[factor])
+    sums = children[list(relationship.columns)].assign(_sum=product).groupby(list(relationship.columns))["_sum"]
+    sums = sums.sum(min_count=1).reset_index()
+    values = ordered(parent_values(frame, relationship.parent_columns, sums, relationship.columns, "_sum"))
+    column = ordered(frame[rule.column])
+    present = values.notna() & column.notna()
+    rows = int(present.sum())
+    if not rows:
+        return Outcome(rule, None, None, "nothing to do: no parent with children")
+    holds = present & ((column - values).abs() <= 0.005 + 1e-6 * column.abs())
+    before = float(holds.sum() / rows)
+    need = min(math.ceil(rule.real_share * rows - 1e-9) - int(holds.sum()), int((present & ~holds).sum()))
+    if need <= 0:
+        return Outcome(rule, before, before, "kept as generated (already at the real share)")
+    chosen = frame.index[np.sort(rng.choice(np.flatnonzero((present & ~holds).to_numpy()), need, replace=False))]
+    scale = parent.info.column(rule.column).scale
+    column.loc[chosen] = values[chosen].round(2 if scale is None else scale)
+    frame[rule.column] = _like(column, frame[rule.column], parent.info, rule.column)
+    after = float((present & ((column - values).abs() <= 0.005 + 1e-6 * column.abs())).sum() / rows)
+    return Outcome(rule, before, after, f"{need} rows take the sum of their synthetic children")
 
 
 # -- copy --------------------------------------------------------------------------------------

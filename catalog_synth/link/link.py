@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -38,6 +37,7 @@ from catalog_synth.core.types import (
     with_rows_note,
 )
 from catalog_synth.link.assign import (
+    covered_by_wider,
     draw_parents,
     draw_self_parents,
     number_children,
@@ -51,21 +51,13 @@ from catalog_synth.link.labels import (
     token_positions,
     weighted_parents,
 )
-from catalog_synth.link.profile import KeyProfile, RelationProfile
+from catalog_synth.link.profile import KeyProfile, Outcome, RelationProfile
 from catalog_synth.link.rules import anchors_of
+from catalog_synth.link.totals import WaitingParents, sums_over
 from connectors.graph import KeyGraph, Relationship
 
 # (table, columns) -> its stored synthetic keys, or None when the store has no copy of it.
 StoredKeys = Callable[[TableRef, tuple[str, ...]], "pd.DataFrame | None"]
-
-
-class Outcome(Protocol):
-    """What the linker needs of a worker's answer (``catalog_synth.run.tasks.TableOutcome``)."""
-
-    result: TableResult
-    table: SyntheticTable | None
-    keys: KeyProfile | None
-    settled: bool  # not published for a reason that holds while the table's fingerprint does
 
 
 @dataclass(frozen=True)
@@ -95,6 +87,7 @@ class KeyLinker:
         self.notes: dict[TableRef, dict[str, str]] = defaultdict(dict)  # child -> relationship label -> note
         # reference tables of this run: referenced columns -> synthetic key -> token of the real key
         self.tokens: dict[TableRef, dict[tuple[str, ...], dict[tuple, int | None]]] = {}
+        self.waiting = WaitingParents()  # parents whose totals come from children still to link
 
     def expect(self, refs: Iterable[TableRef]) -> None:
         """Tables the next round of work will deliver."""
@@ -125,8 +118,8 @@ class KeyLinker:
             outcome = self.held.pop(ref)
             waiting = Unlinked("its parent's keys depend on this table's keys (a key cycle)", keep_fakes=False)
             pools = {r: waiting if (p := self._pool(r)) is None else p for r in self._relationships(ref)}
-            ready.append(self._link(outcome, pools))
-        return ready
+            ready += self._linked(self._link(outcome, pools))
+        return [*ready, *self.waiting.ready(lambda ref: False)]
 
     def stale(self) -> list[TableRef]:
         """Tables whose published keys point at parents that have since got new keys, with all
@@ -150,9 +143,20 @@ class KeyLinker:
                 pools = {r: self._pool(r) for r in self._relationships(ref)}
                 if any(pool is None for pool in pools.values()):
                     continue
-                ready.append(self._link(self.held.pop(ref), pools))
+                ready += self._linked(self._link(self.held.pop(ref), pools))
                 progress = True
-        return ready
+        return [*ready, *self.waiting.ready(self._coming)]
+
+    def _linked(self, outcome: Outcome) -> list[Outcome]:
+        """A linked table sets the totals of the parents that wait for it, and waits itself while
+        children its own totals come from are still to come."""
+        if outcome.table is None:
+            return [outcome]
+        self.waiting.child_linked(outcome.table, self.rng)
+        return [] if self.waiting.wait(outcome, self._coming) else [outcome]
+
+    def _coming(self, ref: TableRef) -> bool:
+        return ref in self.expected or ref in self.held
 
     def _relationships(self, ref: TableRef) -> list[Relationship]:
         return [r for r in self.graph.parents_of(ref) if not r.self_reference]
@@ -165,6 +169,8 @@ class KeyLinker:
         elif parent in self.held:
             if self._keys_still_change(parent, columns) or not self._will_publish(parent):
                 return None
+            if sums_over(self.held[parent], relationship.child):
+                return None  # linked after its parent, which then waits for its sums
             frame = self.held[parent].table.data
         elif parent in self.expected:
             return None
@@ -248,7 +254,7 @@ class KeyLinker:
             self.graph.parents_of(table.ref), key=lambda r: (r.self_reference, -len(r.columns), r not in together)
         )
         redraw: list[tuple[tuple[str, ...], pd.DataFrame]] = []
-        covered = _covered(self.graph, relationships, pools)
+        covered = covered_by_wider(self.graph, relationships, pools)
         for relationship in relationships:
             measured = profile.of(relationship) or RelationProfile(relationship, {})
             if relationship.self_reference:
@@ -383,34 +389,6 @@ def _empty_note(pools: dict[Relationship, pd.DataFrame | Unlinked]) -> list[str]
     if not unlinked:
         return []
     return [f"the table is empty: published empty, though its parent {', '.join(unlinked)} has no synthetic keys"]
-
-
-def _covered(
-    graph: KeyGraph, relationships: list[Relationship], pools: dict[Relationship, pd.DataFrame | Unlinked]
-) -> dict[Relationship, Relationship]:
-    """Relationships whose columns are part of a wider foreign key of the same table that can be
-    linked (``lineitem(l_partkey) -> part`` inside ``lineitem(l_partkey, l_suppkey) -> partsupp``)
-    and whose parent the wider parent's own keys point at (``partsupp(ps_partkey) -> part``):
-    drawing the wider key as a unit satisfies them."""
-    covered = {}
-    for narrow in relationships:
-        for wider in sorted(relationships, key=lambda r: -len(r.columns)):
-            if narrow.self_reference or wider.self_reference or not set(narrow.columns) < set(wider.columns):
-                continue
-            if isinstance(pools.get(wider), pd.DataFrame) and _points_at(graph, wider, narrow):
-                covered[narrow] = wider
-                break
-    return covered
-
-
-def _points_at(graph: KeyGraph, wider: Relationship, narrow: Relationship) -> bool:
-    """Whether the wider parent's columns under ``narrow``'s columns are a foreign key to its parent."""
-    through = dict(zip(wider.columns, wider.parent_columns))
-    columns = tuple(through[c] for c in narrow.columns)
-    return any(
-        r.columns == columns and r.parent == narrow.parent and r.parent_columns == narrow.parent_columns
-        for r in graph.parents_of(wider.parent)
-    )
 
 
 def _distinct(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
+from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo, TableResult
 from catalog_synth.core.values import normalize
 from catalog_synth.link.labels import label_counts, reference_tokens, stored_key_tokens
 from catalog_synth.link.plan import MIN_SAMPLED_PARENTS, KeyPlan, ParentKeys
@@ -269,3 +269,12 @@ def with_tokens(profile: KeyProfile, sample: pd.DataFrame, table: SyntheticTable
             relations[relationship] = replace(measured, row_tokens=tuple(parents[relationship.columns]))
     profile.relations = list(relations.values())
     return profile
+
+
+class Outcome(Protocol):
+    """What the linker needs of a worker's answer (``catalog_synth.run.tasks.TableOutcome``)."""
+
+    result: TableResult
+    table: SyntheticTable | None
+    keys: KeyProfile | None
+    settled: bool  # not published for a reason that holds while the table's fingerprint does

@@ -9,12 +9,14 @@ Three kinds, for now:
 * **depends**: a text column of places or categories that follows from another of the table
   (``p_brand -> p_mfgr``, postal code -> city): a functional dependency;
 * **copy**: a child column equal to its parent's column on most joined rows (an invoice's
-  billing country is its customer's country): a denormalised copy.
+  billing country is its customer's country): a denormalised copy;
+* **total**: a parent's amount equal to the sum over its children of one of their amounts, or of
+  an amount times a quantity (an invoice's total, its lines' unit price times quantity).
 
 Planning (:func:`candidates`) names the pairs worth measuring from the schema alone (names and
 types); a table's worker (:func:`measure`) asks the warehouse, in one aggregate query for the
-table, one per foreign key and one per pair of label columns, on how many rows each holds. Only
-those counts leave the warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order),
+table, one per foreign key (to a parent, and from children for totals) and one per pair of label
+columns, on how many rows each holds. Only those counts leave the warehouse. A pair holding on at least ``ORDER_RULE_SHARE`` (order),
 ``DEPENDENCY_RULE_SHARE`` (depends) or ``COPY_RULE_SHARE`` (copy) of the real rows is a rule,
 kept at its real share by :mod:`catalog_synth.link.enforce`.
 """
@@ -53,14 +55,18 @@ MAX_LABEL_COLUMNS = 8
 # whose determinant repeats (at most this share of distinct values per row), follows from it.
 DEPENDENCY_RULE_SHARE = 0.95
 MAX_DISTINCT_SHARE = 0.5
+# A parent's amount that is its children's sum on at least this share of parents is a total.
+TOTAL_RULE_SHARE = 0.8
+MAX_SUMS = 8  # children's sums compared with each amount of the parent, per relationship
 COPIED_KINDS = (ColumnKind.STRING, ColumnKind.DATE, ColumnKind.DATETIME, ColumnKind.INTEGER, ColumnKind.DECIMAL)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A pair to measure: ``column`` against ``anchor`` (of the parent, across ``relationship``)."""
+    """A pair to measure: ``column`` against ``anchor`` (of the parent, across ``relationship``;
+    for a total, the sum over the children across ``relationship`` of ``anchor``, a product)."""
 
-    kind: str  # "order" or "copy"
+    kind: str  # "order", "copy", "depends" or "total"
     column: str
     anchor: str
     relationship: Relationship | None = None
@@ -68,9 +74,10 @@ class Candidate:
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule found in the real data: ``column >= anchor`` (order), ``anchor -> column`` (depends)
-    or ``column = parent.anchor`` (copy), holding on ``real_share`` of the ``rows`` measured.
-    Aggregates only."""
+    """A rule found in the real data: ``column >= anchor`` (order), ``anchor -> column`` (depends),
+    ``column = parent.anchor`` (copy) or ``column = sum(child.anchor)`` (total: a rule of the
+    parent, across a relationship from a child), holding on ``real_share`` of the ``rows``
+    measured. Aggregates only."""
 
     kind: str
     column: str
@@ -84,6 +91,8 @@ class Rule:
     def name(self) -> str:
         if self.kind == "depends":
             return f"{self.anchor} -> {self.column}"
+        if self.kind == "total":
+            return f"{self.column} = sum({self.relationship.child.name}.{self.anchor})"
         if self.relationship is None:
             return f"{self.column} >= {self.anchor}"
         parent = f"{self.relationship.parent.name}.{self.anchor}"
@@ -91,7 +100,8 @@ class Rule:
 
     @property
     def across(self) -> bool:
-        return self.relationship is not None
+        """A rule across a foreign key to a parent (a total is one from children)."""
+        return self.relationship is not None and self.kind != "total"
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.name, "kind": self.kind, "real_share": round(self.real_share, 4), "rows": self.rows,
@@ -110,6 +120,7 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
     labels = [c.name for c in info.columns if c.kind is ColumnKind.STRING and c.name not in keys
               and any(w in _bare(c.name) for w in LABEL_WORDS)][:MAX_LABEL_COLUMNS]  # fmt: skip
     found += [Candidate("depends", b, a) for a in labels for b in labels if a != b]
+    found += _total_candidates(graph, info, keys)
     for relationship in graph.parents_of(info.ref):
         parent = graph.tables.get(relationship.parent)
         if relationship.self_reference or parent is None:
@@ -123,6 +134,26 @@ def candidates(graph: KeyGraph, info: TableInfo) -> tuple[Candidate, ...]:
             Candidate("copy", c.name, p.name, relationship) for c in mine for p in theirs if _alike(c, p)
         ]
     return tuple(found)
+
+
+def _total_candidates(graph: KeyGraph, info: TableInfo, keys: set[str]) -> list[Candidate]:
+    """Amounts of ``info`` that may be sums over its children of an amount, or of an amount times
+    a quantity."""
+    mine = _numbers(info, keys, "amount")
+    found = []
+    for relationship in graph.children_of(info.ref):
+        child = graph.tables.get(relationship.child)
+        if relationship.self_reference or child is None or not mine:
+            continue
+        child_keys = {c for fk in child.foreign_keys for c in fk.columns} | set(child.primary_key)
+        amounts, quantities = _numbers(child, child_keys, "amount"), _numbers(child, child_keys, "quantity")
+        sums = [*(f"{a} * {q}" for a in amounts for q in quantities), *amounts][:MAX_SUMS]
+        found += [Candidate("total", column, summed, relationship) for column in mine for summed in sums]
+    return found
+
+
+def _numbers(info: TableInfo, keys: set[str], family: str) -> list[str]:
+    return [c.name for c in info.columns if c.kind in NUMBERS and c.name not in keys and _family(c.name) == family]
 
 
 def _family(name: str) -> str | None:
@@ -152,10 +183,9 @@ def measure(connector: Connector, info: TableInfo, found: tuple[Candidate, ...])
     if not connector.supports(Capability.RULE_SHARES):
         return [], ["the connector cannot count rows obeying a rule: schema-wide rules were not looked for"]
     rules: list[Rule] = _dependencies(connector, info, [c for c in found if c.kind == "depends"])
-    groups: dict[Relationship | None, list[Candidate]] = {}
-    for candidate in found:
-        if candidate.kind != "depends":
-            groups.setdefault(candidate.relationship, []).append(candidate)
+    totals = _by_relationship([c for c in found if c.kind == "total"])
+    rules += [rule for relationship, group in totals.items() for rule in _totals(connector, info, relationship, group)]
+    groups = _by_relationship([c for c in found if c.kind in ("order", "copy")])
     for relationship, group in groups.items():
         comparisons = [_comparisons(c) for c in group]
         flat = [comparison for pair in comparisons for comparison in pair]
@@ -171,9 +201,28 @@ def measure(connector: Connector, info: TableInfo, found: tuple[Candidate, ...])
             at += len(pair)
             if rule is not None:
                 rules.append(rule)
-    asked = len(groups) + sum(1 for c in found if c.kind == "depends")
+    asked = len(groups) + len(totals) + sum(1 for c in found if c.kind == "depends")
     queries = f"{asked} aggregate quer{'y' if asked == 1 else 'ies'}"
     return rules, [f"schema-wide rules: {len(found)} pairs of columns measured in {queries}, {len(rules)} rules found"]
+
+
+def _by_relationship(found: list[Candidate]) -> dict[Relationship | None, list[Candidate]]:
+    groups: dict[Relationship | None, list[Candidate]] = {}
+    for candidate in found:
+        groups.setdefault(candidate.relationship, []).append(candidate)
+    return groups
+
+
+def _totals(connector: Connector, info: TableInfo, relationship: Relationship, found: list[Candidate]) -> list[Rule]:
+    """The parent's amounts that are their children's sums: per amount, the best-holding sum."""
+    counts = connector.compare_totals(info, relationship.child, relationship.columns, relationship.parent_columns,
+                                      [(c.column, tuple(c.anchor.split(" * "))) for c in found])
+    best: dict[str, Rule] = {}
+    for candidate, (present, holds) in zip(found, counts):
+        share = holds / present if present else 0.0
+        if share >= TOTAL_RULE_SHARE and share > (best[candidate.column].real_share if candidate.column in best else 0):
+            best[candidate.column] = Rule("total", candidate.column, candidate.anchor, share, present, relationship)
+    return list(best.values())
 
 
 def _dependencies(connector: Connector, info: TableInfo, found: list[Candidate]) -> list[Rule]:

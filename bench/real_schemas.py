@@ -5,7 +5,9 @@ package, TPC-H made by ``tpchgen-cli``, the people side of TPC-DS made by ``tpcg
 loaded with its keys into a private PostgreSQL server, one ``sync`` with the default
 settings, then prints: tables published, leaks (real identifiers in the store, in the catalog's
 sample values, in catalog/report text and in the logs; values held by fewer than k people in
-the store), foreign-key integrity, analyst queries that return rows, median quality, time.
+the store), foreign-key integrity, analyst queries that return rows, median quality, time; for
+TPC-H also its 22 queries on a full-size copy (``bench/tpch_answers.py``): how many return rows
+and the median relative error of the aggregate queries' answers.
 
     .venv/bin/python bench/real_schemas.py [--databases chinook tpch tpcds] [--sample-rows 2000]
 """
@@ -28,6 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import schema_checks  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 from public_schemas import DATABASES, PublicDatabase, load  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tpch_answers  # noqa: E402
 
 from catalog_synth.core.config import validate_config  # noqa: E402
 from catalog_synth.core.types import TableStatus  # noqa: E402
@@ -93,6 +98,11 @@ def main() -> None:
             load(database, url)
             with tempfile.TemporaryDirectory() as folder:
                 result = measure(database, url, Path(folder), args.sample_rows, args.copy_rows)
+            if name == "tpch":  # the 22 queries on a full-size copy (bench/tpch_answers.py)
+                with tempfile.TemporaryDirectory() as folder:
+                    full = tpch_answers.answers(url, tpch_answers.full_size_sync(url, Path(folder), args.sample_rows, 7))
+                result["22 queries, full size: with rows"] = f"{full['with_rows']}/{len(full['returned'])}"
+                result["22 queries: median relative error"] = f"{full['median_error']:.3f} (goal <= {tpch_answers.GOAL})"
             print(f"\n== {name}")
             for key, value in result.items():
                 print(f"  {key:36} {value}")

@@ -38,6 +38,9 @@ _COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "p
 # A country someone was born in or holds a passport of is not where their phone and address are.
 _NOT_RESIDENCE = re.compile(r"birth|origin|nationality|citizenship|passport|issuing")
 _TEXT_SEMANTICS = {"person_name", "address", "company"}
+# Faker locales whose suffix is not the country they describe: ``en_MS`` holds Malaysia's
+# addresses, phones and states in English (Montserrat, ``MS``, has no locale).
+_LOCALE_COUNTRIES = {"en_MS": "MY"}
 
 
 @lru_cache(maxsize=None)
@@ -91,7 +94,9 @@ def faker_provider(kind: str, locale: str) -> type | None:
 
 
 def locale_country(locale: str) -> str | None:
-    """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``)."""
+    """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``; ``en_MS`` -> ``MY``)."""
+    if locale in _LOCALE_COUNTRIES:
+        return _LOCALE_COUNTRIES[locale]
     _, _, country = locale.partition("_")
     return country if len(country) == 2 and country.isupper() else None
 

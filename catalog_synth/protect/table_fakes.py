@@ -12,6 +12,7 @@ from catalog_synth.protect.classify import describes_people
 from catalog_synth.protect.contact_fakes import emails_following_names
 from catalog_synth.protect.fake_context import FakeContext
 from catalog_synth.protect.fake_makers import name_part
+from catalog_synth.protect.fake_places import agreeing_fakes
 from catalog_synth.protect.fakes import fake_column, fake_foreign_key, fit_text
 from catalog_synth.protect.locales import (
     country_column,
@@ -66,6 +67,7 @@ def fake_identifying_columns(
         else:
             unique = table.info.primary_key == (name,)
             fakes[name] = fake_column(table.classes[name].semantic, column, real, ctx, unique=unique)
+    agreeing_fakes(table, modelled, fakes, ctx)
     row_names = _names_of_rows(table, fakes)
     if row_names is not None:
         for name in names:

@@ -1,0 +1,93 @@
+"""Fake cities and postal codes that agree with their row's state: a US city of the row's state
+(GeoNames), a postal code of the row's state or province where the row locale's Faker provider
+draws one (``zipcode_in_state`` for ``en_US``, ``postcode_in_province`` for ``en_CA``).
+
+Each fake column is made per row locale, so its values already belong to the row's country; the
+state, modelled or faked, is another column, drawn apart. A replacement keeps the column's shape
+(a mask its other fakes have) and is checked against the column's real values like any fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from catalog_synth.core.types import Semantic
+from catalog_synth.protect.fake_context import FakeContext
+from catalog_synth.protect.locales import faker_provider, locale_country
+from catalog_synth.protect.meanings import Meaning, meaning_of
+from catalog_synth.protect.places import city_in_state, states_of_us_city
+from catalog_synth.protect.prepare import PreparedTable
+from catalog_synth.protect.shapes import mask_of
+
+# Faker's methods drawing a postal code of one state or province, and the attribute naming the
+# codes of the states or provinces it knows, per locale.
+_POSTCODE_IN_STATE = {"en_US": ("zipcode_in_state", "states_postcode"),
+                      "en_CA": ("postcode_in_province", "provinces_postcode_prefixes")}  # fmt: skip
+
+
+def agreeing_fakes(table: PreparedTable, modelled: pd.DataFrame, fakes: dict[str, pd.Series], ctx: FakeContext) -> None:
+    """Fake US cities and postal codes replaced, in ``fakes``, by ones of the row's state where
+    they are not of it (and the replacement is no real value)."""
+    state_name = _column_of(table, Meaning.SUBDIVISION, list(modelled.columns) + list(fakes))
+    if state_name is None:
+        return
+    states = pd.Series(fakes[state_name].to_numpy() if state_name in fakes else modelled[state_name].to_numpy())
+    states = states.map(lambda v: str(v).strip().upper() if isinstance(v, str) else None)
+    city_name = _column_of(table, Meaning.CITY, list(fakes))
+    if city_name is not None:
+        fakes[city_name] = _replaced(table, city_name, fakes[city_name], states, ctx, _city_of_state, shared=True)
+    for name in fakes:
+        if table.classes[name].semantic == Semantic.POSTAL_CODE:
+            fakes[name] = _replaced(table, name, fakes[name], states, ctx, _postcode_of_state, shared=False)
+
+
+def _column_of(table: PreparedTable, meaning: Meaning, names: list[str]) -> str | None:
+    for name in names:
+        known = table.meanings.get(name)
+        if known is None and table.classes[name].identifying and table.frame[name].dtype == object:
+            known = meaning_of(name, table.frame[name].dropna(), about_people=False, semantic=table.classes[name].semantic)
+        if known is meaning:
+            return name
+    return None
+
+
+# (current fake, row locale, row state code, context) -> a value of that state, or None to keep the fake
+Replacement = Callable[[object, str, str, FakeContext], "str | None"]
+
+
+def _city_of_state(city: object, locale: str, state: str, ctx: FakeContext) -> str | None:
+    if locale_country(locale) != "US" or not isinstance(city, str) or state in states_of_us_city(city):
+        return None
+    return city_in_state(state, ctx.rng)
+
+
+def _postcode_of_state(code: object, locale: str, state: str, ctx: FakeContext) -> str | None:
+    method, known = _POSTCODE_IN_STATE.get(locale, (None, None))
+    if method is None or not isinstance(code, str) or state not in getattr(faker_provider("address", locale), known):
+        return None
+    return str(getattr(ctx.faker(locale), method)(state))
+
+
+def _replaced(
+    table: PreparedTable, name: str, values: pd.Series, states: pd.Series, ctx: FakeContext, replace: Replacement,
+    shared: bool,
+) -> pd.Series:
+    out = values.copy()
+    masks = {mask_of(value) for value in out if isinstance(value, str)}
+    candidates: dict[int, str] = {}
+    for position, (value, locale, state) in enumerate(zip(out.tolist(), ctx.locales, states)):
+        if state is None or value is None:
+            continue
+        new = replace(value, str(locale), state, ctx)
+        if new is not None and (replace is _city_of_state or mask_of(new) in masks):
+            candidates[position] = new
+    positions = list(candidates)
+    held = set(ctx.held_in_warehouse(table.column(name), table.classes[name].semantic,
+                                     [candidates[p] for p in positions], shared=shared))  # fmt: skip
+    for index, position in enumerate(positions):
+        if index not in held:
+            out.iloc[position] = candidates[position]
+    return out
+

@@ -15,9 +15,18 @@ import pandas as pd
 
 from catalog_synth.core.types import Semantic
 from catalog_synth.protect.fake_context import FakeContext
-from catalog_synth.protect.locales import faker_provider, locale_country
+from catalog_synth.protect.locales import (
+    country_of_value,
+    faker_provider,
+    locale_country,
+)
 from catalog_synth.protect.meanings import Meaning, meaning_of
-from catalog_synth.protect.places import city_in_state, states_of_us_city
+from catalog_synth.protect.place_rows import ENFORCED_SHARE, state_agrees, subdivisions
+from catalog_synth.protect.places import (
+    city_in_state,
+    states_of_us_city,
+    us_states_with_cities,
+)
 from catalog_synth.protect.prepare import PreparedTable
 from catalog_synth.protect.shapes import mask_of
 
@@ -29,18 +38,79 @@ _POSTCODE_IN_STATE = {"en_US": ("zipcode_in_state", "states_postcode"),
 
 def agreeing_fakes(table: PreparedTable, modelled: pd.DataFrame, fakes: dict[str, pd.Series], ctx: FakeContext) -> None:
     """Fake US cities and postal codes replaced, in ``fakes``, by ones of the row's state where
-    they are not of it (and the replacement is no real value)."""
+    they are not of it (and the replacement is no real value); a fake state of another country
+    than the row's (made in another locale, the row's own being all real values) left empty,
+    where the real rows' states are of their country."""
     state_name = _column_of(table, Meaning.SUBDIVISION, list(modelled.columns) + list(fakes))
     if state_name is None:
         return
+    city_name = _column_of(table, Meaning.CITY, list(fakes))
+    if state_name in fakes:
+        countries = _row_countries(table, modelled, ctx)
+        fakes[state_name] = _states_of_row_countries(table, state_name, fakes[state_name], countries)
+        if city_name is not None:
+            fakes[state_name] = _states_of_cities(table, state_name, fakes[state_name], fakes[city_name], countries, ctx)
     states = pd.Series(fakes[state_name].to_numpy() if state_name in fakes else modelled[state_name].to_numpy())
     states = states.map(lambda v: str(v).strip().upper() if isinstance(v, str) else None)
-    city_name = _column_of(table, Meaning.CITY, list(fakes))
     if city_name is not None:
         fakes[city_name] = _replaced(table, city_name, fakes[city_name], states, ctx, _city_of_state, shared=True)
     for name in fakes:
         if table.classes[name].semantic == Semantic.POSTAL_CODE:
             fakes[name] = _replaced(table, name, fakes[name], states, ctx, _postcode_of_state, shared=False)
+
+
+def _states_of_row_countries(
+    table: PreparedTable, state_name: str, states: pd.Series, countries: list[str | None]
+) -> pd.Series:
+    """Fake states emptied where the row's country is one whose real rows mostly hold none, or
+    (where the real rows' states are of their country) where the state is not of the row's
+    country: made in another locale, the row's own states being all real values."""
+    country = next((n for n, m in table.meanings.items() if m is Meaning.COUNTRY), None)
+    if country is None:
+        return states
+    real = pd.DataFrame({"code": table.frame[country].map(country_of_value, na_action="ignore"),
+                         "state": table.frame[state_name]}).dropna(subset=["code"])  # fmt: skip
+    held = real["state"].notna().groupby(real["code"]).mean().to_dict()
+    pairs = real.dropna().astype(str)
+    agree = [state_agrees(code, None, state) for code, state in zip(pairs["code"], pairs["state"])]
+    checked = bool(agree) and sum(agree) >= ENFORCED_SHARE * len(agree)
+
+    def kept(state: object, code: str | None) -> bool:
+        if not isinstance(state, str) or not code:
+            return True
+        if held.get(code, 1.0) < 0.5:
+            return False
+        return not checked or not subdivisions(code) or state_agrees(code, None, state)
+
+    return states.where([kept(state, code) for state, code in zip(states, countries)])
+
+
+def _states_of_cities(
+    table: PreparedTable, state_name: str, states: pd.Series, cities: pd.Series, countries: list[str | None],
+    ctx: FakeContext,
+) -> pd.Series:
+    """US fake states GeoNames lists no city of (Puerto Rico, the Virgin Islands) set to a state of
+    the row's city where that is no real value, else emptied: no city could agree with them."""
+    with_cities = us_states_with_cities()
+    candidates: dict[int, str | None] = {}
+    for position, (state, city, code) in enumerate(zip(states, cities, countries)):
+        if code == "US" and isinstance(state, str) and state.strip().upper() not in with_cities:
+            of_city = sorted(states_of_us_city(city)) if isinstance(city, str) and len(state.strip()) == 2 else []
+            candidates[position] = of_city[0] if of_city else None
+    positions = [position for position, state in candidates.items() if state is not None]
+    held = set(ctx.held_in_warehouse(table.column(state_name), table.classes[state_name].semantic,
+                                     [candidates[p] for p in positions], shared=True))  # fmt: skip
+    out = states.copy()
+    for position, state in candidates.items():
+        out.iloc[position] = None if state is None or positions.index(position) in held else state
+    return out
+
+
+def _row_countries(table: PreparedTable, modelled: pd.DataFrame, ctx: FakeContext) -> list[str | None]:
+    """Each synthetic row's country: its country column's, else its locale's."""
+    country = next((n for n, m in table.meanings.items() if m is Meaning.COUNTRY and n in modelled.columns), None)
+    named = modelled[country].map(country_of_value, na_action="ignore") if country else pd.Series([None] * len(ctx.locales))
+    return [code if isinstance(code, str) else locale_country(str(locale)) for code, locale in zip(named, ctx.locales)]
 
 
 def _column_of(table: PreparedTable, meaning: Meaning, names: list[str]) -> str | None:

@@ -43,6 +43,12 @@ def city_in_state(state: str, rng: np.random.Generator) -> str | None:
     return str(names[int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))])
 
 
+def us_states_with_cities() -> frozenset[str]:
+    """Postal codes of the US states GeoNames lists cities of (not Puerto Rico or the Virgin
+    Islands: GeoNames files their cities under their own country codes)."""
+    return frozenset(_us_state_cities())
+
+
 def states_of_us_city(city: str) -> frozenset[str]:
     """The US states (postal codes) with a city of that name (``Springfield``: several)."""
     return _us_city_states().get(city.strip().casefold(), frozenset())

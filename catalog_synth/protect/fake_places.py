@@ -19,9 +19,10 @@ from catalog_synth.protect.locales import (
     country_of_value,
     faker_provider,
     locale_country,
+    subdivisions,
 )
 from catalog_synth.protect.meanings import Meaning, meaning_of
-from catalog_synth.protect.place_rows import ENFORCED_SHARE, state_agrees, subdivisions
+from catalog_synth.protect.place_rows import ENFORCED_SHARE, state_agrees
 from catalog_synth.protect.places import (
     city_in_state,
     states_of_us_city,

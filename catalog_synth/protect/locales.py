@@ -239,6 +239,30 @@ def _script_country(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=None)
+def subdivisions(country: str) -> frozenset[str]:
+    """Codes (``MI``) and names (``Michigan``) of a country's subdivisions, folded."""
+    import pycountry
+
+    found = pycountry.subdivisions.get(country_code=country) or ()
+    return frozenset(name.casefold() for s in found for name in (s.code.split("-", 1)[1], s.name))
+
+
+def countries_of_states(states: pd.Series, weights: dict[str, float]) -> pd.Series:
+    """For a table without a country column: each row's country (ISO code) from its state, where
+    exactly one of the table's countries (those of ``weights``' locales) has a state of that code
+    or name (``BC``: Canada, in a table of Canadians and Americans); else None."""
+    countries = {locale_country(locale) for locale in weights} - {None}
+
+    def country_of(state: object) -> str | None:
+        if not isinstance(state, str):
+            return None
+        holding = [code for code in countries if state.strip().casefold() in subdivisions(code)]
+        return holding[0] if len(holding) == 1 else None
+
+    return states.map(country_of) if len(countries) > 1 else pd.Series([None] * len(states), index=states.index)
+
+
 def row_locales(
     n_rows: int,
     weights: dict[str, float],

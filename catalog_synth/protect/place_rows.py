@@ -14,13 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 from catalog_synth.core.values import normalize
-from catalog_synth.protect.locales import country_of_value, locale_of_country
+from catalog_synth.protect.locales import (
+    country_of_value,
+    locale_of_country,
+    subdivisions,
+)
 from catalog_synth.protect.meanings import Meaning, Style, plausible
 from catalog_synth.protect.places import (
     city_in_state,
@@ -35,15 +38,6 @@ NEW_VALUE_TRIES = 8
 
 # (country code, state or None, value) -> the value agrees with its row by public data
 Check = Callable[[str, "str | None", str], bool]
-
-
-@lru_cache(maxsize=None)
-def subdivisions(country: str) -> frozenset[str]:
-    """Codes (``MI``) and names (``Michigan``) of a country's subdivisions, folded."""
-    import pycountry
-
-    found = pycountry.subdivisions.get(country_code=country) or ()
-    return frozenset(name.casefold() for s in found for name in (s.code.split("-", 1)[1], s.name))
 
 
 def state_agrees(country: str, _state: str | None, value: str) -> bool:

@@ -15,10 +15,12 @@ from catalog_synth.protect.fake_makers import name_part
 from catalog_synth.protect.fake_places import agreeing_fakes
 from catalog_synth.protect.fakes import fake_column, fake_foreign_key, fit_text
 from catalog_synth.protect.locales import (
+    countries_of_states,
     country_column,
     infer_locale_weights,
     row_locales,
 )
+from catalog_synth.protect.meanings import Meaning
 from catalog_synth.protect.prepare import Attempt, PreparedTable, checked_key
 
 KEY_REDRAW_ROUNDS = 10
@@ -45,7 +47,7 @@ def fake_identifying_columns(
     weights = table.locales  # counted with settings.min_category_count: the first attempt's
     if attempt.min_count != table.settings.min_category_count:
         weights = infer_locale_weights(table.frame, table.classes, attempt.min_count, table.subjects)
-    countries = modelled[country] if country in modelled.columns else None
+    countries = modelled[country] if country in modelled.columns else _countries_of_states(table, modelled, weights)
     ctx = FakeContext(
         rng=rng,
         locales=row_locales(n_rows, weights, rng, countries),
@@ -74,6 +76,12 @@ def fake_identifying_columns(
             if table.classes[name].semantic == Semantic.EMAIL and name not in foreign:
                 fakes[name] = emails_following_names(fakes[name], row_names, table.column(name), ctx)
     return pd.DataFrame(fakes, index=modelled.index)
+
+
+def _countries_of_states(table: PreparedTable, modelled: pd.DataFrame, weights: dict[str, float]) -> pd.Series | None:
+    """Without a country column, each row's country from its modelled state, where that names one."""
+    state = next((n for n, m in table.meanings.items() if m is Meaning.SUBDIVISION and n in modelled.columns), None)
+    return countries_of_states(modelled[state], weights) if state else None
 
 
 def _names_of_rows(table: PreparedTable, fakes: dict[str, pd.Series]) -> pd.DataFrame | None:

@@ -13,14 +13,16 @@ import phonenumbers
 from faker import Faker
 
 from catalog_synth.core.types import (
+    ColumnClass,
     ColumnInfo,
     ColumnKind,
+    Semantic,
     SynthesisSettings,
     TableInfo,
     TableRef,
 )
 from catalog_synth.core.values import normalized_set
-from catalog_synth.protect.locales import country_of_value
+from catalog_synth.protect.locales import country_of_value, infer_locale_weights
 from catalog_synth.protect.phones import valid_phone
 from catalog_synth.protect.place_rows import state_agrees
 from catalog_synth.protect.places import states_of_us_city
@@ -121,3 +123,13 @@ def test_without_a_country_column_the_rows_state_decides_its_country() -> None:
     pairs = [(p, country_of_state[s]) for p, s in zip(copy["phone"], copy["state"]) if s in country_of_state]
     assert len(pairs) > 0.9 * len(copy)
     assert np.mean([_phone_valid(phone, region) for phone, region in pairs]) >= 0.95
+
+
+def test_without_countries_or_phones_states_only_one_country_has_give_the_tables_locales() -> None:
+    states = pd.Series(["Ontario", "Quebec", "Texas", "California", "WA"] * 12)
+    real = pd.DataFrame({"storename": [f"Store {i}" for i in range(len(states))], "province": states})
+    classes = {"storename": ColumnClass("storename", Semantic.COMPANY, True, "company", "name"),
+               "province": ColumnClass("province", Semantic.CATEGORICAL, False, "category", "type")}  # fmt: skip
+    weights = infer_locale_weights(real, classes, min_count=5)
+    assert set(weights) == {"en_CA", "en_US"}
+    assert weights["en_CA"] == weights["en_US"]  # "WA" is Washington's and Western Australia's: no evidence

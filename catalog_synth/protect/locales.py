@@ -38,6 +38,7 @@ _COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "p
 # A country someone was born in or holds a passport of is not where their phone and address are.
 _NOT_RESIDENCE = re.compile(r"birth|origin|nationality|citizenship|passport|issuing")
 _TEXT_SEMANTICS = {"person_name", "address", "company"}
+_STATE_COLUMN = re.compile(r"(?:^|_)(?:state|province|prov|region|prefecture|canton|bundesland|state_province)$")
 # Faker locales whose suffix is not the country they describe: ``en_MS`` holds Malaysia's
 # addresses, phones and states in English (Montserrat, ``MS``, has no locale).
 _LOCALE_COUNTRIES = {"en_MS": "MY"}
@@ -196,8 +197,9 @@ def infer_locale_weights(
 
 
 def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.Series:
-    """The countries each sample row shows (phones, IBANs, a country column, else the script of
-    names), one entry per row and country, indexed by the row's position."""
+    """The countries each sample row shows (phones, IBANs, a country column, else states only one
+    country has, else the script of names), one entry per row and country, indexed by the row's
+    position."""
     found = [
         non_null(sample[name]).astype(str).map(_VALUE_COUNTRY[column_class.semantic])
         for name, column_class in classes.items()
@@ -208,6 +210,12 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
         found.append(non_null(sample[country_name]).map(country_of_value))
     if not any(part.notna().any() for part in found):
         found = [
+            non_null(sample[name]).astype(str).map(lambda text: _state_countries().get(_fold(text)))
+            for name in sample.columns
+            if _STATE_COLUMN.search(name_tokens(name))
+        ]
+    if not any(part.notna().any() for part in found):
+        found = [
             non_null(sample[name]).astype(str).map(_script_country)
             for name, column_class in classes.items()
             if column_class.semantic in _TEXT_SEMANTICS and name in sample.columns
@@ -216,6 +224,19 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
     codes = codes.dropna()
     pairs = pd.DataFrame({"row": codes.index, "code": codes.to_numpy()}).drop_duplicates()
     return pd.Series(pairs["code"].to_numpy(), index=pairs["row"].to_numpy(), dtype=object)
+
+
+@lru_cache(maxsize=1)
+def _state_countries() -> dict[str, str]:
+    """Folded code or name of a state, province or region -> its country, for those only one
+    country has (``Ontario``, ``Bavaria``; not ``WA``: Washington and Western Australia)."""
+    import pycountry
+
+    owners: dict[str, set[str]] = {}
+    for subdivision in pycountry.subdivisions:
+        for name in (subdivision.code.split("-", 1)[1], subdivision.name):
+            owners.setdefault(_fold(name), set()).add(subdivision.country_code)
+    return {name: next(iter(countries)) for name, countries in owners.items() if len(countries) == 1}
 
 
 def _iban_country(text: str) -> str | None:

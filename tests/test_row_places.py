@@ -21,7 +21,9 @@ from catalog_synth.core.types import (
     TableInfo,
     TableRef,
 )
-from catalog_synth.core.values import normalized_set
+from catalog_synth.core.values import Forbidden, normalized_set
+from catalog_synth.protect.fake_context import FakeContext
+from catalog_synth.protect.fakes import fake_column
 from catalog_synth.protect.locales import country_of_value, infer_locale_weights
 from catalog_synth.protect.phones import valid_phone
 from catalog_synth.protect.place_rows import state_agrees
@@ -133,3 +135,13 @@ def test_without_countries_or_phones_states_only_one_country_has_give_the_tables
     weights = infer_locale_weights(real, classes, min_count=5)
     assert set(weights) == {"en_CA", "en_US"}
     assert weights["en_CA"] == weights["en_US"]  # "WA" is Washington's and Western Australia's: no evidence
+
+
+def test_rows_of_two_locales_never_share_a_street_address() -> None:
+    """Faker's en_US and en_CA draw the same streets from one seed: each locale gets its own."""
+    real = pd.Series([f"{number} Main Street" for number in range(40)])
+    locales = np.array(["en_US", "en_CA"] * 100, dtype=object)
+    ctx = FakeContext(rng=np.random.default_rng(1), locales=locales, forbidden=Forbidden(normalized_set(real)),
+                      min_count=5, seed=3)  # fmt: skip
+    addresses = fake_column("address", ColumnInfo("address", "text", ColumnKind.STRING), real, ctx)
+    assert addresses.nunique() == len(addresses)

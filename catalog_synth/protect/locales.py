@@ -1,11 +1,13 @@
-"""Which Faker locales a table's people live in, inferred from its data.
+"""Which Faker locales a table's rows are in (its people, suppliers, stores...), inferred from its data.
 
 Sources: phone numbers (their country, by ``phonenumbers``), IBAN country codes, country
-columns (ISO codes or names in many languages, by ``pycountry``) and, failing those, the script
-names are written in. Faker's own locale list maps a country to its locale. Only countries at
-least ``min_count`` people are from count (one customer abroad must not show in the fakes).
-Each synthetic row gets one locale, so its name, phone and address agree; when the table
-has a country column, the row's synthetic country decides.
+columns (ISO codes or names in many languages, by ``pycountry``), failing those states only
+one country has (``Ontario``), and failing those the script names are written in. Faker's own
+locale list maps a country to its locale. Only countries at least ``min_count`` people are
+from count (one customer abroad must not show in the fakes). Each synthetic row of every table
+gets one locale, so its name, phone, address and company agree; the row's synthetic country
+decides where the table has a country column, else its state where only one of the table's
+countries has it.
 """
 
 from __future__ import annotations

@@ -145,3 +145,24 @@ def test_rows_of_two_locales_never_share_a_street_address() -> None:
                       min_count=5, seed=3)  # fmt: skip
     addresses = fake_column("address", ColumnInfo("address", "text", ColumnKind.STRING), real, ctx)
     assert addresses.nunique() == len(addresses)
+
+
+def test_a_country_held_by_few_suppliers_is_faked_and_the_rows_other_fakes_follow_it() -> None:
+    """Two suppliers per country: the country column identifies, so it is faked; each row's phone
+    is still a valid number of the row's (new) country, and no real country is shown."""
+    countries = ["Iceland", "Slovakia", "Sri Lanka", "Norway", "Japan", "Italy", "Spain", "Sweden", "Brazil", "Australia",
+                 "Netherlands", "Denmark", "Finland", "Singapore", "France", "Germany"]  # fmt: skip
+    rows = []
+    for index in range(2 * len(countries)):
+        code = country_of_value(countries[index % len(countries)])
+        number = phonenumbers.example_number_for_type(code, phonenumbers.PhoneNumberType.FIXED_LINE)
+        rows.append({"companyname": f"Supplier {index}", "country": countries[index % len(countries)],
+                     "phone": phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)})
+    real = pd.DataFrame(rows)
+    real.insert(0, "supplierid", range(1, len(real) + 1))
+    table = synthesize_table(_info(real), real, SynthesisSettings(copy_rows=len(real), preview_rows=5, seed=0))
+    copy = table.data
+    codes = copy["country"].map(country_of_value, na_action="ignore")
+    assert codes.notna().mean() > 0.9
+    assert not set(copy["country"].dropna()) & set(countries)
+    assert np.mean([_phone_valid(p, c) for p, c in zip(copy["phone"], codes) if isinstance(c, str)]) >= 0.95

@@ -16,12 +16,14 @@ import pandas as pd
 from catalog_synth.core.types import Semantic
 from catalog_synth.protect.fake_context import FakeContext
 from catalog_synth.protect.locales import (
+    country_locales,
     country_of_value,
     faker_provider,
+    is_iso_country,
     locale_country,
     subdivisions,
 )
-from catalog_synth.protect.meanings import Meaning, meaning_of
+from catalog_synth.protect.meanings import Meaning, Style, meaning_of
 from catalog_synth.protect.place_rows import ENFORCED_SHARE, state_agrees
 from catalog_synth.protect.places import (
     city_in_state,
@@ -58,6 +60,46 @@ def agreeing_fakes(table: PreparedTable, modelled: pd.DataFrame, fakes: dict[str
     for name in fakes:
         if table.classes[name].semantic == Semantic.POSTAL_CODE:
             fakes[name] = _replaced(table, name, fakes[name], states, ctx, _postcode_of_state, shared=False)
+
+
+def countries_of_rows(table: PreparedTable, names: list[str], ctx: FakeContext) -> tuple[str, pd.Series] | None:
+    """A fake country column (identifying: its countries are held by few people) written from each
+    row's locale, so that the row's other fakes are of its country; a row whose country is a real
+    value held by few gets another country Faker has a locale for, and that locale. None without
+    such a column. Made before the other fakes: it may change ``ctx.locales``."""
+    name = _column_of(table, Meaning.COUNTRY, names)
+    if name is None:
+        return None
+    real = table.frame[name]
+    style = Style.of(real)
+    column, semantic = table.column(name), table.classes[name].semantic
+    values = [_country_written(locale_country(str(locale)), style) for locale in ctx.locales]
+    held = ctx.held_in_warehouse(column, semantic, values, shared=True)
+    if held:
+        locales = sorted({locale for code, locale in country_locales().items() if is_iso_country(code)})
+        written = [_country_written(locale_country(locale), style) for locale in locales]
+        taken = set(ctx.held_in_warehouse(column, semantic, written, shared=True))
+        free = [position for position in range(len(locales)) if position not in taken and written[position]]
+        for position in held:
+            if free:
+                chosen = free[int(ctx.rng.integers(len(free)))]
+                ctx.locales[position], values[position] = locales[chosen], written[chosen]
+            else:
+                values[position] = None
+    empty = ctx.rng.random(len(values)) < real.isna().mean()
+    return name, pd.Series([None if blank else value for value, blank in zip(values, empty)], dtype=object)
+
+
+def _country_written(code: str | None, style: Style) -> str | None:
+    """A country in a column's style: ``USA``, ``US`` or ``United States``."""
+    import pycountry
+
+    country = pycountry.countries.get(alpha_2=code) if code else None
+    if country is None:
+        return None
+    if style.codes:
+        return style.apply(country.alpha_3 if style.code_length == 3 else country.alpha_2)
+    return style.apply(getattr(country, "common_name", None) or country.name)
 
 
 def _states_of_row_countries(

@@ -12,7 +12,7 @@ from catalog_synth.protect.classify import describes_people
 from catalog_synth.protect.contact_fakes import emails_following_names
 from catalog_synth.protect.fake_context import FakeContext
 from catalog_synth.protect.fake_makers import name_part
-from catalog_synth.protect.fake_places import agreeing_fakes
+from catalog_synth.protect.fake_places import agreeing_fakes, countries_of_rows
 from catalog_synth.protect.fakes import fake_column, fake_foreign_key, fit_text
 from catalog_synth.protect.locales import (
     countries_of_states,
@@ -62,8 +62,13 @@ def fake_identifying_columns(
     single_key = set(table.info.primary_key) if len(table.info.primary_key) == 1 else set()
     foreign = {name for fk in table.info.foreign_keys for name in fk.columns} - single_key
     fakes = {}
+    made_countries = countries_of_rows(table, [n for n in names if n not in foreign], ctx) if country is None else None
+    if made_countries is not None:  # first: the other fakes follow each row's country
+        fakes[made_countries[0]] = made_countries[1]
     for name in names:
         column, real = table.column(name), table.frame[name]
+        if name in fakes:
+            continue
         if name in foreign:
             fakes[name] = fake_foreign_key(column, real, ctx)
         else:

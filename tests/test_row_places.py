@@ -166,3 +166,17 @@ def test_a_country_held_by_few_suppliers_is_faked_and_the_rows_other_fakes_follo
     assert codes.notna().mean() > 0.9
     assert not set(copy["country"].dropna()) & set(countries)
     assert np.mean([_phone_valid(p, c) for p, c in zip(copy["phone"], codes) if isinstance(c, str)]) >= 0.95
+
+
+def test_national_phones_of_two_countries_stay_valid_for_each_rows_country() -> None:
+    rng = np.random.default_rng(3)
+    us = [valid_phone("US", rng, mask_of("(206) 555-0199"), international=False) for _ in range(30)]
+    uk = [valid_phone("GB", rng, international=False) for _ in range(50)]
+    real = pd.Series(us + uk)  # most rows American, most numbers British: valid numbers either way
+    locales = np.array(["en_US", "en_US", "en_GB"] * 40, dtype=object)
+    ctx = FakeContext(rng=np.random.default_rng(1), locales=locales, forbidden=Forbidden(normalized_set(real)),
+                      min_count=5, seed=3)  # fmt: skip
+    phones = fake_column("phone", ColumnInfo("phone", "text", ColumnKind.STRING), real, ctx)
+    regions = ["US" if locale == "en_US" else "GB" for locale in locales]
+    assert np.mean([_phone_valid(phone, region) for phone, region in zip(phones, regions)]) >= 0.95
+    assert not normalized_set(phones) & normalized_set(real)

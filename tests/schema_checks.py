@@ -23,12 +23,16 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import phonenumbers
 import sqlalchemy as sa
 from privacy_checks import MIN_CONTAINED_LENGTH, output_strings
 from public_schemas import PublicDatabase
 
 from catalog_synth.core.sections import SandboxConfig
 from catalog_synth.core.values import normalize
+from catalog_synth.protect.locales import country_of_value
+from catalog_synth.protect.place_rows import state_agrees
+from catalog_synth.protect.places import states_of_us_city
 from catalog_synth.serve.engine import QueryEngine, QueryError
 
 Column = tuple[str, str]  # (table, column)
@@ -190,3 +194,28 @@ def query_rows(store: Path, queries: dict[str, str]) -> dict[str, int | str]:
     finally:
         engine.close()
     return results
+
+
+def row_agreement(
+    frame: pd.DataFrame, country: str, state: str | None, city: str | None, phone: str | None
+) -> dict[str, float]:
+    """Shares of the rows with a known country whose state is of it, whose US city is of its state
+    (GeoNames), whose phone is a valid number of it (``phonenumbers``)."""
+    checks: dict[str, list[bool]] = {"state": [], "us_city": [], "phone": []}
+    for _, row in frame.iterrows():
+        code = country_of_value(row[country]) if pd.notna(row[country]) else None
+        if code is None:
+            continue
+        row_state = row[state] if state and pd.notna(row[state]) else None
+        if row_state is not None:
+            checks["state"].append(state_agrees(code, None, str(row_state)))
+        if code == "US" and row_state is not None and city and pd.notna(row[city]):
+            checks["us_city"].append(str(row_state).strip().upper() in states_of_us_city(str(row[city])))
+        if phone and pd.notna(row[phone]):
+            try:
+                number = phonenumbers.parse(str(row[phone]), code)
+            except phonenumbers.NumberParseException:
+                checks["phone"].append(False)
+                continue
+            checks["phone"].append(phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == code)
+    return {name: sum(values) / len(values) for name, values in checks.items() if values}

@@ -22,7 +22,7 @@ from catalog_synth.model import (
 )
 from catalog_synth.protect.categories import protect_categories
 from catalog_synth.protect.classify import is_public
-from catalog_synth.protect.meanings import Meaning
+from catalog_synth.protect.place_rows import agreeing_places
 from catalog_synth.protect.prepare import Attempt, PreparedTable
 from catalog_synth.protect.rare import (
     avoid_extremes,
@@ -70,7 +70,7 @@ def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Gen
         empty = rng.random(table.n_rows) < 1 - len(present) / len(real)
         columns[name] = values.astype(object).where(~empty, None) if values.dtype == object else values.mask(empty)
     drawn = pd.DataFrame(columns, index=pd.RangeIndex(table.n_rows))
-    return protect_categories(table, drawn, attempt.min_count, rng)
+    return agreeing_places(table, protect_categories(table, drawn, attempt.min_count, rng), attempt.min_count, rng)
 
 
 def sample_model(
@@ -91,7 +91,7 @@ def sample_model(
                 sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
             if table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
                 sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
-        sampled = _coherent_places(table, sampled, train, rng)
+        sampled = agreeing_places(table, sampled, attempt.min_count, rng)
         return drop_rare_row_copies(table.frame, sampled, table.subjects, attempt.min_count)
 
     with stage("model"):
@@ -120,32 +120,6 @@ def _training_values(
             numbers = merge_rare_numbers(numbers, pd.Series(as_numbers(real)), min_count, table.subjects)
         return numbers / 1e6 if cls.semantic == Semantic.DATETIME else numbers  # seconds: SDV sees plain numbers
     return train
-
-
-def _coherent_places(
-    table: PreparedTable, sampled: pd.DataFrame, train: pd.DataFrame, rng: np.random.Generator
-) -> pd.DataFrame:
-    """Cities and states that agree with their row's country: a sampled (country, city) pair the
-    training rows never hold gets a city those rows hold with that country (or, for a country they
-    hold no city of, a new one of its locale). Only protected training values are reused."""
-    country = next((n for n in train.columns if table.meanings.get(n) is Meaning.COUNTRY), None)
-    if country is None or country not in sampled.columns:
-        return sampled
-    for name in train.columns:
-        if table.meanings.get(name) not in (Meaning.CITY, Meaning.SUBDIVISION) or name not in sampled.columns:
-            continue
-        seen = train[[country, name]].dropna()
-        by_country = {key: group[name].to_numpy() for key, group in seen.groupby(country)}
-        pairs = set(zip(seen[country], seen[name]))
-        wrong = [i for i, pair in enumerate(zip(sampled[country], sampled[name]))
-                 if pd.notna(pair[1]) and pd.notna(pair[0]) and pair not in pairs]  # fmt: skip
-        for position in wrong:
-            choices = by_country.get(sampled.at[position, country])
-            if choices is not None and len(choices):
-                sampled.at[position, name] = choices[int(rng.integers(len(choices)))]
-            else:
-                sampled.at[position, name] = None
-    return sampled
 
 
 def _fit_and_sample(

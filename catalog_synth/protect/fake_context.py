@@ -42,10 +42,11 @@ class FakeContext:
     _checked: dict[str, set[str]] = field(default_factory=dict)  # per column: fakes the warehouse does not hold
 
     def faker(self, locale: str) -> Faker:
-        """The process's Faker for ``locale``, seeded from this context on first use."""
+        """The process's Faker for ``locale``, seeded from this context and the locale on first use
+        (one seed for all would make ``en_US`` and ``en_CA`` draw the same street addresses)."""
         faker = faker_for(locale)
         if locale not in self._seeded:
-            faker.seed_instance(self.seed)
+            faker.seed_instance(f"{self.seed}:{locale}")
             self._seeded.add(locale)
         return faker
 

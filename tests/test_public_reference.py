@@ -170,3 +170,16 @@ def test_states_of_a_table_of_addresses_are_counted_even_when_no_key_leads_to_a_
     addresses = pd.DataFrame({"ca_state": ["TX"] * 40 + ["GA"] * 30 + ["VT"], "ca_zip": [f"{n:05d}" for n in range(71)]})
     assert _classes("customer_address", addresses)["ca_state"].source == "public"
     assert _classes("us_states", addresses[["ca_state"]])["ca_state"].source == "reference"
+
+
+def test_a_lookup_named_for_parties_is_faked_and_the_config_overrides_every_finding() -> None:
+    shippers = pd.DataFrame({"name": ["Speedy Express", "United Package", "Federal Shipping"]})
+    assert _classes("shippers", shippers, reference=True)["name"].identifying
+    artists = pd.DataFrame({"name": _chinook("artist", "name")})
+    settings = SynthesisSettings(copy_rows=100, preview_rows=5, overrides={"name": "public"})
+    kept = classify_columns(_info("artist", artists), artists, settings, Evidence(Subjects.of_rows(275), reference=True))
+    assert (kept["name"].identifying, kept["name"].source) == (False, "override")
+    titles = pd.DataFrame({"title_of_courtesy": ["Mr.", "Ms."] * 20})
+    settings = SynthesisSettings(copy_rows=100, preview_rows=5, overrides={"title_of_courtesy": "sensitive"})
+    forced = classify_columns(_info("employees", titles), titles, settings, Evidence.of_sample(titles))
+    assert forced["title_of_courtesy"].identifying and forced["title_of_courtesy"].source == "override"

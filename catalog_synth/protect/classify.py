@@ -1,18 +1,25 @@
-"""Column classification: which columns identify people and must never be modelled.
+"""Column classification: which columns identify people and must never be modelled, which are
+public reference data, and which are modelled. Identifying is a finding, not a default.
 
 A column is classified, in this order, by
 1. the user's override (``public`` keeps real values, ``sensitive`` forces fakes),
 2. its role as a primary or foreign key,
 3. its SQL type (unsupported types, UUIDs),
-4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages),
-5. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
+4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages; a lookup
+   table's short ``*_description`` labels are labels, not free text),
+5. public reference content (:mod:`catalog_synth.protect.public_reference`: countries, states,
+   currencies, courtesy titles, pack sizes, names of things in a table about things): kept where
+   the table has no people, else modelled as categories counted by people (source ``public``),
+6. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
    IBANs, card numbers and national ids with checksums, addresses, company and person names),
-   free text, or values the warehouse finds in an identifying column of another table,
-6. how unique its values are, counted by people (identifier-like columns, columns whose
+   free text, or values the warehouse finds in an identifying column of another table; a
+   lookup table's labels that name people or organisations (artists, salespeople) are names,
+7. how unique its values are, counted by people (identifier-like columns, columns whose
    values are mostly held by fewer than ``k`` people).
-Anything left is modelled by SDV (categorical, numerical, datetime, boolean), except the labels
-of a reference table and of an enum type, whose real values are kept.
-Reasons name the rule that fired, never a value.
+The table's role (:class:`_Role`: about people, reachable, about things, named for parties)
+comes from its name, its columns and its keys. Anything left is modelled by SDV (categorical,
+numerical, datetime, boolean), except the labels of a reference table and of an enum type, whose
+real values are kept. Reasons name the rule that fired, never a value.
 """
 
 from __future__ import annotations

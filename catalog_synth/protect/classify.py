@@ -8,8 +8,9 @@ A column is classified, in this order, by
 4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages; a lookup
    table's short ``*_description`` labels are labels, not free text),
 5. public reference content (:mod:`catalog_synth.protect.public_reference`: countries, states,
-   currencies, courtesy titles, pack sizes, names of things in a table about things): kept where
-   the table has no people, else modelled as categories counted by people (source ``public``),
+   currencies, courtesy titles, pack sizes, names of things in a table about things): kept in a
+   lookup table and in a table about things, else modelled as categories counted by people
+   (source ``public``),
 6. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
    IBANs, card numbers and national ids with checksums, addresses, company and person names),
    free text, or values the warehouse finds in an identifying column of another table; a
@@ -262,7 +263,7 @@ def _detect(
         label = semantic == Semantic.FREE_TEXT and evidence.reference and _labels(present)  # region_description
         if not label and (not ambiguous or (role.about_people and _share(present, is_person_name) >= 0.5)):
             return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
-    if column.kind is ColumnKind.STRING and (public := _public_reference(column, present, settings, role)):
+    if column.kind is ColumnKind.STRING and (public := _public_reference(column, present, settings, evidence, role)):
         return public
     if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
         if not (semantic == Semantic.PERSON_NAME and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
@@ -281,11 +282,12 @@ def _detect(
 
 
 def _public_reference(
-    column: ColumnInfo, present: pd.Series, settings: SynthesisSettings, role: _Role
+    column: ColumnInfo, present: pd.Series, settings: SynthesisSettings, evidence: Evidence, role: _Role
 ) -> _Decision | None:
     """Public reference data (countries, states, currencies, courtesy titles, pack sizes, the
-    names of things in a table about things): kept where the table has no people (and names and
-    pack sizes of things always), else modelled as categories counted by people."""
+    names of things in a table about things): kept in a lookup table and in a table about things
+    without people (names and pack sizes of things always), else modelled as categories counted
+    by people (by rows where no one is known: a rare country on three orders is still rare)."""
     texts = _texts(present)
     found = public_list(column.name, texts)
     how = "by content"
@@ -293,10 +295,10 @@ def _public_reference(
         found, how = THING_NAMES, "in a table about things"
     if found is None:
         return None
-    if not role.has_people or (role.things and found in (THING_NAMES, QUANTITIES)):
+    if evidence.reference or (role.things and (found in (THING_NAMES, QUANTITIES) or not role.has_people)):
         return _Decision(Semantic.CATEGORICAL, f"public reference ({found}, {how}): real values kept", "reference")
-    why = (f"public reference ({found}, {how}) in a table with people: modelled as categories, values held"
-           f" by fewer than {settings.min_category_count} people replaced")
+    why = (f"public reference ({found}, {how}): modelled as categories, values held by fewer than"
+           f" {settings.min_category_count} people replaced")
     return _Decision(Semantic.CATEGORICAL, why, "public")
 
 

@@ -31,6 +31,7 @@ from schema_checks import (
 
 from catalog_synth.core.config import load_config
 from catalog_synth.core.types import TableStatus
+from catalog_synth.core.values import normalized_set
 from catalog_synth.entry.cli import main as cli
 from catalog_synth.run.sync import run_sync
 from catalog_synth.store.copies import Store
@@ -117,7 +118,6 @@ def test_reference_tables_keep_their_labels_and_report_says_so(synced) -> None:
         assert stored == real_labels  # unpadded CHAR(25) labels, every one of them
 
 
-
 # database -> table -> its (country, state, city, phone) columns (None: the table has none)
 PLACES = {
     "chinook": {"customer": ("country", "state", "city", "phone"),
@@ -139,5 +139,26 @@ def test_place_columns_agree_within_rows_as_often_as_the_real_rows_do(synced) ->
             real_shares, synthetic_shares = row_agreement(real, *columns), row_agreement(synthetic, *columns)
             for check, share in real_shares.items():
                 assert synthetic_shares[check] >= share - 0.02, (table, check, real_shares, synthetic_shares)
+    finally:
+        engine.dispose()
+
+
+def test_public_reference_is_kept_and_lookup_labels_that_name_people_are_faked(synced) -> None:
+    """Chinook's artists (a lookup albums reference, holding people's names beside bands') are faked;
+    song titles, part names and nation names are public reference, kept; courtesy titles stay titles."""
+    database, url, config, *_ = synced
+    kept = {"chinook": [("track", "name"), ("album", "title")], "tpch": [("part", "p_name"), ("nation", "n_name")],
+            "tpcds": [("customer", "c_salutation")]}  # fmt: skip
+    engine = sa.create_engine(url)
+    store = Store(config.store)
+    try:
+        for table, column in kept.get(database.name, []):
+            real = {str(v).rstrip() for v in pd.read_sql(f"SELECT {column} FROM {table}", engine)[column].dropna()}
+            stored = set(store.preview(f"public.{table}", rows=100_000)[column].dropna().astype(str).str.rstrip())
+            assert stored and stored <= real, (table, column)
+        if database.name == "chinook":
+            real = normalized_set(pd.read_sql("SELECT name FROM artist", engine)["name"])
+            stored = store.preview("public.artist", rows=100_000)["name"]
+            assert stored.notna().all() and not normalized_set(stored) & real
     finally:
         engine.dispose()

@@ -6,6 +6,7 @@ from rich.console import Console
 from rich.table import Table
 
 from catalog_synth.core.rule_notes import PREFIX, rules_of
+from catalog_synth.protect.classify import finding
 from catalog_synth.store.copies import StoredTable
 
 
@@ -33,10 +34,11 @@ def render_table_report(console: Console, stored: StoredTable) -> None:
         if stored.rebalance.get("diversity"):
             console.print(diversity_table(stored.rebalance["diversity"]))
     classes = Table(title="Column classification")
-    for header in ("column", "class", "identifying", "how", "why"):
+    for header in ("column", "finding", "class", "identifying", "how", "why"):
         classes.add_column(header)
     for name, cls in stored.classes.items():
-        classes.add_row(name, cls["semantic"], "yes" if cls["identifying"] else "no", cls["source"], cls["reason"])
+        found = finding(cls["semantic"], cls["identifying"], cls["source"])
+        classes.add_row(name, found, cls["semantic"], "yes" if cls["identifying"] else "no", cls["source"], cls["reason"])
     console.print(classes)
     for name, reason in stored.dropped_columns.items():
         console.print(f"[yellow]left out[/] {name}: {reason}")

@@ -24,12 +24,11 @@ from typing import Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
 from catalog_synth.link.rules import Candidate, Rule, candidates
+from catalog_synth.protect.classify import describes_people, has_contact_columns
 from catalog_synth.protect.people import (
     IdentifyingSources,
     SourceColumn,
     SubjectPath,
-    describes_people,
-    has_contact_columns,
     subject_path,
 )
 from connectors.graph import KeyGraph, Relationship
@@ -69,6 +68,9 @@ class KeyPlan:
     sources: tuple[SourceColumn, ...] = ()
     # A reference table: a lookup of labels about no one, whose labels are kept.
     reference: bool = False
+    # Small, about no one, no contact columns (a reference table if referenced; if not, one when
+    # its content is public reference data: protect/prepare.py).
+    lookup: bool = False
     # Column sets other tables reference (a reference table tokens each kept row's real key).
     referenced: tuple[tuple[str, ...], ...] = ()
     # The run's secret for tokens of reference tables' real keys (link/labels.py; never stored).
@@ -126,15 +128,14 @@ def _with_people(
 ) -> KeyPlan:
     subject = subject_path(graph, info.ref)
     referenced = any(not r.self_reference for r in graph.children_of(info.ref))
-    reference = (
+    lookup = (
         reference_max_rows is not None
-        and referenced
         and info.row_count <= reference_max_rows
         and not describes_people(info)
         and not has_contact_columns(info)
         and subject is None
     )
-    return replace(plan, subject=subject, sources=sources.of(info.ref), reference=reference)
+    return replace(plan, subject=subject, sources=sources.of(info.ref), reference=lookup and referenced, lookup=lookup)
 
 
 def _plan(graph: KeyGraph, info: TableInfo, sampled_with: Relationship | None) -> KeyPlan:

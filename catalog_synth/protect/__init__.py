@@ -1,6 +1,7 @@
 """The protect stage: what the model never sees of real people.
 
-classify      column classes (identifying, public, modelled) by override, key, type, name, content
+classify      column classes (identifying, public reference, free text, modelled) by override, key, type,
+              name, content and the table's role; public_reference: lists and shapes anyone can look up
 kinds         the registry binding each kind of identifying value's recognizers to its fake maker
 recognizers   content checks, one per kind (phonenumbers, python-stdnum, Faker's street words)
 fakes         format-preserving fakes that equal no real value (the collision engine)
@@ -11,5 +12,5 @@ people        which tables describe people and who each sampled row is about
 subjects      people, not rows: distinct-person counts; evidence: what the warehouse told the worker
 rare          rare categories, numbers, extremes and row copies; the holdout of whole people
 prepare       a table ready to protect and model; categories, table_fakes: applied to a table
-names         column names read as words
+names         column names read as words, and the identifying semantic a name says
 """

@@ -1,18 +1,26 @@
-"""Column classification: which columns identify people and must never be modelled.
+"""Column classification: which columns identify people and must never be modelled, which are
+public reference data, and which are modelled. Identifying is a finding, not a default.
 
 A column is classified, in this order, by
 1. the user's override (``public`` keeps real values, ``sensitive`` forces fakes),
 2. its role as a primary or foreign key,
 3. its SQL type (unsupported types, UUIDs),
-4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages),
-5. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
+4. its name (``email``, ``phone``, ``first_name``, ``iban`` ... in several languages; a lookup
+   table's short ``*_description`` labels are labels, not free text),
+5. public reference content (:mod:`catalog_synth.protect.public_reference`: countries, states,
+   currencies, courtesy titles, pack sizes, names of things in a table about things): kept in a
+   lookup table and in a table about things, else modelled as categories counted by people
+   (source ``public``),
+6. its content (the recognizers of :mod:`catalog_synth.protect.recognizers`: emails, phones,
    IBANs, card numbers and national ids with checksums, addresses, company and person names),
-   free text, or values the warehouse finds in an identifying column of another table,
-6. how unique its values are, counted by people (identifier-like columns, columns whose
+   free text, or values the warehouse finds in an identifying column of another table; a
+   lookup table's labels that name people or organisations (artists, salespeople) are names,
+7. how unique its values are, counted by people (identifier-like columns, columns whose
    values are mostly held by fewer than ``k`` people).
-Anything left is modelled by SDV (categorical, numerical, datetime, boolean), except the labels
-of a reference table and of an enum type, whose real values are kept.
-Reasons name the rule that fired, never a value.
+The table's role (:class:`_Role`: about people, reachable, about things, named for parties)
+comes from its name, its columns and its keys. Anything left is modelled by SDV (categorical,
+numerical, datetime, boolean), except the labels of a reference table and of an enum type, whose
+real values are kept. Reasons name the rule that fired, never a value.
 """
 
 from __future__ import annotations
@@ -34,8 +42,26 @@ from catalog_synth.core.types import (
 from catalog_synth.core.values import distinct_share, non_null, normalized_set
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.kinds import identifying_semantics, recognize
-from catalog_synth.protect.names import QUALIFIERS, is_place_name, name_tokens
-from catalog_synth.protect.recognizers import is_person_name, looks_like_free_text
+from catalog_synth.protect.names import (
+    is_ambiguous_name,
+    is_place_name,
+    name_tokens,
+    semantic_from_name,
+)
+from catalog_synth.protect.public_reference import (
+    QUANTITIES,
+    THING_NAMES,
+    is_party_table,
+    is_thing_name,
+    is_thing_table,
+    names_of_parties,
+    public_list,
+)
+from catalog_synth.protect.recognizers import (
+    is_company,
+    is_person_name,
+    looks_like_free_text,
+)
 from catalog_synth.protect.subjects import Subjects
 
 UNSUPPORTED = "unsupported"
@@ -56,53 +82,6 @@ _KIND_SEMANTIC = {
     ColumnKind.UUID: Semantic.UUID,
 }
 
-# Column-name rules, checked in order on the name's tokens (accents stripped, camelCase split,
-# lower case). A rule matches the name's last tokens (its head noun: "billing_address",
-# "home_phone"); ambiguous words ("name", "person") match only as the whole name.
-_NAME_RULES: list[tuple[str, str]] = [
-    (Semantic.EMAIL, r"e?mail|email_?address|courriel|correo"),
-    (Semantic.IBAN, r"iban"),
-    (Semantic.CREDIT_CARD, r"credit_?card(_?(number|num|no))?|card_?(number|num|no)|cc_?(number|num|no)|pan"),
-    (Semantic.NATIONAL_ID, r"ssn|social_security(_number)?|national_?id|nin|nino|passport(_?(number|no))?|tax_?id|tin"
-                    r"|vat(_?(number|id))?|nir|dni|nie|cpf|aadhaar|personnummer|steuer_?id"
-                    r"|driver_?licen[cs]e(_?(number|no))?|licen[cs]e_?(number|no)"
-                    r"|birth_?(number|no|nr|num)|rodne_?cislo|personal_?(number|code|id)|id_?card(_?(number|no))?"),
-    (Semantic.PHONE, r"phone(_?(number|no))?|tel|telephone|telefon|telefono|mobile(_?(number|no))?|cell(_?phone)?|fax"
-              r"|msisdn|handy"),
-    (Semantic.POSTAL_CODE, r"zip|zip_?code|postal(_?code)?|post_?code|plz|cep|code_?postal"),
-    (Semantic.ADDRESS, r"address|addr|street(_?address)?|strasse|adresse|direccion|indirizzo|address_?line_?\d?"),
-    (Semantic.IP_ADDRESS, r"ip_?addr(ess)?|ipv4|ipv6|client_?ip|remote_?addr"),
-    (Semantic.URL, r"url|uri|website|homepage|web_?site"),
-    (Semantic.UUID, r"uuid|guid"),
-    (Semantic.COMPANY, r"company(_?name)?|employer|organi[sz]ation(_?name)?|org_?name|firm|business_?name"
-                r"|entreprise|firma|empresa|societe"),
-    (Semantic.PERSON_NAME, r"first_?name|last_?name|full_?name|sur_?name|given_?name|family_?name|middle_?name"
-                    r"|maiden_?name|(customer|client|employee|patient|contact|person)_?name"
-                    r"|prenom|vorname|nachname|apellidos?|cognome"),
-    (Semantic.IDENTIFIER, r"username|user_?name|login|(account|acct|acc)_?(number|num|no|nr|id|to|from)|acct"),
-    (Semantic.FREE_TEXT, r"notes?|comments?|remarks?|description|memo|message|feedback|bio|review|free_?text"),
-]
-_WHOLE_NAME_RULES: list[tuple[str, str]] = [
-    (Semantic.PERSON_NAME, r"name|nom|nombre|person|contact"),
-    (Semantic.IP_ADDRESS, r"ip"),
-    (Semantic.URL, r"link"),
-]
-_AMBIGUOUS_NAME = re.compile(r"^(?:name|nom|nombre)$")
-_NAME_PATTERNS = [(semantic, re.compile(rf"^(?:{tokens})$")) for semantic, tokens in _WHOLE_NAME_RULES] + [
-    (semantic, re.compile(rf"(?:^|_)(?:{tokens})$")) for semantic, tokens in _NAME_RULES
-]
-_COMPOUND_HEADS: list[tuple[str, str]] = [
-    (Semantic.EMAIL, r"email|emailaddress|mailaddress"),
-    (Semantic.IP_ADDRESS, r"ipaddress|ipaddr"),
-    (Semantic.PHONE, r"phone|phonenumber|phoneno|telephone|tel|fax|faxnumber"),
-    (Semantic.POSTAL_CODE, r"postalcode|postcode|zipcode|zip"),
-    (Semantic.ADDRESS, r"address|addr|street|streetaddress|addressline\d?"),
-    (Semantic.COMPANY, r"companyname"),
-    (Semantic.PERSON_NAME, r"name|firstname|lastname|fullname|surname|givenname|familyname|middlename"),
-]
-_COMPOUND_PATTERNS = [
-    (semantic, re.compile(rf"(?:^|_)(?:{QUALIFIERS})(?:{heads})$")) for semantic, heads in _COMPOUND_HEADS
-]
 # Columns of titles and labels, whose capitalised words ("Sales Support Agent") are no person's name.
 _TITLE_LIKE_NAME = re.compile(
     r"(?:^|_)(?:title|job|job_title|position|role|occupation|profession|label|subject|headline|caption|department"
@@ -132,17 +111,35 @@ class _Decision:
     source: str
 
 
+@dataclass(frozen=True)
+class _Role:
+    """What a table's rows are: people (or about people), things, or names of parties."""
+
+    about_people: bool  # the table describes people
+    has_people: bool  # its rows are people, about people through its keys, or reachable (an address)
+    things: bool  # products, parts, tracks: no people's columns, no contact columns
+    parties: bool  # named for people or organisations (artists, vendors, doctors)
+
+    @classmethod
+    def of(cls, info: TableInfo, evidence: Evidence) -> _Role:
+        about_people = describes_people(info)
+        parties = is_party_table(info.ref.name)
+        contacts = has_contact_columns(info)
+        things = is_thing_table(info.ref.name) and not (about_people or parties or contacts)
+        return cls(about_people, about_people or contacts or bool(evidence.subjects.dimensions), things, parties)
+
+
 def classify_columns(
     info: TableInfo, sample: pd.DataFrame, settings: SynthesisSettings, evidence: Evidence | None = None
 ) -> dict[str, ColumnClass]:
     """Classify every column of ``info`` (columns missing from ``sample`` count as empty)."""
     evidence = evidence or Evidence.of_sample(sample)
     keys = _key_reasons(info)
-    about_people = describes_people(info)
+    role = _Role.of(info, evidence)
     classes = {}
     for column in info.columns:
         values = sample[column.name] if column.name in sample.columns else pd.Series([], dtype=object)
-        decision = _classify(column, values, keys.get(column.name), settings, evidence, about_people)
+        decision = _classify(column, values, keys.get(column.name), settings, evidence, role)
         classes[column.name] = ColumnClass(
             column=column.name,
             semantic=decision.semantic,
@@ -154,8 +151,37 @@ def classify_columns(
 
 
 # Sources whose real values may be emitted: the config says so, the column holds the labels of a
-# reference table, or the labels of an enum type (schema metadata).
+# reference table or public reference data in a table about no one, or the labels of an enum type
+# (schema metadata). "public" is public reference data in a table with people: modelled as
+# categories, its values held by fewer than k people replaced.
 PUBLIC_SOURCES = frozenset({"override", "reference", "schema"})
+
+
+def finding(semantic: str, identifying: bool, source: str) -> str:
+    """What a column was found to be, in words (``report``): a key, identifying, free text,
+    public reference (kept, or modelled as categories counted by people), or modelled."""
+    if source == "key":
+        return "key"
+    if semantic == UNSUPPORTED:
+        return "left out"
+    if identifying:
+        return "free text" if semantic == Semantic.FREE_TEXT else "identifying"
+    if source == "override":
+        return "public (config)"
+    if source in ("reference", "schema"):
+        return "public reference: kept"
+    return "public reference: categories" if source == "public" else "modelled"
+
+
+def has_contact_columns(info: TableInfo) -> bool:
+    """Columns named as identifying (an address, a phone, a login ...; free text aside): the table
+    describes an entity someone could be reached at (a supplier, a shop), not a list of labels."""
+    return any(
+        semantic_from_name(column.name) in identifying_semantics() - {Semantic.FREE_TEXT}
+        and not is_ambiguous_name(column.name)
+        for column in info.columns
+        if column.kind is not ColumnKind.UNSUPPORTED
+    )
 
 
 def named_for_people(info: TableInfo) -> bool:
@@ -196,7 +222,7 @@ def _classify(
     key_reason: str | None,
     settings: SynthesisSettings,
     evidence: Evidence,
-    about_people: bool,
+    role: _Role,
 ) -> _Decision:
     if column.kind is ColumnKind.UNSUPPORTED:
         return _Decision(UNSUPPORTED, f"unsupported SQL type ({column.unsupported_reason or column.sql_type})", "type")
@@ -208,11 +234,11 @@ def _classify(
         semantic = Semantic.UUID if column.kind is ColumnKind.UUID else Semantic.IDENTIFIER
         return _Decision(semantic, f"{key_reason}: replaced by new keys of the same shape", "key")
     if override == "sensitive":
-        detected = _detect(column, values, settings, evidence, about_people)
+        detected = _detect(column, values, settings, evidence, role)
         found = detected.semantic if detected else None
         semantic = found if found in identifying_semantics() else Semantic.IDENTIFIER
         return _Decision(semantic, "marked sensitive in the config", "override")
-    detected = _detect(column, values, settings, evidence, about_people)
+    detected = _detect(column, values, settings, evidence, role)
     if detected:
         return detected
     if column.labels:
@@ -223,7 +249,7 @@ def _classify(
 
 
 def _detect(
-    column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence, about_people: bool
+    column: ColumnInfo, values: pd.Series, settings: SynthesisSettings, evidence: Evidence, role: _Role
 ) -> _Decision | None:
     if column.kind is ColumnKind.UUID:
         return _Decision(Semantic.UUID, "UUID column: replaced by random UUIDs", "type")
@@ -234,8 +260,11 @@ def _detect(
             why = "postal codes mostly shared by many people: modelled as categories"
             return _Decision(Semantic.CATEGORICAL, why, "name")
         ambiguous = semantic == Semantic.PERSON_NAME and is_ambiguous_name(column.name)
-        if not ambiguous or (about_people and _share(present, is_person_name) >= 0.5):
+        label = semantic == Semantic.FREE_TEXT and evidence.reference and _labels(present)  # region_description
+        if not label and (not ambiguous or (role.about_people and _share(present, is_person_name) >= 0.5)):
             return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
+    if column.kind is ColumnKind.STRING and (public := _public_reference(column, present, settings, evidence, role)):
+        return public
     if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
         if not (semantic == Semantic.PERSON_NAME and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
             return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
@@ -243,12 +272,51 @@ def _detect(
         origin, semantic = copied
         return _Decision(semantic, f"values are those of the identifying column {origin}", "content")
     if evidence.reference and _labels(present):
-        return None  # a lookup table's labels are unique by design: one row per label
+        # a lookup table's labels are unique by design (one row per label), unless they name parties
+        return _party_names(column, present, role) if column.kind is ColumnKind.STRING else None
     if _identifier_like(column, present, settings.unique_share):
         return _high_cardinality(column, "values are nearly unique (identifier-like)")
     if column.kind is ColumnKind.STRING and _mostly_rare(present, settings.min_category_count, subjects):
         return _high_cardinality(column, f"most values are held by fewer than {settings.min_category_count} people")
     return None
+
+
+def _public_reference(
+    column: ColumnInfo, present: pd.Series, settings: SynthesisSettings, evidence: Evidence, role: _Role
+) -> _Decision | None:
+    """Public reference data (countries, states, currencies, courtesy titles, pack sizes, the
+    names of things in a table about things): kept in a lookup table and in a table about things
+    without people (names and pack sizes of things always), else modelled as categories counted
+    by people (by rows where no one is known: a rare country on three orders is still rare)."""
+    texts = _texts(present)
+    found = public_list(column.name, texts)
+    how = "by content"
+    if found is None and role.things and is_thing_name(column.name) and not names_of_parties(texts):
+        found, how = THING_NAMES, "in a table about things"
+    if found is None:
+        return None
+    if evidence.reference or (role.things and (found in (THING_NAMES, QUANTITIES) or not role.has_people)):
+        return _Decision(Semantic.CATEGORICAL, f"public reference ({found}, {how}): real values kept", "reference")
+    why = (f"public reference ({found}, {how}): modelled as categories, values held by fewer than"
+           f" {settings.min_category_count} people replaced")
+    return _Decision(Semantic.CATEGORICAL, why, "public")
+
+
+def _party_names(column: ColumnInfo, present: pd.Series, role: _Role) -> _Decision | None:
+    """A lookup table's labels that name people or organisations (artists, salespeople, client
+    companies) are faked as names, never kept; other labels are kept (None)."""
+    texts = _texts(present)
+    if not (names_of_parties(texts) or (role.parties and is_thing_name(column.name))):
+        return None
+    companies = _share(present, is_company) > _share(present, is_person_name)
+    semantic = Semantic.COMPANY if companies else Semantic.PERSON_NAME
+    why = f"a lookup table's labels that name {'organisations' if companies else 'people or groups'}: faked"
+    return _Decision(semantic, why, "content")
+
+
+def _texts(present: pd.Series) -> list[str]:
+    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
+    return [text for text in texts if text]
 
 
 def _labels(present: pd.Series) -> bool:
@@ -285,24 +353,9 @@ def _mostly_rare(present: pd.Series, min_count: int, subjects: Subjects) -> bool
     return int(present.map(str).isin(held_by_few).sum()) >= 0.5 * len(present)
 
 
-def is_ambiguous_name(name: str) -> bool:
-    """A bare ``name`` column names people only when its values look like people's names."""
-    return bool(_AMBIGUOUS_NAME.match(name_tokens(name)))
-
-
 def _share(present: pd.Series, detector: Callable[[str], bool]) -> float:
     texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
     return sum(map(detector, texts)) / len(texts) if texts else 0.0
-
-
-def semantic_from_name(name: str) -> str | None:
-    """The identifying semantic a column's name says (``billingaddress`` and ``BillingAddress``
-    alike), or None."""
-    tokens = name_tokens(name)
-    for semantic, pattern in [*_NAME_PATTERNS, *_COMPOUND_PATTERNS]:
-        if pattern.search(tokens):
-            return semantic
-    return None
 
 
 def _identifier_like(column: ColumnInfo, present: pd.Series, unique_share: float) -> bool:
@@ -328,8 +381,7 @@ def _id_shaped_numbers(present: pd.Series) -> bool:
 
 def semantic_from_content(present: pd.Series) -> str | None:
     """The identifying semantic the values show, or None (checked on a bounded sample)."""
-    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
-    texts = [text for text in texts if text]
+    texts = _texts(present)
     semantic = recognize(texts)
     if semantic is None and looks_like_free_text(texts):
         return Semantic.FREE_TEXT

@@ -5,6 +5,9 @@ The worker that read the sample fills it from the run's plan and the warehouse:
 * ``subjects``: who each sampled row is about (:mod:`catalog_synth.protect.subjects`);
 * ``reference``: the table is a lookup table of labels that other tables reference, about no
   one (its labels are kept);
+* ``lookup``: the table is small, about no one and has no contact columns, whether or not a key
+  refers to it: when its content is public reference data (a table of US states, of currencies),
+  it is a reference table too;
 * ``copied_from``: asks the warehouse whether a column's values are those of an identifying
   column of another table (``invoice.billingaddress`` holding ``customer.address``), counts only;
 * ``real_counts``: asks the warehouse how many real rows of the whole column (and of identifying
@@ -37,6 +40,7 @@ RealCounts = Callable[[ColumnInfo, str, Sequence[Any]], dict[str, int]]
 class Evidence:
     subjects: Subjects
     reference: bool = False
+    lookup: bool = False
     copied_from: CopiedFrom | None = None
     real_counts: RealCounts | None = None
 

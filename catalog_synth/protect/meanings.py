@@ -3,7 +3,8 @@
 A value that must be replaced (a category too few people hold, an identifying value) is
 replaced by a plausible value of the same meaning: a real country for a country column, a
 state code of the row's country, a city of the row's country, a person's name, a company name,
-a title-like phrase for titles, a job for an employee's title. Random characters of the same
+a title-like phrase for titles, a job for an employee's title, a courtesy title of the row's
+locale (``Mrs.``) for a courtesy title. Random characters of the same
 shape are kept for codes whose real values are codes (ids, SKUs, plates). Where the meaning is
 unknown, a replaced category becomes one of the column's common categories.
 
@@ -31,6 +32,7 @@ from catalog_synth.protect.locales import (
 )
 from catalog_synth.protect.names import is_place_name, name_tokens
 from catalog_synth.protect.places import city_of
+from catalog_synth.protect.public_reference import is_courtesy_title
 
 
 class Meaning(str, enum.Enum):
@@ -41,6 +43,7 @@ class Meaning(str, enum.Enum):
     PERSON_NAME = "person_name"
     COMPANY = "company"
     JOB = "job"  # an employee's title
+    COURTESY = "courtesy"  # a courtesy title: Mr., Ms., Dr.
     TITLE = "title"  # the title or name of a thing: a song, a product, a playlist
     CODE = "code"  # codes made of characters: ids, SKUs, plates
     UNKNOWN = "unknown"
@@ -75,6 +78,8 @@ def meaning_of(column: str, values: pd.Series, about_people: bool, semantic: str
         return Meaning.CURRENCY
     if about_people and _JOB_NAME.search(tokens):
         return Meaning.JOB
+    if _mostly(texts, is_courtesy_title):
+        return Meaning.COURTESY
     if _mostly(texts, _is_code):
         return Meaning.CODE
     if _TITLE_NAME.search(tokens) and _mostly(texts, lambda text: any(char.isalpha() for char in text)):
@@ -143,6 +148,7 @@ def plausible(
         Meaning.PERSON_NAME: lambda: faker.name() if _word_count(style, rng) > 1 else faker.first_name(),
         Meaning.COMPANY: faker.company,
         Meaning.JOB: faker.job,
+        Meaning.COURTESY: lambda: faker.prefix_female() if rng.random() < 0.5 else faker.prefix_male(),
         Meaning.TITLE: lambda: _title(faker, _word_count(style, rng)),
     }.get(meaning)
     if maker is None:
@@ -220,11 +226,14 @@ class Replacer:
         if self.meaning is Meaning.CODE:
             return dict.fromkeys(rare)
         out = self._plausible(rare, taken, rng)
+        new = sorted(set(out.values()))  # a closed list (courtesy titles) may run out of new values
         for key in rare:
             if key in out:
                 continue
             if common:
                 out[key] = common[int(rng.choice(len(common), p=weights))]
+            elif new:
+                out[key] = new[int(rng.integers(len(new)))]
             else:
                 out[key] = self.style.apply(_title(faker_for(self.locale_of(key)), _word_count(self.style, rng)))
         return out

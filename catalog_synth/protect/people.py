@@ -34,14 +34,10 @@ from catalog_synth.core.types import (
     TableRef,
 )
 from catalog_synth.core.values import normalize
-from catalog_synth.protect.classify import (
-    describes_people,
-    is_ambiguous_name,
-    named_for_people,
-    semantic_from_name,
-)
+from catalog_synth.protect.classify import describes_people, named_for_people
 from catalog_synth.protect.evidence import CopiedFrom, RealCounts
 from catalog_synth.protect.kinds import identifying_semantics
+from catalog_synth.protect.names import is_ambiguous_name, semantic_from_name
 from catalog_synth.protect.subjects import Subjects, subject_ids
 from connectors import Capability, Connector
 from connectors.graph import KeyGraph, Relationship
@@ -49,17 +45,6 @@ from connectors.graph import KeyGraph, Relationship
 MAX_HOPS = 3
 SOURCE_HOPS = 2
 MAX_SOURCES = 12
-
-
-def has_contact_columns(info: TableInfo) -> bool:
-    """Columns named as identifying (an address, a phone, a login ...; free text aside): the table
-    describes an entity someone could be reached at (a supplier, a shop), not a list of labels."""
-    return any(
-        semantic_from_name(column.name) in identifying_semantics() - {Semantic.FREE_TEXT}
-        and not is_ambiguous_name(column.name)
-        for column in info.columns
-        if column.kind is not ColumnKind.UNSUPPORTED
-    )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ generated column by column; every other table is learnt by a generator.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -34,6 +34,7 @@ from catalog_synth.protect.classify import (
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.locales import DEFAULT_LOCALE, infer_locale_weights
 from catalog_synth.protect.meanings import Meaning, meaning_of
+from catalog_synth.protect.public_reference import public_list
 from catalog_synth.protect.rare import holdout
 from catalog_synth.protect.subjects import Subjects
 
@@ -111,7 +112,10 @@ def mode_notes(table: PreparedTable) -> list[str]:
     if table.frame.empty:
         return ["the table is empty: published as an empty copy"]
     if table.mode is Mode.REFERENCE:
-        return ["reference table: labels kept (privacy.reference_tables)"]
+        kept = table.modelled()
+        if not kept:
+            return ["reference table: no label kept (its labels name people or organisations: faked)"]
+        return [f"reference table: labels kept ({', '.join(kept)}; privacy.reference_tables)"]
     if table.mode is Mode.GENERATED:
         return [
             f"only {len(table.frame)} rows (fewer than privacy.min_rows = {table.settings.min_rows}): generated"
@@ -130,6 +134,8 @@ def prepare_table(
         real = to_model_space(sample, candidates)
     except ColumnTypeError as exc:
         raise SynthesisError(str(exc)) from None
+    if evidence.lookup and not evidence.reference and holds_public_reference(info, sample):
+        evidence = replace(evidence, reference=True)
     classes = classify_columns(info, sample, settings, evidence)  # raw values: exact for 64-bit ids
     columns = [c for c in candidates if classes[c.name].semantic != UNSUPPORTED]
     if not columns:
@@ -153,6 +159,17 @@ def prepare_table(
     return PreparedTable(
         info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales
     )
+
+
+def holds_public_reference(info: TableInfo, sample: pd.DataFrame) -> bool:
+    """A text column of the table is mostly values of a public list (states, countries,
+    currencies): a small table about no one holding it is reference data, kept like a lookup."""
+    for column in info.columns:
+        if column.kind is ColumnKind.STRING and column.name in sample.columns:
+            texts = [text for text in sample[column.name].dropna().astype(str).str.strip().head(500) if text]
+            if public_list(column.name, texts):
+                return True
+    return False
 
 
 def dropped_columns(info: TableInfo, sample: pd.DataFrame, classes: dict[str, ColumnClass]) -> dict[str, str]:

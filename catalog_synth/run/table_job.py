@@ -71,7 +71,7 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         return unchanged_outcome(task, outcome.fingerprint)
     limits = capability_notes(connector, task)
     with stage("sample"):
-        rows = max(task.sample_rows, info.row_count) if task.keys.reference else task.sample_rows  # every label
+        rows = max(task.sample_rows, info.row_count) if task.keys.lookup else task.sample_rows  # every label
         sample, outcome.keys = _retrying(task, lambda: read_sample(
             connector, info, task.keys, rows, task.settings.seed, task.settings.min_category_count
         ))  # fmt: skip
@@ -154,6 +154,7 @@ def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd
     return Evidence(
         subjects=read_subjects(connector, info, plan.subject, sample),
         reference=plan.reference,
+        lookup=plan.lookup,
         copied_from=copied_from_probe(connector, plan.sources),
         real_counts=real_counts_probe(connector, info.ref, plan.sources, plan.subject),
     )

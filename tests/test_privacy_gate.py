@@ -207,3 +207,15 @@ def test_blockwise_nearest_rows_give_the_full_matrix_share_and_noise() -> None:
     labels = _population(900, seed=9)[["tier"]].assign(band=lambda f: (f.index % 7).astype(str))
     result = dcr_share(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), np.random.default_rng(1))
     assert result.share == full_matrix_dcr(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), 1)[0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_tiny_column_moved_off_one_rare_end_does_not_land_on_the_other(seed: int) -> None:
+    """Six call centres, every value rare (k = 5): a value moved off the minimum toward the inside
+    reached the maximum, and the table failed the gate twice (TPC-DS's call_center)."""
+    from catalog_synth.protect.rare import avoid_extremes
+
+    real = pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    numbers = np.array([1.0, 6.0] * 20)
+    moved = avoid_extremes(numbers, real, 5, 1.0, np.random.default_rng(seed))
+    assert not np.isin(moved, [1.0, 6.0]).any() and ((moved >= 2) & (moved <= 5)).all()

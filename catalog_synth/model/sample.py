@@ -42,6 +42,8 @@ _T = TypeVar("_T")
 
 # Numbers and dates with at most this many distinct values are modelled as categories.
 DISCRETE_LEVELS = 20
+# Kept values with more distinct values than this share of rows are drawn, not learnt.
+UNIQUE_SHARE = 0.5
 
 
 def reference_rows(table: PreparedTable, rng: np.random.Generator) -> pd.DataFrame:
@@ -76,16 +78,18 @@ def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Gen
 def sample_model(
     table: PreparedTable, attempt: Attempt, rng: np.random.Generator, target: Target | None
 ) -> tuple[pd.DataFrame, GeneratorReport | None]:
-    names = table.modelled()
+    drawn = [name for name in table.modelled() if _kept_and_unique(table, name)]
+    names = [name for name in table.modelled() if name not in drawn]
     n_sample = int(np.ceil(table.n_rows * OVERSAMPLE)) + 5
-    if not names:
-        return pd.DataFrame(index=pd.RangeIndex(n_sample)), None
     sdtypes = {name: model_sdtype(table, name, attempt.min_count) for name in names}
     train = table.frame.loc[table.training_rows(), names].reset_index(drop=True)
     train = protect_categories(table, train, attempt.min_count, rng)
     for name in names:
         train[name] = _training_values(train[name], table, name, sdtypes[name], attempt.min_count, rng)
     def finish(sampled: pd.DataFrame) -> pd.DataFrame:
+        for name in drawn:
+            real = table.frame[name]
+            sampled[name] = real.iloc[rng.integers(0, len(real), len(sampled))].to_numpy()
         for name in names:
             if table.classes[name].semantic == Semantic.DATETIME:
                 sampled[name] = microseconds_to_datetimes(sampled[name].to_numpy(dtype="float64") * 1e6)
@@ -94,8 +98,19 @@ def sample_model(
         sampled = agreeing_places(table, sampled, attempt.min_count, rng)
         return drop_rare_row_copies(table.frame, sampled, table.subjects, attempt.min_count)
 
+    if not names:  # nothing to learn: the kept columns drawn, or no column at all
+        return (finish(pd.DataFrame(index=pd.RangeIndex(n_sample))) if drawn else
+                pd.DataFrame(index=pd.RangeIndex(n_sample))), None
     with stage("model"):
         return _fit_and_sample(table, train, sdtypes, n_sample, attempt.seed, target, finish)
+
+
+def _kept_and_unique(table: PreparedTable, name: str) -> bool:
+    """Real values kept on purpose (product names in a table about things) that nearly every row
+    has its own of: drawn at random from the real column, never learnt, or the model would tie
+    each row's other values to its name and give back the real rows."""
+    values = table.frame[name].dropna()
+    return table.classes[name].source == "reference" and values.nunique() > UNIQUE_SHARE * len(values)
 
 
 def model_sdtype(table: PreparedTable, name: str, min_count: int) -> str:

@@ -148,7 +148,8 @@ def avoid_extremes(
     values in model space, indexed by sample row positions."""
     ordered = np.sort(as_numbers(real.dropna()))
     out = numbers.copy()
-    for extreme in rare_extremes(real, min_count, subjects):
+    extremes = rare_extremes(real, min_count, subjects)
+    for extreme in extremes:
         hits = out == extreme
         if not hits.any():
             continue
@@ -158,6 +159,9 @@ def avoid_extremes(
         moved = round_to_step(extreme + rng.random(int(hits.sum())) * (inner - extreme), step)
         moved[moved == extreme] = extreme + direction * (step or abs(inner - extreme) / 2 or 1.0)
         out[hits] = round_to_step(moved, step)
+    for extreme in extremes:  # in a column of a few values, a value moved off one end can reach the other
+        hits = out == extreme
+        out[hits] = extreme + (1.0 if extreme == ordered[0] else -1.0) * (step or (ordered[-1] - ordered[0]) / 4)
     return out
 
 

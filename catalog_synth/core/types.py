@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.timings import StageTimes
 
 if TYPE_CHECKING:
+    import pandas as pd  # not at run time: a no-change sync never loads pandas
+
     from catalog_synth.core.generators import GeneratorReport
 
 

@@ -25,6 +25,7 @@ class SDVGenerator(Generator):
     """The SDV fit/sample cycle; subclasses name the synthesizer and its arguments."""
 
     synthesizer_class: ClassVar[str]
+    preload = ("sdv.single_table", "sdv.metadata")  # and the SDMetrics and torch they import: seconds
 
     def _arguments(self) -> dict[str, Any]:
         return {}

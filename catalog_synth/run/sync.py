@@ -109,7 +109,8 @@ def run_sync(
         with stage("plan"):
             tasks, listing_failures, graph = plan_tasks(config, last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
-            start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
+            work = [task for task in tasks if not task.unchanged]
+            start_worker_server(config.executor, len(work), {task.settings.synthesizer for task in work})
         report.results.extend(listing_failures)
         if on_plan:
             on_plan(len(tasks))

@@ -51,6 +51,7 @@ from cli_startup import CLI, measure, run_once  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 
 from catalog_synth.core.config import Config, validate_config  # noqa: E402
+from catalog_synth.core.generators import DEFAULT_GENERATOR  # noqa: E402
 from catalog_synth.core.types import TableResult, TableStatus  # noqa: E402
 from catalog_synth.run.executors import default_workers, warm_up_synthesis  # noqa: E402
 from catalog_synth.run.sync import SyncReport, run_sync  # noqa: E402
@@ -114,24 +115,29 @@ def change_tables(server: PostgresServer, names: list[str]) -> None:
         con.execute("SELECT pg_stat_force_next_flush()")  # what the server does by itself within ~1 s
 
 
-def config_dict(url: str, work: Path, workers: int | None, include: list[str] | None = None) -> dict:
+def config_dict(
+    url: str, work: Path, workers: int | None, include: list[str] | None = None, synthesizer: str = DEFAULT_GENERATOR
+) -> dict:
     return {
         "warehouses": [{"name": "bench", "url": url, "include": include or [f"{SCHEMA}.*"]}],
         "store": str(work / "sandbox.duckdb"),
         "catalog": {"file": str(work / "catalog-synth-mcps.json")},
         "seed": 7,
         "executor": {"workers": workers},
+        "synthesizer": synthesizer,
     }
 
 
-def sync_config(url: str, work: Path, workers: int | None, include: list[str] | None = None) -> Config:
-    return validate_config(config_dict(url, work, workers, include))
+def sync_config(
+    url: str, work: Path, workers: int | None, include: list[str] | None = None, synthesizer: str = DEFAULT_GENERATOR
+) -> Config:
+    return validate_config(config_dict(url, work, workers, include, synthesizer))
 
 
-def command_sync(url: str, work: Path, workers: int | None) -> float:
+def command_sync(url: str, work: Path, workers: int | None, synthesizer: str) -> float:
     """Wall seconds of ``catalog-synth sync`` in a fresh process (start-up and imports included)."""
     config_file = work / "catalog-synth.yml"
-    config_file.write_text(yaml.safe_dump(config_dict(url, work, workers)), encoding="utf-8")
+    config_file.write_text(yaml.safe_dump(config_dict(url, work, workers, synthesizer=synthesizer)), encoding="utf-8")
     seconds, _ = run_once([CLI, "sync", "-c", str(config_file)])
     return seconds
 
@@ -197,6 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tables", type=int, nargs="+", default=[100], help="warehouse sizes, one run each")
     parser.add_argument("--workers", type=int, default=None, help="sync worker processes (default: cores)")
+    parser.add_argument("--synthesizer", default=DEFAULT_GENERATOR, help="the tables' generator (default: the default)")
     parser.add_argument("--profile", action="store_true", help="print where the full sync's time went, per stage")
     parser.add_argument("--cprofile", type=int, default=0, metavar="N", help="then cProfile a sync of N tables")
     args = parser.parse_args()
@@ -212,17 +219,18 @@ def run_size(tables: int, args: argparse.Namespace) -> None:
     work = Path(tempfile.mkdtemp(prefix="catalog-synth-scale-"))
     try:
         seconds, url = timed(lambda: build_warehouse(server, tables))
-        print(f"\n== {tables} tables in schema {SCHEMA}, built in {seconds:.1f} s; {workers} sync workers")
+        print(f"\n== {tables} tables in schema {SCHEMA}, built in {seconds:.1f} s; {workers} sync workers;"
+              f" generator {args.synthesizer}")
         print(f"load average before the runs: {', '.join(f'{load:.2f}' for load in os.getloadavg())}")
         startup = measure([CLI, "--help"], runs=5)
         print(f"catalog-synth --help: {startup.median:.2f} s (median of 5), peak RSS {max(startup.peak_rss_mb):.0f} MB")
-        config = sync_config(url, work, args.workers)
+        config = sync_config(url, work, args.workers, synthesizer=args.synthesizer)
         times: dict[str, float] = {}
         times["full"], full_report = timed(lambda: run_sync(config, full=True))
         print(f"{'full':>11} sync: {times['full']:7.1f} s  ({summary(full_report)})")
         seconds, report = timed(lambda: run_sync(config))
         print(f"{'no-change':>11} sync: {seconds:7.1f} s in this process ({summary(report)})")
-        times["no-change"] = command_sync(url, work, args.workers)
+        times["no-change"] = command_sync(url, work, args.workers, args.synthesizer)
         print(f"{'no-change':>11} sync: {times['no-change']:7.1f} s as the command, in a fresh process")
         changed = [f"t{i:04d}" for i in range(0, tables, 100)][: max(1, math.ceil(tables / 100))]
         change_tables(server, changed)

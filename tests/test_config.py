@@ -160,7 +160,7 @@ def test_generators_are_chosen_per_table_by_the_first_matching_glob() -> None:
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ({"synthesizer": "copula"}, r"synthesizer: unknown generator 'copula' \(installed: ctgan, gaussian_copula, tabular_argn, tvae"),
+    ({"synthesizer": "copulas"}, r"synthesizer: unknown generator 'copulas' \(installed: copula, ctgan, gaussian_copula, tabular_argn, tvae"),
     ({"generators": {"tvae": {"epochs": 0}}}, "generators.tvae: epochs: Input should be greater than or equal to 1"),
     ({"tables": {"crm.*": {"synthesizer": "ctgan", "settings": {"epoch": 3}}}}, r"tables.crm.\*: epoch: unknown key"),
 ])

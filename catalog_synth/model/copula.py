@@ -1,8 +1,7 @@
 """A Gaussian copula on numpy and scipy, beside SDV's (generator ``copula``).
 
-Each column's marginal is learnt from the protected training rows: numbers by their empirical
-distribution (a draw lands between two neighbouring training values, never on a grid of its
-own), categories by their shares, a missing value as one more share. Rows are tied together by
+Each column's marginal is learnt from the protected training rows: numbers by their quantiles
+(a draw is interpolated between two neighbouring quantiles), categories by their shares, a missing value as one more share. Rows are tied together by
 the correlations of the columns' normal scores. Sampling draws correlated normal scores and
 maps each back through its column's marginal; fixing some columns' values draws the others
 from the normal scores conditioned on theirs.
@@ -24,6 +23,8 @@ if TYPE_CHECKING:
 
 # Uniform scores are kept this far from 0 and 1, where normal scores are infinite.
 _EDGE = 1e-6
+# Training rows per quantile of a number column's marginal.
+_ROWS_PER_KNOT = 40
 # Added to the correlation matrix's diagonal when it is not positive definite (collinear columns).
 _RIDGE = 1e-6
 
@@ -34,7 +35,13 @@ class CopulaConfig(GeneratorConfig):
 
 @dataclass
 class _Numbers:
-    """A number column: its sorted present values and the share of missing ones (uniforms below it)."""
+    """A number column: quantiles of its present values (the knots a draw is interpolated
+    between) and the share of missing ones (uniforms below it).
+
+    Knots every ``_ROWS_PER_KNOT`` rows, not every row: draws between neighbouring training
+    values would follow the training rows' own clusters, and sit closer to them than to rows
+    the model never saw (the privacy gate's distance check refuses such a copy).
+    """
 
     present: np.ndarray
     missing: float
@@ -44,8 +51,9 @@ class _Numbers:
         import numpy as np
 
         numbers = values.to_numpy(dtype="float64")
-        present = np.sort(numbers[~np.isnan(numbers)])
-        return cls(present, 1 - len(present) / max(len(numbers), 1))
+        present = numbers[~np.isnan(numbers)]
+        knots = np.quantile(present, np.linspace(0, 1, 2 + len(present) // _ROWS_PER_KNOT)) if len(present) else present
+        return cls(knots, 1 - len(present) / max(len(numbers), 1))
 
     def to_uniform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
         import numpy as np
@@ -54,7 +62,7 @@ class _Numbers:
         numbers = values.to_numpy(dtype="float64")
         missing = np.isnan(numbers)
         uniform = rng.random(len(numbers)) * self.missing  # missing values: below the present ones
-        if len(self.present):
+        if (~missing).any():
             ranks = rankdata(numbers[~missing], method="ordinal")  # ties spread over their ranks
             uniform[~missing] = self.missing + (1 - self.missing) * (ranks - rng.random(len(ranks))) / len(ranks)
         return uniform
@@ -71,11 +79,11 @@ class _Numbers:
         return pd.Series(np.where(uniform < self.missing, np.nan, numbers))
 
     def score(self, value: Any) -> float:
-        """The uniform score of a fixed value: its place among the present values."""
+        """The uniform score of a fixed value: its place among the quantiles."""
         import numpy as np
 
-        place = np.searchsorted(self.present, float(value), side="left") + 0.5
-        return self.missing + (1 - self.missing) * min(place / max(len(self.present), 1), 1.0)
+        place = np.interp(float(value), self.present, np.linspace(0, 1, len(self.present))) if len(self.present) else 0.5
+        return float(np.clip(self.missing + (1 - self.missing) * place, _EDGE, 1 - _EDGE))
 
 
 @dataclass

@@ -19,12 +19,13 @@ import enum
 import fnmatch
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import ClassVar, TypeVar
-
-import pandas as pd
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from catalog_synth.core import plugins
 from catalog_synth.core.types import ColumnInfo, TableInfo, TableRef
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ENTRY_POINT_GROUP = "catalog_synth.connectors"
 

@@ -6,12 +6,15 @@ go to the warehouse as bound parameters, in chunks; only aggregates and the aske
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import sqlalchemy as sa
 
 from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo, TableRef
 from connectors.sql_types import unpadded
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class KeyedReads:
@@ -142,11 +145,15 @@ class KeyedReads:
 
 def native(value: object) -> object:
     """A driver-friendly Python value (numpy scalars and pandas timestamps unwrapped)."""
+    import pandas as pd
+
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     return value.item() if hasattr(value, "item") and not isinstance(value, (str, bytes)) else value
 
 
 def concat(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     parts = [part for part in parts if not part.empty]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from sqlalchemy import types as sa_types
 
 from catalog_synth.core.types import ColumnKind, TableInfo
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def column_kind(sql_type: sa_types.TypeEngine) -> tuple[ColumnKind, str | None]:

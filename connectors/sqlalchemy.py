@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import types as sa_types
@@ -46,6 +45,9 @@ from connectors.sql_errors import (
 from connectors.sql_lookups import KeyedReads
 from connectors.sql_rules import RuleShares
 from connectors.sql_types import column_kind, kind_from_type_name, unpadded
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # SQLAlchemy dialect name -> (DataHub platform, sqlglot dialect)
 _PLATFORMS = {
@@ -265,6 +267,8 @@ class SQLAlchemyConnector(KeyedReads, RuleShares, ChangeMarkers, Connector):
     # -- sampling ------------------------------------------------------------------------
     def sample(self, info: TableInfo, rows: int, seed: int | None = None) -> pd.DataFrame:
         """At most ``rows`` random rows of the columns synthesis can use (unsupported ones are not read)."""
+        import pandas as pd  # only a table being synthesized pays for it
+
         columns = [c.name for c in info.columns if c.kind is not ColumnKind.UNSUPPORTED]
         if not columns or info.row_count == 0:
             return pd.DataFrame(columns=columns)
@@ -300,6 +304,8 @@ class SQLAlchemyConnector(KeyedReads, RuleShares, ChangeMarkers, Connector):
         return [sa.select(*[table.c[c] for c in columns]).order_by(sa.func.random()).limit(rows)]
 
     def _read(self, statement: sa.Executable, ref: TableRef, action: str) -> pd.DataFrame:
+        import pandas as pd
+
         try:
             with self.engine.connect() as con:
                 return pd.read_sql(statement, con)

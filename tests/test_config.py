@@ -156,11 +156,11 @@ def test_generators_are_chosen_per_table_by_the_first_matching_glob() -> None:
     })
     assert config.generator_for("w", "crm.customers") == ("tabular_argn", {"time_budget_seconds": 30, "max_epochs": 5})
     assert config.generator_for("w", "crm.orders") == ("ctgan", {"epochs": 50})
-    assert config.generator_for("w", "sales.orders") == ("gaussian_copula", {})
+    assert config.generator_for("w", "sales.orders") == ("copula", {})
 
 
 @pytest.mark.parametrize(("raw", "message"), [
-    ({"synthesizer": "copula"}, r"synthesizer: unknown generator 'copula' \(installed: ctgan, gaussian_copula, tabular_argn, tvae"),
+    ({"synthesizer": "copulas"}, r"synthesizer: unknown generator 'copulas' \(installed: copula, ctgan, gaussian_copula, tabular_argn, tvae"),
     ({"generators": {"tvae": {"epochs": 0}}}, "generators.tvae: epochs: Input should be greater than or equal to 1"),
     ({"tables": {"crm.*": {"synthesizer": "ctgan", "settings": {"epoch": 3}}}}, r"tables.crm.\*: epoch: unknown key"),
 ])

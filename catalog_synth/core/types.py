@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
 from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.timings import StageTimes
 
 if TYPE_CHECKING:
+    import pandas as pd  # not at run time: a no-change sync never loads pandas
+
     from catalog_synth.core.generators import GeneratorReport
 
 
@@ -317,7 +317,7 @@ class SynthesisSettings:
 
     copy_rows: int
     preview_rows: int
-    synthesizer: str = "gaussian_copula"
+    synthesizer: str = "copula"
     seed: int | None = None
     # column name or glob -> "sensitive" | "public", from the config's ``columns`` overrides.
     overrides: dict[str, str] = field(default_factory=dict)

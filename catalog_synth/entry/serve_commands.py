@@ -10,7 +10,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from catalog_synth.entry.common import config_option, load_or_exit
-from catalog_synth.serve.auth import is_loopback
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -49,6 +48,7 @@ def serve_command(config_path: str | None, host: str | None, port: int | None, p
     import uvicorn
 
     from catalog_synth.serve.app import create_app
+    from catalog_synth.serve.auth import is_loopback  # FastAPI: only when serving
 
     config = load_or_exit(config_path, store_only=True)
     pg_port = pg_port if pg_port is not None else config.sandbox.pg_port

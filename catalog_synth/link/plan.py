@@ -20,18 +20,14 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from catalog_synth.core.types import ForeignKey, TableInfo, TableRef
 from catalog_synth.link.rules import Candidate, Rule, candidates
-from catalog_synth.protect.classify import describes_people, has_contact_columns
-from catalog_synth.protect.people import (
-    IdentifyingSources,
-    SourceColumn,
-    SubjectPath,
-    subject_path,
-)
 from connectors.graph import KeyGraph, Relationship
+
+if TYPE_CHECKING:  # the people stage loads pandas and Faker: only plan_keys needs it
+    from catalog_synth.protect.people import IdentifyingSources, SourceColumn, SubjectPath
 
 # A consistent sample must hold at least this many families (parents with their children).
 MIN_SAMPLED_PARENTS = 50
@@ -93,6 +89,8 @@ def plan_keys(
 
     Tables of at most ``reference_max_rows`` rows that others reference and that are about no
     one are reference tables (None: no table is)."""
+    from catalog_synth.protect.people import IdentifyingSources
+
     sampling_parent = {ref: _sampling_relationship(graph, info, sample_rows) for ref, info in graph.tables.items()}
     _break_loops(sampling_parent)
     sources = IdentifyingSources(graph)
@@ -126,6 +124,9 @@ def _with_references(graph: KeyGraph, plans: dict[TableRef, KeyPlan]) -> dict[Ta
 def _with_people(
     graph: KeyGraph, info: TableInfo, plan: KeyPlan, reference_max_rows: int | None, sources: IdentifyingSources
 ) -> KeyPlan:
+    from catalog_synth.protect.classify import describes_people, has_contact_columns
+    from catalog_synth.protect.people import subject_path
+
     subject = subject_path(graph, info.ref)
     referenced = any(not r.self_reference for r in graph.children_of(info.ref))
     lookup = (

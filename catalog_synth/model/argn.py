@@ -45,6 +45,7 @@ class TabularARGNReport(GeneratorReport):
 
 class TabularARGN(Generator):
     name = "tabular_argn"
+    preload = ("mostlyai.engine",)  # torch: seconds, once per run's worker server
     config_class = TabularARGNConfig
     report_class = TabularARGNReport
 

@@ -73,6 +73,8 @@ class Generator(ABC):
     # False for a generator whose conditioned sampling does not learn how a rare class differs:
     # used for a rebalanced copy only when named, with a warning.
     learns_rare_classes: ClassVar[bool] = True
+    # Modules a worker imports once, before its first table, when a run uses this generator.
+    preload: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: GeneratorConfig, seed: int):
         self.config = config

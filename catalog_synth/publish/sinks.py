@@ -17,27 +17,22 @@ import tempfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from datahub.configuration.common import OperationalError
-from datahub.ingestion.api.common import PipelineContext, RecordEnvelope
-from datahub.ingestion.api.sink import NoopWriteCallback
-from datahub.ingestion.graph.client import DataHubGraph
-from datahub.ingestion.sink.file import FileSink as DataHubFileSink
+from typing import TYPE_CHECKING, Any
 
 from catalog_synth.core import plugins
 from catalog_synth.core.config import Config
-from catalog_synth.core.sections import DataHubRestConfig
 from catalog_synth.core.types import SyntheticTable, TableRef
-from catalog_synth.publish.gms import CatalogConnectionError, connect, short
-from catalog_synth.publish.markers import (
-    Proposal,
-    copy_measure_patches,
-    dataset_proposals,
-    sandbox_page,
-)
-from catalog_synth.publish.urns import DatasetLocation, UrnError
 from catalog_synth.store.copies import logical_name
+
+# DataHub's SDK (~0.3 s to import) is loaded by the first table published, not by opening the
+# file sink: a sync in which nothing changed never needs it.
+if TYPE_CHECKING:
+    from datahub.configuration.common import OperationalError
+    from datahub.ingestion.graph.client import DataHubGraph
+
+    from catalog_synth.core.sections import DataHubRestConfig
+    from catalog_synth.publish.markers import Proposal
+    from catalog_synth.publish.urns import DatasetLocation
 
 ENTRY_POINT_GROUP = "catalog_synth.sinks"
 
@@ -94,9 +89,14 @@ class CatalogSink(ABC):
         """The table's page in the SQL sandbox, when a sandbox URL is configured."""
         if not self.sandbox_url:
             return None
+        from catalog_synth.publish.markers import sandbox_page
+
         return sandbox_page(self.sandbox_url, logical_name(ref, self.multi_warehouse))
 
     def publish(self, table: SyntheticTable, location: DatasetLocation) -> None:
+        from catalog_synth.publish.markers import dataset_proposals
+        from catalog_synth.publish.urns import UrnError
+
         copies = [
             (logical_name(ref, self.multi_warehouse), self.table_page(ref), what) for ref, what in table.copies
         ]
@@ -111,6 +111,9 @@ class CatalogSink(ABC):
         """A rebalanced copy's utility and diversity, as custom properties of its source dataset."""
         if not table.rebalance:
             return
+        from catalog_synth.publish.markers import copy_measure_patches
+        from catalog_synth.publish.urns import UrnError
+
         try:
             urn = location.dataset_urn(source)
         except UrnError as exc:
@@ -203,6 +206,10 @@ class FileSink(CatalogSink):
 
 
 def _write_datahub_file(path: Path, records: list[Proposal]) -> None:
+    from datahub.ingestion.api.common import PipelineContext, RecordEnvelope
+    from datahub.ingestion.api.sink import NoopWriteCallback
+    from datahub.ingestion.sink.file import FileSink as DataHubFileSink
+
     sink = DataHubFileSink.create(
         {"filename": str(path), "legacy_nested_json_string": True}, PipelineContext(run_id="catalog-synth")
     )
@@ -260,6 +267,8 @@ class RestSink(DataHubDelivery):
         rest = config.catalog.datahub
         if rest is None:
             raise CatalogError("the datahub sink needs catalog.datahub")
+        from catalog_synth.publish.gms import CatalogConnectionError, connect
+
         try:
             graph = connect(rest)
         except CatalogConnectionError as exc:
@@ -275,6 +284,8 @@ class RestSink(DataHubDelivery):
         batch, self.pending = self.pending, {}
         if not batch:
             return
+        from datahub.configuration.common import OperationalError
+
         try:
             self._emit(batch)
         except OperationalError as exc:
@@ -285,6 +296,8 @@ class RestSink(DataHubDelivery):
                 self._record_failure(batch, exc)
 
     def _emit_one(self, urn: str, proposals: list[Proposal]) -> None:
+        from datahub.configuration.common import OperationalError
+
         try:
             self._emit({urn: proposals})
         except OperationalError as exc:
@@ -315,6 +328,10 @@ def _is_rejection(exc: OperationalError) -> bool:
 
 def describe_error(exc: BaseException) -> str:
     """A client error as one short line: status and server message."""
+    from datahub.configuration.common import OperationalError
+
+    from catalog_synth.publish.gms import short
+
     if isinstance(exc, OperationalError):
         status = exc.info.get("status")
         message = exc.info.get("message") or exc.message

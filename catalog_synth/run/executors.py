@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Protocol
 
+from catalog_synth.core.generators import DEFAULT_GENERATOR
 from catalog_synth.core.sections import ExecutorConfig
 
 log = logging.getLogger("catalog_synth.run.executors")
@@ -249,25 +250,40 @@ class ProcessExecutor:
 
 
 # What every worker needs: imported once, in the fork server, instead of once per worker.
-WORKER_PRELOAD = ["catalog_synth.run.table_job", "catalog_synth.run.synthesize", "sdv.single_table", "sdv.metadata"]
+WORKER_PRELOAD = ["catalog_synth.run.table_job", "catalog_synth.run.synthesize"]
 
 
-def _worker_context() -> Any:
+def _worker_context(generators: Iterable[str] = ()) -> Any:
     """Workers fork from a server process that has imported the synthesis libraries once
-    (seconds per worker saved, a replaced worker is warm at once); like "spawn", they
-    inherit none of this process's open DuckDB or SQLAlchemy handles."""
+    (seconds per worker saved, a replaced worker is warm at once): ours, and those of the
+    ``generators`` the run uses (SDV and torch only when an SDV model runs). Like "spawn",
+    they inherit none of this process's open DuckDB or SQLAlchemy handles."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(WORKER_PRELOAD)
+    if generators:  # set before the server starts; later executors use the server as it is
+        context.set_forkserver_preload([*WORKER_PRELOAD, *generator_preload(generators)])
     return context
 
 
-def start_worker_server(config: ExecutorConfig, task_count: int) -> None:
-    """Have the fork server import the worker libraries now, while the run sets up, when
-    ``task_count`` tables will run in a local pool (no server for one table or none)."""
+def generator_preload(generators: Iterable[str]) -> list[str]:
+    """The modules the named generators fit with (unknown names are the tables' errors, not this)."""
+    from catalog_synth.core.generators import generator_class
+
+    modules: dict[str, None] = {}
+    for name in generators:
+        try:
+            modules.update(dict.fromkeys(generator_class(name).preload))
+        except Exception:  # noqa: BLE001 - an unknown or broken generator fails its tables with a reason
+            continue
+    return list(modules)
+
+
+def start_worker_server(config: ExecutorConfig, task_count: int, generators: Iterable[str] = ()) -> None:
+    """Have the fork server import the worker libraries (and the ``generators``') now, while the
+    run sets up, when ``task_count`` tables will run in a local pool (no server for one table or none)."""
     pooled = config.kind == "local" and local_workers(config, task_count) > 1
-    if pooled and _worker_context().get_start_method() == "forkserver":
+    if pooled and _worker_context(list(generators) or [DEFAULT_GENERATOR]).get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()
 
 

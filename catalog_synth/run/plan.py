@@ -55,17 +55,31 @@ def last_syncs(writer: StoreWriter) -> dict[str, LastSync]:
     return last
 
 
+@dataclass(frozen=True)
+class _Listing:
+    """What planning read from one warehouse: its tables, their relationships and fingerprints."""
+
+    warehouse: WarehouseConfig
+    refs: list[TableRef]
+    graph: KeyGraph
+    problems: list[str]
+    described: dict[TableRef, tuple[TableInfo | None, str]]
+    asked: list[RebalanceConfig]
+
+
 def plan_tasks(
     config: Config, previous: dict[str, LastSync], full: bool
 ) -> tuple[list[TableTask], list[TableResult], KeyGraph]:
     """Every included table's task, with its description and fingerprint where planning could read them.
 
     Catalog queries are batched per warehouse; a table whose fingerprint matches the last
-    sync's needs no worker at all.
+    sync's needs no worker at all. Key plans (sampling trees, people, reference tables) are
+    made only when some table needs a worker: a run in which nothing changed never loads the
+    people stage (pandas, Faker).
     """
-    tasks: list[TableTask] = []
     failures: list[TableResult] = []
     graph = KeyGraph({})
+    listings: list[_Listing] = []
     for warehouse in config.warehouses:
         try:
             with open_warehouse(warehouse) as connector:
@@ -74,48 +88,67 @@ def plan_tasks(
                     failures.append(_nothing_listed(warehouse, connector.list_tables(["*.*"], [])))
                     continue
                 warehouse_graph, problems = discover(connector, warehouse, refs)
-                plans, sizes = plan_keys(warehouse_graph, config.sample_rows, config.copy_rows, _reference_rows(config))
-                plans, rule_problems = _with_rules(warehouse_graph, plans, warehouse)
-                described = _fingerprinted(connector, warehouse, warehouse_graph, plans)
+                described = _fingerprinted(connector, warehouse, warehouse_graph)
                 asked = _catalog_requests(config, connector, warehouse, refs, failures)
         except ConnectorError as exc:  # its message names the warehouse and what failed
             failures.append(TableResult(TableRef(warehouse.name, "*", "*"), TableStatus.FAILED, str(exc)))
             continue
         graph.merge(warehouse_graph)
+        listings.append(_Listing(warehouse, refs, warehouse_graph, problems, described, asked))
+    keyed = full or any(
+        not task.unchanged for listing in listings for task in _listed_tasks(config, listing, {}, {}, previous, full)
+    )
+    tasks: list[TableTask] = []
+    for listing in listings:
+        if keyed:
+            plans, sizes = plan_keys(listing.graph, config.sample_rows, config.copy_rows, _reference_rows(config))
+        else:
+            plans, sizes = {ref: KeyPlan(listing.graph.declared_for(ref)) for ref in listing.graph.tables}, {}
+        plans, rule_problems = _with_rules(listing.graph, plans, listing.warehouse)
+        name = listing.warehouse.name
         failures.extend(
-            TableResult(TableRef(warehouse.name, "*", "relationships"), TableStatus.FAILED, problem)
-            for problem in problems
+            TableResult(TableRef(name, "*", "relationships"), TableStatus.FAILED, problem) for problem in listing.problems
         )
-        failures.extend(
-            TableResult(TableRef(warehouse.name, "*", "rules"), TableStatus.FAILED, problem) for problem in rule_problems
-        )
-        for ref in refs:
-            name = logical_name(ref, config.multi_warehouse)
-            plan = plans.get(ref, KeyPlan())
-            settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
-            requests = rebalance_requests(config, ref, asked)
-            info, raw_fingerprint = described.get(ref, (None, None))
-            last = NEVER_SYNCED if full else previous.get(name, NEVER_SYNCED)
-            task = TableTask(
-                warehouse=warehouse,
-                ref=ref,
-                settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
-                sample_rows=config.sample_rows,
-                previous_fingerprint=last.fingerprint,
-                retries=config.executor.retries,
-                retry_backoff_seconds=config.executor.retry_backoff_seconds,
-                keys=plan,
-                info=info,
-                # The copies' requests count too: the table's catalog links name them.
-                variant="".join(request.digest() for request in requests),
-                copies=tuple((replace(ref, name=r.output_name(ref.name)), r.describe()) for r in requests),
-                settled_reason=last.settled_reason,
-            )
-            tasks.append(replace(task, fingerprint=variant_fingerprint(raw_fingerprint, task.variant)))
-            tasks.extend(
-                _rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests
-            )
+        failures.extend(TableResult(TableRef(name, "*", "rules"), TableStatus.FAILED, problem) for problem in rule_problems)
+        tasks.extend(_listed_tasks(config, listing, plans, sizes, previous, full))
     return tasks, failures, graph
+
+
+def _listed_tasks(
+    config: Config,
+    listing: _Listing,
+    plans: dict[TableRef, KeyPlan],
+    sizes: dict[TableRef, int],
+    previous: dict[str, LastSync],
+    full: bool,
+) -> list[TableTask]:
+    """The tasks of one warehouse's tables (and of their rebalanced copies)."""
+    tasks: list[TableTask] = []
+    for ref in listing.refs:
+        name = logical_name(ref, config.multi_warehouse)
+        plan = plans.get(ref, KeyPlan())
+        settings = replace(synthesis_settings(config, ref), relinked=plan.relinked)
+        requests = rebalance_requests(config, ref, listing.asked)
+        info, raw_fingerprint = listing.described.get(ref, (None, None))
+        last = NEVER_SYNCED if full else previous.get(name, NEVER_SYNCED)
+        task = TableTask(
+            warehouse=listing.warehouse,
+            ref=ref,
+            settings=replace(settings, copy_rows=sizes[ref]) if ref in sizes else settings,
+            sample_rows=config.sample_rows,
+            previous_fingerprint=last.fingerprint,
+            retries=config.executor.retries,
+            retry_backoff_seconds=config.executor.retry_backoff_seconds,
+            keys=plan,
+            info=info,
+            # The copies' requests count too: the table's catalog links name them.
+            variant="".join(request.digest() for request in requests),
+            copies=tuple((replace(ref, name=r.output_name(ref.name)), r.describe()) for r in requests),
+            settled_reason=last.settled_reason,
+        )
+        tasks.append(replace(task, fingerprint=variant_fingerprint(raw_fingerprint, task.variant)))
+        tasks.extend(_rebalance_task(config, task, request, previous, full, raw_fingerprint) for request in requests)
+    return tasks
 
 
 def _with_rules(
@@ -264,7 +297,7 @@ def variant_fingerprint(fingerprint_: str | None, digest: str) -> str | None:
 
 
 def _fingerprinted(
-    connector: Connector, warehouse: WarehouseConfig, graph: KeyGraph, plans: dict[TableRef, KeyPlan]
+    connector: Connector, warehouse: WarehouseConfig, graph: KeyGraph
 ) -> dict[TableRef, tuple[TableInfo | None, str]]:
     """Each described table's fingerprint, and its description (with the config's relationships)
     for the worker to use; a table refused for good (permissions, a bad watermark column) has the
@@ -273,7 +306,7 @@ def _fingerprinted(
     An estimated row count (a big table, or one another session had locked) is no count to
     synthesize by: the worker describes that table again, waiting for the lock if need be.
     """
-    infos = [with_declared(info, plans.get(ref, KeyPlan()).declared) for ref, info in graph.tables.items()]
+    infos = [with_declared(info, graph.declared_for(ref)) for ref, info in graph.tables.items()]
     markers = connector.change_markers(infos, warehouse.watermarks)
     errors = {**graph.unreadable, **{ref: m for ref, m in markers.items() if isinstance(m, ConnectorError)}}
     described = {

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING
 from catalog_synth.core.config import Config
 from catalog_synth.core.timings import StageTimes, collect, stage
 from catalog_synth.core.types import TableRef, TableResult, TableStatus
-from catalog_synth.link.link import KeyLinker
 from catalog_synth.run.choose import OnDemandExecutor
 from catalog_synth.run.connections import close_cached_connectors
 from catalog_synth.run.executors import Executor, start_worker_server
@@ -35,13 +34,15 @@ from catalog_synth.run.publishing import (
     publish_outcome,
     retry_unpublished,
 )
-from catalog_synth.run.table_job import process_table
 from catalog_synth.run.tasks import TableOutcome, TableTask, unchanged_outcome
 from catalog_synth.store.copies import Store
-from catalog_synth.store.labels import store_keys, stored_labels
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from catalog_synth.link.link import KeyLinker
+    from catalog_synth.store.copies import StoreWriter
+    from connectors.graph import KeyGraph
 
 log = logging.getLogger("catalog_synth.sync")
 # Rounds of re-synthesizing unchanged tables whose parents got new keys (one is enough unless
@@ -108,13 +109,13 @@ def run_sync(
         with stage("plan"):
             tasks, listing_failures, graph = plan_tasks(config, last_syncs(writer), full)
         if executor is None:  # workers only for tables that need synthesis
-            start_worker_server(config.executor, sum(not task.unchanged for task in tasks))
+            work = [task for task in tasks if not task.unchanged]
+            start_worker_server(config.executor, len(work), {task.settings.synthesizer for task in work})
         report.results.extend(listing_failures)
         if on_plan:
             on_plan(len(tasks))
         own_executor = executor is None
         executor = executor or OnDemandExecutor(config.executor)
-        linker = KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
         results: dict[TableRef, TableResult] = {}  # by the stored table's ref
 
         catalog_names: dict[str, str] = {}  # URN or table -> logical name, to retry unpublished tables
@@ -129,10 +130,18 @@ def run_sync(
             if on_table:
                 on_table(result)
 
+        linker = None
         try:
-            labels = partial(stored_labels, writer.con, config.multi_warehouse)
-            _run_linked(executor, [task for task in tasks if task.output is None], linker, publish, labels)
-            _run_rebalanced(executor, [task for task in tasks if task.output is not None], publish)
+            if all(task.unchanged for task in tasks):  # nothing to synthesize, link or relink
+                for task in tasks:
+                    publish(unchanged_outcome(task, task.fingerprint))
+            else:
+                from catalog_synth.store.labels import stored_labels
+
+                linker = _linker(graph, writer, config)
+                labels = partial(stored_labels, writer.con, config.multi_warehouse)
+                _run_linked(executor, [task for task in tasks if task.output is None], linker, publish, labels)
+                _run_rebalanced(executor, [task for task in tasks if task.output is not None], publish)
         finally:
             if own_executor:
                 executor.close()
@@ -141,6 +150,7 @@ def run_sync(
         if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
             from catalog_synth.store.relations import record_relations  # scipy: only when the store changed
 
+            linker = linker or _linker(graph, writer, config)
             with stage("relations"):
                 record_relations(writer, graph, linker.profiles, linker.notes)
         with stage("publish"):
@@ -149,6 +159,14 @@ def run_sync(
     report.results.sort(key=lambda r: r.stored_ref)
     report.seconds = time.monotonic() - started
     return report
+
+
+def _linker(graph: KeyGraph, writer: StoreWriter, config: Config) -> KeyLinker:
+    """The run's key linker, over the synthetic keys already in the store (loads pandas)."""
+    from catalog_synth.link.link import KeyLinker
+    from catalog_synth.store.labels import store_keys
+
+    return KeyLinker(graph, store_keys(writer.con, config.multi_warehouse), config.seed)
 
 
 def _run_linked(
@@ -163,6 +181,8 @@ def _run_linked(
     A table left unchanged whose parent got new keys is synthesized again, with its
     descendants, in a further round.
     """
+    from catalog_synth.run.table_job import process_table
+
     round_tasks = tasks
     for _ in range(MAX_KEY_ROUNDS):
         linker.expect(task.ref for task in round_tasks)
@@ -205,6 +225,8 @@ def _with_stored_parents(work: list[TableTask], linker: KeyLinker, labels: Store
 
 def _run_rebalanced(executor: Executor, tasks: list[TableTask], publish: Callable[[TableOutcome], None]) -> None:
     """Rebalanced copies, once the plain ones are out. Their keys stay fakes: no table points at them."""
+    from catalog_synth.run.table_job import process_table
+
     unchanged = [unchanged_outcome(task, task.fingerprint) for task in tasks if task.unchanged]
     for outcome in itertools.chain(unchanged, executor.map(process_table, [t for t in tasks if not t.unchanged])):
         publish(outcome)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from catalog_synth.core.config import WarehouseConfig
 from catalog_synth.core.types import (
@@ -15,7 +16,9 @@ from catalog_synth.core.types import (
     TableStatus,
 )
 from catalog_synth.link.plan import KeyPlan
-from catalog_synth.link.profile import KeyProfile
+
+if TYPE_CHECKING:
+    from catalog_synth.link.profile import KeyProfile
 
 UNCHANGED = "unchanged since the last sync"
 

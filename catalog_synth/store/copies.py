@@ -26,13 +26,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from catalog_synth.core.rule_notes import rules_of
 from catalog_synth.core.types import ColumnInfo, ColumnKind, SyntheticTable, TableRef
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 META_SCHEMA = "_catalog_synth"
 META_TABLE = f"{META_SCHEMA}.tables"
@@ -220,6 +222,8 @@ class Store:
         raise StoreError(f"no synthetic table {name!r} in the store (known: {known})")
 
     def preview(self, name: str, rows: int | None = None) -> pd.DataFrame:
+        import pandas as pd
+
         table = self.table(name)
         limit = table.preview_rows if rows is None else rows
         with self.connect() as con:

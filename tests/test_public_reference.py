@@ -184,22 +184,3 @@ def test_a_lookup_named_for_parties_is_faked_and_the_config_overrides_every_find
     settings = SynthesisSettings(copy_rows=100, preview_rows=5, overrides={"title_of_courtesy": "sensitive"})
     forced = classify_columns(_info("employees", titles), titles, settings, Evidence.of_sample(titles))
     assert forced["title_of_courtesy"].identifying and forced["title_of_courtesy"].source == "override"
-
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_kept_names_of_things_are_drawn_not_learnt_so_rows_are_not_given_back(tmp_path, seed: int) -> None:
-    """A product's name is kept, but nearly every row has its own: learnt by the model, it tied each
-    row's other values to its name and gave the real rows back (the demo's 20 products failed the
-    distance check on every re-sync). Drawn from the real names, the other columns stay the model's."""
-    from catalog_synth.entry.demo_data import build_demo_warehouse
-    from catalog_synth.run.synthesize import synthesize_table
-    from connectors.sqlalchemy import open_sqlalchemy
-
-    url = build_demo_warehouse(tmp_path / "w.sqlite", "sqlite", rows=60)
-    with open_sqlalchemy("w", url) as connector:
-        info = connector.describe(next(r for r in connector.list_tables(["*.*"], []) if r.name == "products"))
-        real = connector.sample(info, 2000, seed=0)
-    copy = synthesize_table(info, real, SynthesisSettings(copy_rows=len(real), preview_rows=5, seed=seed))
-    assert copy.classes["name"].source == "reference" and set(copy.data["name"]) <= set(real["name"])
-    assert copy.gate.passed, copy.gate

@@ -27,6 +27,7 @@ from catalog_synth.core.values import normalize
 from catalog_synth.protect.locales import (
     country_of_value,
     faker_for,
+    faker_provider,
     locale_country,
     locale_of_country,
 )
@@ -157,6 +158,16 @@ def plausible(
     return None if value is None else style.apply(value)
 
 
+def _unused(meaning: Meaning, locale: str, taken: set[str]) -> list[str]:
+    """The values of a closed list (a locale's courtesy titles) no real value takes, for when random
+    draws kept missing them; empty for open meanings."""
+    if meaning is not Meaning.COURTESY:
+        return []
+    provider = faker_provider("person", locale)
+    titles = {*getattr(provider, "prefixes_female", ()), *getattr(provider, "prefixes_male", ())}
+    return sorted(str(title) for title in titles if normalize(str(title)) not in taken)
+
+
 def _word_count(style: Style, rng: np.random.Generator) -> int:
     return int(style.words[int(rng.integers(len(style.words)))])
 
@@ -234,6 +245,8 @@ class Replacer:
                 out[key] = common[int(rng.choice(len(common), p=weights))]
             elif new:
                 out[key] = new[int(rng.integers(len(new)))]
+            elif spare := _unused(self.meaning, self.locale_of(key), taken):
+                out[key] = self.style.apply(spare[int(rng.integers(len(spare)))])
             else:
                 out[key] = self.style.apply(_title(faker_for(self.locale_of(key)), _word_count(self.style, rng)))
         return out

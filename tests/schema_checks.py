@@ -198,7 +198,7 @@ def query_rows(store: Path, queries: dict[str, str]) -> dict[str, int | str]:
 
 def row_agreement(
     frame: pd.DataFrame, country: str, state: str | None, city: str | None, phone: str | None
-) -> dict[str, float]:
+) -> dict[str, Agreement]:
     """Shares of the rows with a known country whose state is of it, whose US city is of its state
     (GeoNames), whose phone is a valid number of it (``phonenumbers``)."""
     checks: dict[str, list[bool]] = {"state": [], "us_city": [], "phone": []}
@@ -218,4 +218,10 @@ def row_agreement(
                 checks["phone"].append(False)
                 continue
             checks["phone"].append(phonenumbers.is_valid_number(number) and phonenumbers.region_code_for_number(number) == code)
-    return {name: sum(values) / len(values) for name, values in checks.items() if values}
+    return {name: Agreement(sum(values) / len(values), len(values)) for name, values in checks.items() if values}
+
+
+@dataclass(frozen=True)
+class Agreement:
+    share: float
+    rows: int  # rows checked

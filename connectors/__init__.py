@@ -87,6 +87,8 @@ _MEANINGS = {
 Comparison = tuple[str, str, str]
 # A parent's column, and the child columns whose product summed over its children may equal it.
 Total = tuple[str, tuple[str, ...]]
+# A total equals its children's sum within half a cent, or a millionth of itself (float sums).
+TOTAL_CENT, TOTAL_RELATIVE = 0.005, 1e-6
 
 
 class Connector(ABC):

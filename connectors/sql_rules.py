@@ -9,11 +9,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from catalog_synth.core.types import TableInfo, TableRef
-from connectors import Comparison, Total
+from connectors import TOTAL_CENT, TOTAL_RELATIVE, Comparison, Total
 
 _OPS = {"<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b}
-# A total equals its children's sum within half a cent, or a millionth of itself (float sums).
-_CENT, _RELATIVE = 0.005, 1e-6
 
 
 class RuleShares:
@@ -65,7 +63,7 @@ class RuleShares:
         for i, (column, _) in enumerate(totals):
             total, summed = above.c[column], grouped.c[f"t{i}"]
             present = sa.and_(total.is_not(None), summed.is_not(None))
-            holds = sa.and_(present, sa.func.abs(total - summed) <= _CENT + _RELATIVE * sa.func.abs(total))
+            holds = sa.and_(present, sa.func.abs(total - summed) <= TOTAL_CENT + TOTAL_RELATIVE * sa.func.abs(total))
             counts += [sa.func.sum(sa.case((present, 1), else_=0)), sa.func.sum(sa.case((holds, 1), else_=0))]
         statement = sa.select(*counts).select_from(above.join(grouped, on))
         return _pairs(self._read(statement, info.ref, "measure rules of"))

@@ -29,6 +29,7 @@ from catalog_synth.core.types import ColumnKind, SyntheticTable, TableInfo
 from catalog_synth.core.values import normalized
 from catalog_synth.link.rules import Rule
 from catalog_synth.protect.subjects import Subjects
+from connectors import TOTAL_CENT, TOTAL_RELATIVE
 from connectors.graph import Relationship
 
 # A tendency whose synthetic share exceeds the real one by more than this is brought down to it.
@@ -322,7 +323,7 @@ def total(parent: SyntheticTable, rule: Rule, children: pd.DataFrame, rng: np.ra
     rows = int(present.sum())
     if not rows:
         return Outcome(rule, None, None, "nothing to do: no parent with children")
-    holds = present & ((column - values).abs() <= 0.005 + 1e-6 * column.abs())
+    holds = present & _sums_match(column, values)
     before = float(holds.sum() / rows)
     need = min(math.ceil(rule.real_share * rows - 1e-9) - int(holds.sum()), int((present & ~holds).sum()))
     if need <= 0:
@@ -331,8 +332,13 @@ def total(parent: SyntheticTable, rule: Rule, children: pd.DataFrame, rng: np.ra
     scale = parent.info.column(rule.column).scale
     column.loc[chosen] = values[chosen].round(2 if scale is None else scale)
     frame[rule.column] = _like(column, frame[rule.column], parent.info, rule.column)
-    after = float((present & ((column - values).abs() <= 0.005 + 1e-6 * column.abs())).sum() / rows)
+    after = float((present & _sums_match(column, values)).sum() / rows)
     return Outcome(rule, before, after, f"{need} rows take the sum of their synthetic children")
+
+
+def _sums_match(totals: pd.Series, sums: pd.Series) -> pd.Series:
+    """Totals equal to their sums as the warehouse measured them (connectors.TOTAL_CENT)."""
+    return (totals - sums).abs() <= TOTAL_CENT + TOTAL_RELATIVE * totals.abs()
 
 
 # -- copy --------------------------------------------------------------------------------------

@@ -359,3 +359,24 @@ def test_a_total_waits_for_its_children_whichever_arrives_first(parent_first: bo
     with_lines = invoices.data.set_index("invoice_id").total.loc[sums.index]
     assert list(with_lines) == list(sums), (invoices.data, sums)
     assert any("take the sum of their synthetic children" in note for note in parent.table.notes)
+
+
+def test_a_seeded_linker_draws_the_same_keys_whichever_order_the_workers_finish_in() -> None:
+    """Workers finish in any order: each table's keys come from its own stream of the seed."""
+
+    def linked(order: tuple[str, ...]) -> dict[str, list[int]]:
+        people = synthetic("people", "id", pd.DataFrame({"id": range(1, 41)}), {})
+        orders = synthetic("orders", "order_id", pd.DataFrame({"order_id": range(100), "customer_id": 0}),
+                           {"customer_id": ("people", "id")})
+        notes = synthetic("notes", "note_id", pd.DataFrame({"note_id": range(60), "person_id": 0}),
+                          {"person_id": ("people", "id")})
+        tables = {t.ref.name: t for t in (people, orders, notes)}
+        linker = KeyLinker(graph_of(people, orders, notes), lambda ref, columns: None, seed=6)
+        linker.expect([t.ref for t in tables.values()])
+        for name in order:
+            linker.arrive(Outcome(tables[name]))
+        return {"orders": list(orders.data["customer_id"]), "notes": list(notes.data["person_id"])}
+
+    first = linked(("people", "orders", "notes"))
+    assert first == linked(("notes", "people", "orders")) == linked(("orders", "notes", "people"))
+    assert len(set(first["orders"])) > 10  # keys were drawn, not left as they came

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import zlib
 from typing import Any
 
 import numpy as np
@@ -148,7 +149,7 @@ class _Encoder:
             if name in self.levels:
                 out[name] = _as_text(frame[name]).astype(self.levels[name])
             elif name in self.categorical:  # over the level limit: a stable number per value
-                codes = _as_text(frame[name]).map(lambda text: hash(text) % 1_000_003, na_action="ignore")
+                codes = _as_text(frame[name]).map(lambda text: zlib.crc32(text.encode()) % 1_000_003, na_action="ignore")
                 out[name] = pd.to_numeric(codes).astype("float64")
             else:
                 out[name] = pd.Series(as_numbers(frame[name]), index=frame.index)

@@ -20,6 +20,7 @@ no child points at a parent that never reaches the store); so key cycles between
 
 from __future__ import annotations
 
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -76,7 +77,10 @@ class KeyLinker:
     def __init__(self, graph: KeyGraph, stored_keys: StoredKeys, seed: int | None = None):
         self.graph = graph
         self.stored_keys = stored_keys
-        self.rng = np.random.default_rng(seed)
+        # Each table's draws come from its own stream (seed, table, times linked), set in _link:
+        # workers finish in any order, and a seeded run must draw the same keys whatever it is.
+        self.entropy = np.random.SeedSequence(seed).entropy
+        self.rng = np.random.default_rng(self.entropy)
         self.expected: set[TableRef] = set()
         self.held: dict[TableRef, Outcome] = {}
         self.linked: dict[TableRef, pd.DataFrame] = {}  # referenced columns of released tables
@@ -217,6 +221,7 @@ class KeyLinker:
     def _link(self, outcome: Outcome, pools: dict[Relationship, pd.DataFrame | Unlinked]) -> Outcome:
         table = outcome.table
         ref = table.ref
+        self.rng = np.random.default_rng([self.entropy, zlib.crc32(str(ref).encode()), self.version[ref]])
         profile = outcome.keys or KeyProfile()
         self.profiles[ref] = profile
         self.seen[ref] = {r.parent: self.version[r.parent] for r in self.graph.parents_of(ref)}

@@ -24,6 +24,8 @@ import pandas as pd
 import sqlalchemy as sa
 from faker import Faker
 
+from catalog_synth.protect.locales import stable_faker
+
 WarehouseKind = Literal["duckdb", "sqlite"]
 
 
@@ -282,7 +284,7 @@ PEOPLE_COLUMNS = tuple(column.name for column in demo_metadata().tables["people"
 def _seeded_fakers(seed: int) -> dict[str, Faker]:
     fakers = {}
     for offset, market in enumerate(MARKETS):
-        fake = Faker(market.locale)
+        fake = stable_faker(market.locale)
         fake.seed_instance(seed * 100 + offset)
         fakers[market.locale] = fake
     return fakers

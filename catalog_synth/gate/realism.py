@@ -39,6 +39,7 @@ from catalog_synth.protect.locales import (
     locale_country,
     locale_of_country,
     phone_region,
+    stable_faker,
 )
 from catalog_synth.protect.meanings import Meaning, currency_codes, meaning_of
 from catalog_synth.protect.places import cities_of, city_names
@@ -102,11 +103,9 @@ def table_locales(real: pd.DataFrame) -> tuple[str, ...]:
 def language_model(locales: tuple[str, ...]) -> LanguageModel:
     """Trigrams of each locale's lorem words, first and last names, streets, and cities (Faker's
     and GeoNames' of the locale's country)."""
-    from faker import Faker
-
     words: list[str] = []
     for locale in locales:
-        faker = Faker(locale)
+        faker = stable_faker(locale)
         faker.seed_instance(0)
         words += faker.words(400, unique=False)
         words += [faker.first_name() for _ in range(300)] + [faker.last_name() for _ in range(300)]

@@ -49,7 +49,18 @@ _LOCALE_COUNTRIES = {"en_MS": "MY"}
 @lru_cache(maxsize=None)
 def faker_for(locale: str) -> Faker:
     """One Faker per locale and process (building one costs tens of milliseconds)."""
-    return Faker(locale)
+    return stable_faker(locale)
+
+
+def stable_faker(locale: str) -> Faker:
+    """A Faker whose seeded draws are the same in every process: Faker builds ``it_IT``'s city
+    list from a set, whose order changes with Python's hash seed, so city lists are sorted."""
+    faker = Faker(locale)
+    for provider in faker.get_providers():
+        cities = getattr(provider, "cities", None)
+        if isinstance(cities, list):
+            provider.cities = sorted(cities)
+    return faker
 
 
 @lru_cache(maxsize=1)

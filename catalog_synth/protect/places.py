@@ -14,9 +14,8 @@ import unicodedata
 from functools import lru_cache
 
 import numpy as np
-from faker import Faker
 
-from catalog_synth.protect.locales import faker_for, locale_country
+from catalog_synth.protect.locales import faker_for, locale_country, stable_faker
 
 # A country with fewer cities of 15,000 people (Iceland has 6) gets Faker's: its customers may live
 # in every one of them, and a fake never equals a real value of its column.
@@ -74,7 +73,7 @@ def city_names() -> frozenset[str]:
 def _writes_latin(locale: str) -> bool:
     """Faker's cities of ``locale`` are in Latin script (asked of a Faker of its own, so the
     rows' seeded Fakers draw as they would)."""
-    faker = Faker(locale)
+    faker = stable_faker(locale)
     faker.seed_instance(0)
     return all(_latin(faker.city()) for _ in range(3))
 

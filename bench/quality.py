@@ -11,7 +11,7 @@ than 5 real rows share ("copies") or that many share ("common"), the gate's DCR 
 the synthesis time; then the medians.
 
     .venv/bin/python bench/quality.py [--rows 2000] [--only penguins,cars] [--synthesizer gaussian_copula]
-        [--settings '{"time_budget_seconds": 20}']
+        [--settings '{"time_budget_seconds": 20}'] [--seed 0]
 
 ``--synthesizer`` is any installed generator (``catalog_synth.generators`` entry points); the
 time column is the whole ``synthesize_table`` call (protections, model, gate, quality score).
@@ -131,13 +131,15 @@ class Row:
     status: str = "ok"
 
 
-def run(name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str, generator_settings: dict) -> Row:
+def run(
+    name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str, generator_settings: dict, seed: int
+) -> Row:
     url = f"sqlite:///{workdir / name}.sqlite"
     frame.reset_index(drop=True).to_sql(name, sa.create_engine(url), index=False)
     connector = open_sqlalchemy("bench", url)
     info = connector.describe(connector.list_tables([f"main.{name}"], [])[0])
     sample = connector.sample(info, rows, seed=0)
-    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=0, synthesizer=synthesizer,
+    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=seed, synthesizer=synthesizer,
                                  generator_settings=generator_settings)
     started = time.perf_counter()
     try:
@@ -186,6 +188,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated dataset names")
     parser.add_argument("--synthesizer", default="gaussian_copula", choices=installed_generators())
     parser.add_argument("--settings", default="{}", help="the generator's settings as JSON")
+    parser.add_argument("--seed", type=int, default=0, help="the synthesis seed (the sample read is the same)")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(DATASETS)
     warnings.simplefilter("ignore")
@@ -198,7 +201,8 @@ def main() -> int:
             except ImportError as exc:
                 print(f"{name:18} skipped: {exc.name} is not installed")
                 continue
-            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer, json.loads(args.settings)))
+            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer, json.loads(args.settings),
+                               args.seed))
             _print(results[-1])
     _summary(results)
     return 0

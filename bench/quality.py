@@ -8,7 +8,7 @@ identifying columns equal to a real value of the sample: what the gate guarantee
 "unseen" coincidences (equal to a real value outside the sample, which no gate can see:
 e.g. a Faker town name that is also a real town), copies of a full real row that fewer
 than 5 real rows share ("copies") or that many share ("common"), the gate's DCR share and
-the synthesis time; then the medians.
+the synthesis time (wall and CPU seconds: the machine may be shared); then the medians.
 
     .venv/bin/python bench/quality.py [--rows 2000] [--only penguins,cars] [--synthesizer gaussian_copula]
         [--settings '{"time_budget_seconds": 20}'] [--seed 0]
@@ -128,6 +128,7 @@ class Row:
     common: int
     dcr: str
     seconds: float
+    cpu: float
     status: str = "ok"
 
 
@@ -141,13 +142,13 @@ def run(
     sample = connector.sample(info, rows, seed=0)
     settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=seed, synthesizer=synthesizer,
                                  generator_settings=generator_settings)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         table = synthesize_table(info, sample, settings)
     except (TableSkipped, GateFailed, SynthesisError) as exc:
         return Row(name, len(sample), len(info.columns), 0, None, None, 0, 0, 0, 0, "-",
-                   time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    seconds = time.perf_counter() - started
+                   time.perf_counter() - started, time.process_time() - cpu_started, f"{type(exc).__name__}: {exc}")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     identifying = [c for c, cls in table.classes.items() if cls.identifying and c in table.data.columns]
     dcr = next((c.detail.split(" ")[0] for c in table.gate.checks if c.name == "distance_to_closest_record"), "-")
     return Row(
@@ -158,7 +159,7 @@ def run(
         sum(len(normalized_set(table.data[c]) & (normalized_set(frame[c]) - normalized_set(sample[c])))
             for c in identifying),
         *_exact_copies(frame, table.data),
-        dcr, seconds,
+        dcr, seconds, cpu,
     )
 
 
@@ -210,7 +211,7 @@ def main() -> int:
 
 HEADER = (
     f"{'table':18} {'rows':>5} {'cols':>4} {'ident':>5} {'quality':>7} {'ceiling':>7} {'leaks':>5} {'unseen':>6}"
-    f" {'copies':>6} {'common':>6} {'dcr':>6} {'sec':>6}"
+    f" {'copies':>6} {'common':>6} {'dcr':>6} {'sec':>6} {'cpu':>6}"
 )
 
 
@@ -221,7 +222,8 @@ def _print(row: Row) -> None:
     quality = f"{row.quality:.3f}" if row.quality is not None else "-"
     ceiling = f"{row.ceiling:.3f}" if row.ceiling is not None else "-"
     print(f"{row.table:18} {row.rows:>5} {row.columns:>4} {row.identifying:>5} {quality:>7} {ceiling:>7}"
-          f" {row.leaks:>5} {row.unseen:>6} {row.copies:>6} {row.common:>6} {row.dcr:>6} {row.seconds:>6.2f}")
+          f" {row.leaks:>5} {row.unseen:>6} {row.copies:>6} {row.common:>6} {row.dcr:>6} {row.seconds:>6.2f}"
+          f" {row.cpu:>6.2f}")
 
 
 def _summary(results: list[Row]) -> None:
@@ -235,7 +237,9 @@ def _summary(results: list[Row]) -> None:
     print(f"median quality {median:.3f} (goal {QUALITY_GOAL}), median ceiling "
           f"{statistics.median([r.ceiling for r in published if r.ceiling is not None]):.3f}, "
           f"leaks {sum(r.leaks for r in published)} (unseen coincidences {sum(r.unseen for r in published)}), copies of rare rows {sum(r.copies for r in published)}, "
-          f"median time {statistics.median([r.seconds for r in published]):.2f}s, "
+          f"median time {statistics.median([r.seconds for r in published]):.2f}s "
+          f"(CPU {statistics.median([r.cpu for r in published]):.2f}s), "
+          f"median DCR {statistics.median([float(r.dcr) for r in published if r.dcr[:1].isdigit()]):.3f}, "
           f"{len(published)}/{len(results)} tables published")
 
 

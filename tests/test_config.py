@@ -156,7 +156,7 @@ def test_generators_are_chosen_per_table_by_the_first_matching_glob() -> None:
     })
     assert config.generator_for("w", "crm.customers") == ("tabular_argn", {"time_budget_seconds": 30, "max_epochs": 5})
     assert config.generator_for("w", "crm.orders") == ("ctgan", {"epochs": 50})
-    assert config.generator_for("w", "sales.orders") == ("copula", {})
+    assert config.generator_for("w", "sales.orders") == ("gaussian_copula", {})
 
 
 @pytest.mark.parametrize(("raw", "message"), [

@@ -75,7 +75,7 @@ def test_each_generator_samples_the_training_columns_in_model_space(train: pd.Da
     assert set(sampled["active"].dropna()) <= {True, False}
     report = generator.report.as_dict()
     assert report["generator"] == name and report["rows_sampled"] == 120
-    assert generator.report.fit_seconds > 0 and generator.report.sample_seconds > 0  # the report rounds to ms
+    assert report["fit_seconds"] > 0 and report["sample_seconds"] > 0
 
 
 @pytest.mark.parametrize("name", ["gaussian_copula", "copula", "tabular_argn"])

@@ -84,7 +84,7 @@ def test_a_configured_request_writes_a_gated_rebalanced_copy_beside_the_plain_on
     assert plain_rows == 200 and plain_share < 0.2
     copy = results["main.applicants__rebalanced"].as_dict()
     # A bare request gets the benchmark's winner, whatever the table's generator (the copula here).
-    assert results["main.applicants"].generator["generator"] == "copula"
+    assert results["main.applicants"].generator["generator"] == "gaussian_copula"
     assert copy["output"] == "applicants__rebalanced" and copy["generator"]["generator"] == "tabular_argn"
     assert copy["rebalance"]["classes"][0]["real_share"] == pytest.approx(0.125)
     assert {c["name"] for c in copy["gate"]["checks"]} >= {"class_row_copies", "class_distance_to_closest_record"}

@@ -129,7 +129,7 @@ class Config(Section):
     store: Path = Path(".catalog-synth/sandbox.duckdb")
     catalog: CatalogConfig = Field(default_factory=CatalogConfig)
     # The generator plugin (entry point group catalog_synth.generators) every table uses by default.
-    synthesizer: str = "copula"
+    synthesizer: str = "gaussian_copula"
     # Settings per generator: {"tabular_argn": {"max_training_seconds": 60}}.
     generators: dict[str, dict[str, Any]] = Field(default_factory=dict)
     # Per-table choices by schema.table glob: {"crm.customers": {"synthesizer": "tabular_argn"}}.

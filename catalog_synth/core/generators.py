@@ -32,7 +32,7 @@ class GeneratorReport:
 ENTRY_POINT_GROUP = "catalog_synth.generators"
 
 
-DEFAULT_GENERATOR = "copula"
+DEFAULT_GENERATOR = "gaussian_copula"
 
 
 class GeneratorError(ValueError):

@@ -317,7 +317,7 @@ class SynthesisSettings:
 
     copy_rows: int
     preview_rows: int
-    synthesizer: str = "copula"
+    synthesizer: str = "gaussian_copula"
     seed: int | None = None
     # column name or glob -> "sensitive" | "public", from the config's ``columns`` overrides.
     overrides: dict[str, str] = field(default_factory=dict)

@@ -38,9 +38,9 @@ catalog:
 #   public.customers.country: public
 #   public.genres.*: public
 
-# The generator per table: copula (default), gaussian_copula, ctgan, tvae, or tabular_argn
+# The generator per table: gaussian_copula (default), ctgan, tvae, or tabular_argn
 # (MOSTLY AI's engine; rebalanced copies use it by default); settings per generator and per table (schema.table globs):
-# synthesizer: copula
+# synthesizer: gaussian_copula
 # generators:
 #   tabular_argn: {time_budget_seconds: 60}
 # tables:

@@ -1,7 +1,7 @@
 """Generators: the model stage as plugins (entry point group ``catalog_synth.generators``).
 
-Built in: ``copula`` (numpy and scipy; the default), ``gaussian_copula``, ``ctgan`` and ``tvae``
-(SDV, Business Source License 1.1) and ``tabular_argn`` (mostlyai-engine, Apache-2.0). Loading a
+Built in: ``gaussian_copula`` (default), ``ctgan`` and ``tvae`` (SDV, Business Source License
+1.1), ``copula`` (numpy and scipy) and ``tabular_argn`` (mostlyai-engine, Apache-2.0). Loading a
 generator class imports no model library: that happens when it fits.
 """
 

@@ -8,10 +8,10 @@ identifying columns equal to a real value of the sample: what the gate guarantee
 "unseen" coincidences (equal to a real value outside the sample, which no gate can see:
 e.g. a Faker town name that is also a real town), copies of a full real row that fewer
 than 5 real rows share ("copies") or that many share ("common"), the gate's DCR share and
-the synthesis time; then the medians.
+the synthesis time (wall and CPU seconds: the machine may be shared); then the medians.
 
     .venv/bin/python bench/quality.py [--rows 2000] [--only penguins,cars] [--synthesizer gaussian_copula]
-        [--settings '{"time_budget_seconds": 20}']
+        [--settings '{"time_budget_seconds": 20}'] [--seed 0]
 
 ``--synthesizer`` is any installed generator (``catalog_synth.generators`` entry points); the
 time column is the whole ``synthesize_table`` call (protections, model, gate, quality score).
@@ -128,24 +128,27 @@ class Row:
     common: int
     dcr: str
     seconds: float
+    cpu: float
     status: str = "ok"
 
 
-def run(name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str, generator_settings: dict) -> Row:
+def run(
+    name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: str, generator_settings: dict, seed: int
+) -> Row:
     url = f"sqlite:///{workdir / name}.sqlite"
     frame.reset_index(drop=True).to_sql(name, sa.create_engine(url), index=False)
     connector = open_sqlalchemy("bench", url)
     info = connector.describe(connector.list_tables([f"main.{name}"], [])[0])
     sample = connector.sample(info, rows, seed=0)
-    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=0, synthesizer=synthesizer,
+    settings = SynthesisSettings(copy_rows=len(sample), preview_rows=10, seed=seed, synthesizer=synthesizer,
                                  generator_settings=generator_settings)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     try:
         table = synthesize_table(info, sample, settings)
     except (TableSkipped, GateFailed, SynthesisError) as exc:
         return Row(name, len(sample), len(info.columns), 0, None, None, 0, 0, 0, 0, "-",
-                   time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    seconds = time.perf_counter() - started
+                   time.perf_counter() - started, time.process_time() - cpu_started, f"{type(exc).__name__}: {exc}")
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     identifying = [c for c, cls in table.classes.items() if cls.identifying and c in table.data.columns]
     dcr = next((c.detail.split(" ")[0] for c in table.gate.checks if c.name == "distance_to_closest_record"), "-")
     return Row(
@@ -156,7 +159,7 @@ def run(name: str, frame: pd.DataFrame, workdir: Path, rows: int, synthesizer: s
         sum(len(normalized_set(table.data[c]) & (normalized_set(frame[c]) - normalized_set(sample[c])))
             for c in identifying),
         *_exact_copies(frame, table.data),
-        dcr, seconds,
+        dcr, seconds, cpu,
     )
 
 
@@ -186,6 +189,7 @@ def main() -> int:
     parser.add_argument("--only", default="", help="comma-separated dataset names")
     parser.add_argument("--synthesizer", default="gaussian_copula", choices=installed_generators())
     parser.add_argument("--settings", default="{}", help="the generator's settings as JSON")
+    parser.add_argument("--seed", type=int, default=0, help="the synthesis seed (the sample read is the same)")
     args = parser.parse_args()
     names = [n for n in args.only.split(",") if n] or list(DATASETS)
     warnings.simplefilter("ignore")
@@ -198,7 +202,8 @@ def main() -> int:
             except ImportError as exc:
                 print(f"{name:18} skipped: {exc.name} is not installed")
                 continue
-            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer, json.loads(args.settings)))
+            results.append(run(name, frame, Path(workdir), args.rows, args.synthesizer, json.loads(args.settings),
+                               args.seed))
             _print(results[-1])
     _summary(results)
     return 0
@@ -206,7 +211,7 @@ def main() -> int:
 
 HEADER = (
     f"{'table':18} {'rows':>5} {'cols':>4} {'ident':>5} {'quality':>7} {'ceiling':>7} {'leaks':>5} {'unseen':>6}"
-    f" {'copies':>6} {'common':>6} {'dcr':>6} {'sec':>6}"
+    f" {'copies':>6} {'common':>6} {'dcr':>6} {'sec':>6} {'cpu':>6}"
 )
 
 
@@ -217,7 +222,8 @@ def _print(row: Row) -> None:
     quality = f"{row.quality:.3f}" if row.quality is not None else "-"
     ceiling = f"{row.ceiling:.3f}" if row.ceiling is not None else "-"
     print(f"{row.table:18} {row.rows:>5} {row.columns:>4} {row.identifying:>5} {quality:>7} {ceiling:>7}"
-          f" {row.leaks:>5} {row.unseen:>6} {row.copies:>6} {row.common:>6} {row.dcr:>6} {row.seconds:>6.2f}")
+          f" {row.leaks:>5} {row.unseen:>6} {row.copies:>6} {row.common:>6} {row.dcr:>6} {row.seconds:>6.2f}"
+          f" {row.cpu:>6.2f}")
 
 
 def _summary(results: list[Row]) -> None:
@@ -231,7 +237,9 @@ def _summary(results: list[Row]) -> None:
     print(f"median quality {median:.3f} (goal {QUALITY_GOAL}), median ceiling "
           f"{statistics.median([r.ceiling for r in published if r.ceiling is not None]):.3f}, "
           f"leaks {sum(r.leaks for r in published)} (unseen coincidences {sum(r.unseen for r in published)}), copies of rare rows {sum(r.copies for r in published)}, "
-          f"median time {statistics.median([r.seconds for r in published]):.2f}s, "
+          f"median time {statistics.median([r.seconds for r in published]):.2f}s "
+          f"(CPU {statistics.median([r.cpu for r in published]):.2f}s), "
+          f"median DCR {statistics.median([float(r.dcr) for r in published if r.dcr[:1].isdigit()]):.3f}, "
           f"{len(published)}/{len(results)} tables published")
 
 

@@ -130,3 +130,18 @@ def test_tpch_comments_fit_their_column_as_well_as_a_real_holdout(tpch: Path, ta
     assert all(isinstance(value, str) and value for value in made)
     real_fit = _fit(real[train].tolist(), vocabulary)
     assert _fit(made, vocabulary) >= real_fit - 0.10
+
+
+def test_the_text_model_is_fitted_once_per_column_not_on_every_collision_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    import catalog_synth.protect.free_text as free_text
+
+    real = _notes(np.random.default_rng(3), 300, ["parcel"] * 300)
+    fits = []
+    fit = free_text.fit_text_model
+    monkeypatch.setattr(free_text, "fit_text_model", lambda *args: fits.append(1) or fit(*args))
+    ctx = _context(real, 300)
+    first = make_free_text(real, np.array(["en_US"] * 300), ctx)
+    again = make_free_text(real, np.array(["en_US"] * 20), ctx)  # a retry: the rows that collided
+    other = make_free_text(real.copy(), np.array(["en_US"] * 20), ctx)  # another column's values
+    assert len(fits) == 2 and len(again) == len(other) == 20
+    assert all(text is not None for text in first + again)

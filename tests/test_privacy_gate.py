@@ -10,7 +10,7 @@ import pytest
 
 from catalog_synth.core.types import ColumnClass
 from catalog_synth.core.values import normalize, normalized, row_keys
-from catalog_synth.gate.checks import GateInput, dcr_share, run_gate
+from catalog_synth.gate.checks import GateInput, k_smallest, dcr_share, run_gate
 
 RNG_SEED = 4
 
@@ -207,6 +207,16 @@ def test_blockwise_nearest_rows_give_the_full_matrix_share_and_noise() -> None:
     labels = _population(900, seed=9)[["tier"]].assign(band=lambda f: (f.index % 7).astype(str))
     result = dcr_share(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), np.random.default_rng(1))
     assert result.share == full_matrix_dcr(labels.iloc[:700], labels.iloc[700:], labels.sample(600, random_state=2), 1)[0]
+
+
+@pytest.mark.parametrize("columns", [40, 300, 2000])
+def test_the_nearest_distances_chosen_are_each_rows_smallest_ties_included(columns: int) -> None:
+    rng = np.random.default_rng(columns)
+    distances = np.round(rng.random((64, columns)) * 3, 1)  # a few dozen distinct distances: ties everywhere
+    distances[:5, : columns // 2] = 9.0  # rows whose first columns are all far
+    chosen = k_smallest(distances, 16)
+    assert chosen.shape == (64, 16) and all(len(set(row)) == 16 for row in chosen)
+    assert np.array_equal(np.sort(np.take_along_axis(distances, chosen, axis=1)), np.sort(distances)[:, :16])
 
 
 @pytest.mark.parametrize("seed", range(5))

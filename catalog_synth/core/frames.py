@@ -162,7 +162,7 @@ def _output(values: pd.Series, column: ColumnInfo, zone: str | None, nullable: b
         return flags if flags.isna().any() else flags.astype(bool)
     if kind is ColumnKind.DATE:
         stamps = pd.Series(values).astype("datetime64[us]")
-        return stamps.map(lambda stamp: stamp.date(), na_action="ignore").astype(object).where(stamps.notna(), None)
+        return pd.Series(stamps.dt.date, index=stamps.index, dtype=object).where(stamps.notna(), None)
     if kind is ColumnKind.DATETIME:
         stamps = pd.Series(values).astype("datetime64[us]")
         return stamps.dt.tz_localize("UTC").dt.tz_convert(zone) if zone else stamps

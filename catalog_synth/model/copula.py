@@ -40,7 +40,10 @@ class _Numbers:
 
     Knots every ``_ROWS_PER_KNOT`` rows, not every row: draws between neighbouring training
     values would follow the training rows' own clusters, and sit closer to them than to rows
-    the model never saw (the privacy gate's distance check refuses such a copy).
+    the model never saw (the privacy gate's distance check refuses such a copy). The two outer
+    knots are not the extremes themselves but :func:`_outer_quantiles`: with few rows a lone
+    extreme (a price far above the others) stretched the end segment over a range only it holds,
+    so most draws landed nearer to it than to any held-out row.
     """
 
     present: np.ndarray
@@ -53,6 +56,8 @@ class _Numbers:
         numbers = values.to_numpy(dtype="float64")
         present = numbers[~np.isnan(numbers)]
         knots = np.quantile(present, np.linspace(0, 1, 2 + len(present) // _ROWS_PER_KNOT)) if len(present) else present
+        if len(present):
+            knots[[0, -1]] = _outer_quantiles(np.sort(present))
         return cls(knots, 1 - len(present) / max(len(numbers), 1))
 
     def to_uniform(self, values: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -188,6 +193,18 @@ class NumpyCopula(Generator):
         for name, value in fixed.items():
             frame[name] = value
         return frame
+
+
+def _outer_quantiles(ordered: np.ndarray) -> tuple[float, float]:
+    """Harrell-Davis estimates of the quantiles at 1 / (n + 1) and n / (n + 1) of ``n`` sorted
+    values: weighted means of the lowest and of the highest values (the extreme weighs about 0.63,
+    the next 0.23, the next 0.09), where the weights are those of a Beta(n, 1) distribution
+    (Harrell and Davis, Biometrika 69, 1982)."""
+    import numpy as np
+
+    n = len(ordered)
+    weights = np.diff((np.arange(n + 1) / n) ** n)  # the i-th largest value's weight, from the smallest
+    return float(weights[::-1] @ ordered), float(weights @ ordered)
 
 
 def _correlation(scores: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,8 @@ from catalog_synth.core.values import Forbidden, distinct_share, normalize
 from catalog_synth.protect.evidence import RealCounts
 from catalog_synth.protect.locales import faker_for
 from catalog_synth.protect.subjects import Subjects
+
+_Fitted = TypeVar("_Fitted")
 
 # Faker makes a value in 0.1-0.25 ms, too slow for one call per row: a fake maker draws its
 # rows from a pool made per locale, at least this big (when there are as many rows).
@@ -40,6 +42,7 @@ class FakeContext:
     real_counts: RealCounts | None = None
     _seeded: set[str] = field(default_factory=set)
     _checked: dict[str, set[str]] = field(default_factory=dict)  # per column: fakes the warehouse does not hold
+    _fitted: dict[tuple[int, Callable], tuple[pd.Series, Any]] = field(default_factory=dict)
 
     def faker(self, locale: str) -> Faker:
         """The process's Faker for ``locale``, seeded from this context and the locale on first use
@@ -49,6 +52,14 @@ class FakeContext:
             faker.seed_instance(f"{self.seed}:{locale}")
             self._seeded.add(locale)
         return faker
+
+    def fitted(self, values: pd.Series, fit: Callable[[pd.Series, FakeContext], _Fitted]) -> _Fitted:
+        """``fit(values, self)``, once per column: a fake maker runs again on every collision
+        retry, with the same real ``values`` (the entry holds them, so their id is not reused)."""
+        key = (id(values), fit)
+        if key not in self._fitted or self._fitted[key][0] is not values:
+            self._fitted[key] = (values, fit(values, self))
+        return self._fitted[key][1]
 
     def people(self, values: pd.Series) -> pd.Series:
         """Distinct people holding each value of ``values`` (a part of a real sample column)."""

@@ -168,6 +168,10 @@ def fit_text_model(values: pd.Series, ctx: FakeContext, about_people: bool = Fal
     )
 
 
+def _context_model(values: pd.Series, ctx: FakeContext) -> TextModel | None:
+    return fit_text_model(values, ctx, ctx.about_people)
+
+
 def _common(keys: pd.Series, ctx: FakeContext) -> pd.Series:
     """People holding each key (``keys`` indexed by sample row positions, a row's repeats counted
     once), for the keys at least ``ctx.min_count`` people hold."""
@@ -230,7 +234,7 @@ def name_words() -> frozenset[str]:
 
 def make_free_text(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str | None]:
     """One value per row from the column's own model (see the module); null where it has none."""
-    model = fit_text_model(values, ctx, ctx.about_people)
+    model = ctx.fitted(values, _context_model)
     if model is None:
         return [None] * len(locales)
     return [model.draw(ctx.rng) for _ in locales]

@@ -24,7 +24,9 @@ from catalog_synth.core.types import (
     TableStatus,
     with_rows_note,
 )
+from catalog_synth.link.bands import find_bands
 from catalog_synth.link.enforce import rare_in_child
+from catalog_synth.link.offsets import with_offsets
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.link.rules import chosen
 from catalog_synth.link.rules import measure as measure_rules
@@ -79,7 +81,8 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
     with stage("rules"):
         try:  # retried like any read; a warehouse that keeps failing them costs the rules, not the table
-            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task))
+            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task, sample))
+            rules = _retrying(task, partial(with_offsets, connector, info, rules, sample))
         except ConnectorError as exc:
             rules, rule_notes = list(task.keys.rules_added), [f"schema-wide rules were not measured: {exc}"]
         outcome.keys.rules = rules
@@ -160,7 +163,7 @@ def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd
     )
 
 
-def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list, list[str]]:
+def _rules(connector: Connector, info: TableInfo, task: TableTask, sample: pd.DataFrame) -> tuple[list, list[str]]:
     """The table's schema-wide rules and their real shares; a warehouse that cannot compare a
     pair (types it will not compare) costs the rules, not the table."""
     plan = task.keys
@@ -170,6 +173,12 @@ def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list
         raise
     except ConnectorError as exc:
         measured, notes = [], [f"schema-wide rules were not measured: {exc}"]
+    try:
+        measured += find_bands(connector, info, sample, task.settings.min_category_count)
+    except WarehouseUnavailable:
+        raise
+    except ConnectorError as exc:
+        notes.append(f"categories that follow a range were not looked for: {exc}")
     kept, off = chosen(measured, plan.rules_added, plan.rules_off)
     return kept, [*notes, *(rule_note(r.name, r.kind, r.real_share, None, "switched off by the config") for r in off)]
 

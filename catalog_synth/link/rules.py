@@ -12,6 +12,8 @@ Three kinds, for now:
   billing country is its customer's country): a denormalised copy;
 * **band**: a category that follows from the range a date or amount of the row falls in (a line
   is "open" when it ships after a day, "filled" before it): :mod:`catalog_synth.link.bands`;
+* **prefix**: a text whose first characters follow its parent in a reference table (a phone's
+  country code, its nation): :mod:`catalog_synth.link.prefixes`;
 * **total**: a parent's amount equal to the sum over its children of one of their amounts, or of
   an amount times a quantity (an invoice's total, its lines' unit price times quantity).
 
@@ -95,6 +97,8 @@ class Rule:
     # found in each band between them (link/bands.py).
     cuts: tuple[float, ...] = field(default=(), compare=False, repr=False)
     bands: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)
+    # A prefix rule: (token of a real parent, its prefix, its rows) per parent (link/prefixes.py).
+    prefixes: tuple[tuple[int, str, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -102,6 +106,8 @@ class Rule:
             return f"{self.anchor} -> {self.column}"
         if self.kind == "band":
             return f"{self.anchor} ranges -> {self.column}"
+        if self.kind == "prefix":
+            return f"{self.relationship.parent.name} -> {self.anchor}"
         if self.kind == "total":
             return f"{self.column} = sum({self.relationship.child.name}.{self.anchor})"
         if self.relationship is None:
@@ -112,7 +118,7 @@ class Rule:
     @property
     def across(self) -> bool:
         """A rule across a foreign key to a parent (a total is one from children)."""
-        return self.relationship is not None and self.kind != "total"
+        return self.relationship is not None and self.kind not in ("total", "prefix")
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.name, "kind": self.kind, "real_share": round(self.real_share, 4), "rows": self.rows,

@@ -29,6 +29,7 @@ import pandas as pd
 
 from catalog_synth.core.types import ColumnKind, TableInfo
 from catalog_synth.core.values import normalize
+from catalog_synth.link.assign import scale_to
 from catalog_synth.link.enforce import Outcome
 from catalog_synth.link.labels import token
 from catalog_synth.link.rules import Rule
@@ -105,7 +106,9 @@ def keep_prefixes(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gen
         long_enough = values.map(lambda v: isinstance(v, str) and len(v) > length).astype(bool)
         rest = max(rule.rows - sum(n for _, _, n in rule.prefixes), 0)  # rows of parents not kept: as faked
         weights = np.array([*(n for _, _, n in rule.prefixes), rest], dtype="float64")
-        drawn = rng.choice([*(p for _, p, _ in rule.prefixes), ""], size=int(long_enough.sum()), p=weights / weights.sum())
+        counts = scale_to(weights, int(long_enough.sum()), rng)  # as many as the real rows, to the row
+        drawn = np.repeat(np.array([*(p for _, p, _ in rule.prefixes), ""], dtype=object), counts)
+        rng.shuffle(drawn)
         updated = values.astype(object).copy()
         updated.loc[long_enough] = [v if not p else p + v[length:] for p, v in zip(drawn, values[long_enough])]
         frame[rule.column] = updated

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.types import SyntheticTable, TableInfo
-from catalog_synth.link.enforce import Outcome, _followers, _like, ordered, parent_values, share
-from catalog_synth.link.rules import Rule
+from catalog_synth.link.enforce import Outcome, _anchors_first, _followers, _like, ordered, parent_values, share
+from catalog_synth.link.rules import TIMES, Rule
 from connectors import Capability, Connector, ConnectorError, WarehouseUnavailable
 from connectors.graph import Relationship
 
@@ -43,9 +43,10 @@ DAY = np.timedelta64(1, "D")
 def with_offsets(connector: Connector, info: TableInfo, rules: Sequence[Rule], sample: pd.DataFrame) -> list[Rule]:
     """``rules`` with the real offsets of each order rule across a foreign key, from ``sample``
     and its parents' anchors (worker side: real values stay here, quantiles leave)."""
-    wanted = [r for r in rules if r.kind == "order" and r.across and r.column in sample.columns]
+    rules = [_with_own_offsets(info, r, sample) for r in rules]
+    wanted = [r for r in rules if r.kind == "order" and r.across and r.source == "data" and r.column in sample.columns]
     if not wanted or not connector.supports(Capability.KEY_LOOKUPS):
-        return list(rules)
+        return rules
     anchors: dict[Relationship, pd.DataFrame] = {}
     for relationship in dict.fromkeys(r.relationship for r in wanted):
         columns = list(relationship.columns)
@@ -69,6 +70,15 @@ def with_offsets(connector: Connector, info: TableInfo, rules: Sequence[Rule], s
             rule = replace(rule, offsets=quantiles(_difference(ordered(sample[rule.column]), ordered(values))))
         placed.append(rule)
     return placed
+
+
+def _with_own_offsets(info: TableInfo, rule: Rule, sample: pd.DataFrame) -> Rule:
+    """A date's order rule within the table, with the offsets of the sample's rows (a rule the
+    config adds holds on every row: it keeps no offsets the data breaks it with)."""
+    names = {c.name for c in info.columns if c.kind in TIMES}
+    if rule.kind != "order" or rule.across or rule.source != "data" or not {rule.column, rule.anchor} <= names & set(sample.columns):
+        return rule
+    return replace(rule, offsets=quantiles(_difference(ordered(sample[rule.column]), ordered(sample[rule.anchor]))))
 
 
 def quantiles(offsets: pd.Series) -> tuple[float, ...]:
@@ -104,19 +114,37 @@ def place(
         if rule.column in done or parent is None or rule.anchor not in parent.columns:
             continue
         values = parent_values(frame, rule.relationship.columns, parent, rule.relationship.parent_columns, rule.anchor)
-        outcomes.append(_place(frame, info, rule, values, own, rng))
+        source = f"their synthetic {rule.relationship.parent.name}.{rule.anchor}"
+        outcomes.append(_place(frame, info, rule, values, _followers(rule.column, own), rng, source))
         placed.append(rule)
         done.add(rule.column)
     return outcomes, placed
 
 
-def _place(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, own: Sequence[Rule],
-           rng: np.random.Generator) -> Outcome:
+def place_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> tuple[list[Outcome], list[Rule]]:
+    """On the model's rows (in place): each date with offsets from another date of the row at such
+    an offset from it, anchors first; a date with two such anchors is placed from the one it
+    follows on more real rows (the other rule then keeps its share as before)."""
+    own = [r for r in rules if r.kind == "order" and not r.across and {r.column, r.anchor} <= set(frame.columns)]
+    best: dict[str, Rule] = {}
+    for rule in own:
+        if rule.offsets and (rule.column not in best or rule.real_share > best[rule.column].real_share):
+            best[rule.column] = rule
+    outcomes, placed = [], []
+    for rule in _anchors_first(own):
+        if best.get(rule.column) == rule:
+            outcomes.append(_place(frame, None, rule, frame[rule.anchor], [], rng, f"their {rule.anchor}"))
+            placed.append(rule)
+    return outcomes, placed
+
+
+def _place(frame: pd.DataFrame, info: TableInfo | None, rule: Rule, values: pd.Series, followers: list[str],
+           rng: np.random.Generator, source: str) -> Outcome:
     anchor, column = ordered(values), ordered(frame[rule.column])
     present = anchor.notna() & column.notna()
     rows = int(present.sum())
     if not rows:
-        return Outcome(rule, None, None, "nothing to do: no rows with a parent")
+        return Outcome(rule, None, None, "nothing to do: no rows with both values")
     before = share(frame, rule, values)
     offsets = draw(rule.offsets, rows, rng)
     if np.issubdtype(anchor.dtype, np.datetime64):
@@ -124,7 +152,7 @@ def _place(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, 
         delta = (anchor[present].to_numpy() + (days * 86_400_000_000).astype("timedelta64[us]")) - column[present].to_numpy()
     else:
         delta = anchor[present].to_numpy() + offsets - column[present].to_numpy()
-    moved = [rule.column, *_followers(rule.column, own)]
+    moved = [rule.column, *followers]
     for name in moved:
         if name in frame.columns:
             shifted = ordered(frame[name])
@@ -132,8 +160,7 @@ def _place(frame: pd.DataFrame, info: TableInfo, rule: Rule, values: pd.Series, 
             frame[name] = _like(shifted, frame[name], info, name)
     after = share(frame, rule, values)
     also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
-    source = f"{rule.relationship.parent.name}.{rule.anchor}"
-    return Outcome(rule, before, after, f"{rows} rows placed at real-like offsets from their synthetic {source}{also}")
+    return Outcome(rule, before, after, f"{rows} rows placed at real-like offsets from {source}{also}")
 
 
 def _difference(column: pd.Series, anchor: pd.Series) -> pd.Series:

@@ -98,7 +98,12 @@ def test_a_category_follows_the_range_of_its_date() -> None:
     (outcome,) = keep_bands(frame, [Rule("band", "flag", "received", 1.0, 100, cuts=(cut,), bands=(("A", "R"), ("N",)))], rng)
     late = frame.received > day
     assert (frame.flag[late] == "N").all() and frame.flag[~late].isin(["A", "R"]).all(), outcome.note()
-    assert 0.4 < (frame.flag[~late] == "A").mean() < 0.6  # the band's values as often as the model made them
+    assert 0.4 < (frame.flag[~late] == "A").mean() < 0.6  # no counts: the band's values alike
+    weighted = Rule("band", "flag", "received", 1.0, 100, cuts=(cut,), bands=(("A", "R"), ("N",)), band_rows=((300, 100), (5,)))
+    kept_rows = frame.flag[~late & (frame.flag == "A")].index[:100]
+    keep_bands(frame, [weighted], rng)
+    assert abs((frame.flag[~late] == "A").mean() - 0.75) < 0.01  # as often as in the real rows of the band
+    assert (frame.flag[kept_rows] == "A").all()  # rows whose value has room keep it
 
 
 def _nation_plan(secret: bytes) -> KeyPlan:

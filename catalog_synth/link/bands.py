@@ -13,8 +13,10 @@ category over a date range (TPC-H's query 1) count the wrong rows.
   cut points (halfway between two groups: no row's value) and which values each band holds;
   the least and greatest values stay in the worker;
 * **enforcement** (:func:`keep_bands`, on the model's rows, and again in the calling process once
-  offsets from a parent moved the date): a row whose category is not one its band holds gets one
-  that is, drawn from the synthetic rows of that band (only values the copy already shows).
+  offsets from a parent moved the date): each band's rows get its values as often as the real
+  rows of the band have them (a value fewer than ``min_category_count`` rows hold gets a common
+  small weight), each row keeping the model's value while that value has room; only values the
+  copy already shows are used.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.types import ColumnKind, TableInfo
+from catalog_synth.link.assign import scale_to
 from catalog_synth.link.enforce import Outcome, ordered
 from catalog_synth.link.rules import NUMBERS, TIMES, Rule
 from connectors import Capability, Connector
@@ -56,8 +59,11 @@ def find_bands(connector: Connector, info: TableInfo, sample: pd.DataFrame, min_
         if len(groups) >= 2:
             cuts = tuple((high + low) / 2 for (_, high, _), (low, _, _) in zip(groups, groups[1:]))
             bands = tuple(values for _, _, values in groups)
+            counts = dict(zip(ranges["value"].map(lambda v: str(v).strip()), ranges["rows"].astype(int)))
+            weights = tuple(tuple(counts[v] if counts[v] >= min_count else max(min_count // 2, 1) for v in values)
+                            for values in bands)  # a rare value's count is not kept
             rows = int(ranges["rows"].sum())
-            rules.append(Rule("band", column, anchor, 1.0, rows, cuts=cuts, bands=bands))
+            rules.append(Rule("band", column, anchor, 1.0, rows, cuts=cuts, bands=bands, band_rows=weights))
     return rules
 
 
@@ -90,7 +96,8 @@ def _numbers(values: pd.Series) -> pd.Series:
 
 
 def keep_bands(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Generator) -> list[Outcome]:
-    """Each row's category one its band holds (in place), drawn from the synthetic rows of the band."""
+    """Each row's category one its band holds, as often within the band as in the real rows (in
+    place): rows keep the model's value where they can; only values the copy shows are used."""
     outcomes = []
     for rule in rules:
         if rule.kind != "band" or not {rule.column, rule.anchor} <= set(frame.columns):
@@ -98,23 +105,42 @@ def keep_bands(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Genera
         position, labels = _numbers(frame[rule.anchor]), frame[rule.column]
         text = labels.map(lambda v: str(v).strip(), na_action="ignore")
         present = position.notna() & labels.notna()
-        band = pd.Series(np.searchsorted(np.asarray(rule.cuts), position.fillna(0).to_numpy()), index=frame.index)
-        fits = present & pd.Series([t in rule.bands[b] for t, b in zip(text, band)], index=frame.index)
         rows = int(present.sum())
         if not rows:
             outcomes.append(Outcome(rule, None, None, "nothing to do: no rows with both values"))
             continue
-        before, changed = float(fits.sum() / rows), 0
-        updated = labels.astype(object).copy()
-        for number, allowed in enumerate(rule.bands):
-            wrong = present & ~fits & (band == number)
-            pool = labels[fits & (band == number)]
-            pool = pool if len(pool) else labels[text.isin(allowed)]
-            if wrong.any() and len(pool):
-                updated.loc[wrong] = rng.choice(pool.to_numpy(dtype=object), size=int(wrong.sum()))
-                changed += int(wrong.sum())
+        band = np.searchsorted(np.asarray(rule.cuts), position.fillna(0).to_numpy())
+        fits = present & pd.Series([t in rule.bands[b] for t, b in zip(text, band)], index=frame.index)
+        shown = {t: v for t, v in zip(text[labels.notna()], labels[labels.notna()])}  # the copy's own spelling
+        updated, changed = labels.astype(object).copy(), 0
+        for number, values in enumerate(rule.bands):
+            weights = dict(zip(values, rule.band_rows[number] if rule.band_rows else [1] * len(values)))
+            usable = [v for v in values if v in shown]
+            rows_here = frame.index[present & (band == number)]
+            if usable and len(rows_here):
+                changed += _share_out(updated, text, rows_here, usable, [weights[v] for v in usable], shown, rng)
         frame[rule.column] = updated if labels.dtype == object else updated.astype(labels.dtype)
-        after = float(((before * rows) + changed) / rows)
-        action = f"{changed} rows take a {rule.column} of their {rule.anchor}'s range" if changed else "kept as generated"
-        outcomes.append(Outcome(rule, before, after, action))
+        before = float(fits.sum() / rows)
+        action = f"{changed} rows take a {rule.column} of their {rule.anchor}'s range, as often as in the real rows"
+        outcomes.append(Outcome(rule, before, 1.0 if changed or before == 1.0 else before, action))
     return outcomes
+
+
+def _share_out(updated: pd.Series, text: pd.Series, rows: pd.Index, values: list[str], weights: list[float],
+               shown: dict[str, object], rng: np.random.Generator) -> int:
+    """Give ``rows`` the ``values`` in proportion to ``weights``, keeping each row's value while its
+    value has room; the rows changed."""
+    wanted = dict(zip(values, scale_to(np.asarray(weights, dtype="float64"), len(rows), rng)))
+    order = rows[rng.permutation(len(rows))]
+    moving = []
+    for row in order:
+        value = text[row]
+        if wanted.get(value, 0) > 0:
+            wanted[value] -= 1
+        else:
+            moving.append(row)
+    slots = np.repeat(np.array(values, dtype=object), [wanted[v] for v in values])
+    rng.shuffle(slots)
+    for row, value in zip(moving, slots):
+        updated[row] = shown[value]
+    return len(moving)

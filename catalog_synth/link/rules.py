@@ -97,6 +97,7 @@ class Rule:
     # found in each band between them (link/bands.py).
     cuts: tuple[float, ...] = field(default=(), compare=False, repr=False)
     bands: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)
+    band_rows: tuple[tuple[int, ...], ...] = field(default=(), compare=False, repr=False)  # rows per value
     # A prefix rule: (token of a real parent, its prefix, its rows) per parent (link/prefixes.py).
     prefixes: tuple[tuple[int, str, int], ...] = field(default=(), compare=False, repr=False)
 

@@ -69,8 +69,10 @@ def test_dates_of_one_row_keep_their_real_offsets_and_a_tendency_its_share() -> 
     start = pd.Timestamp("1994-01-01") + pd.to_timedelta(rng.integers(0, 900, 3000), unit="D")
     frame = pd.DataFrame({"shipped": start, "received": start + pd.to_timedelta(rng.integers(-5, 60, 3000), unit="D"),
                           "committed": start + pd.to_timedelta(rng.integers(-20, 20, 3000), unit="D")})  # fmt: skip
-    tendency = quantiles(pd.Series(np.where(rng.random(4000) < 0.85, rng.integers(1, 40, 4000), -rng.integers(1, 40, 4000)).astype(float)))
-    rules = [Rule("order", "received", "shipped", 1.0, 100, offsets=quantiles(pd.Series(rng.integers(1, 31, 4000).astype(float)))),
+    days = rng.integers(1, 40, 4000)
+    tendency = quantiles(pd.Series(np.where(rng.random(4000) < 0.85, days, -days).astype(float)))
+    one_to_thirty = quantiles(pd.Series(rng.integers(1, 31, 4000).astype(float)))
+    rules = [Rule("order", "received", "shipped", 1.0, 100, offsets=one_to_thirty),
              Rule("order", "received", "committed", 0.85, 100, offsets=tendency)]  # fmt: skip
     outcomes, placed = place_within(frame, rules, rng)
     gaps = (frame.received - frame.shipped).dt.days
@@ -99,7 +101,8 @@ def test_a_category_follows_the_range_of_its_date() -> None:
     late = frame.received > day
     assert (frame.flag[late] == "N").all() and frame.flag[~late].isin(["A", "R"]).all(), outcome.note()
     assert 0.4 < (frame.flag[~late] == "A").mean() < 0.6  # no counts: the band's values alike
-    weighted = Rule("band", "flag", "received", 1.0, 100, cuts=(cut,), bands=(("A", "R"), ("N",)), band_rows=((300, 100), (5,)))
+    weighted = Rule("band", "flag", "received", 1.0, 100, cuts=(cut,), bands=(("A", "R"), ("N",)),
+                    band_rows=((300, 100), (5,)))
     kept_rows = frame.flag[~late & (frame.flag == "A")].index[:100]
     keep_bands(frame, [weighted], rng)
     assert abs((frame.flag[~late] == "A").mean() - 0.75) < 0.01  # as often as in the real rows of the band

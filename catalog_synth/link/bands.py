@@ -39,18 +39,21 @@ MAX_BAND_COLUMNS = 8
 DAY_US = 86_400_000_000
 
 
-def find_bands(connector: Connector, info: TableInfo, sample: pd.DataFrame, min_count: int) -> list[Rule]:
-    """The table's band rules (worker side: per-value ranges are read here and stay here)."""
+def find_bands(connector: Connector, info: TableInfo, sample: pd.DataFrame, min_count: int
+               ) -> tuple[list[Rule], list[str]]:
+    """The table's band rules, and a note of their cost (worker side: per-value ranges are read
+    here and stay here)."""
     if not connector.supports(Capability.RULE_SHARES) or sample.empty:
-        return []
+        return [], []
     keys = {c for fk in info.foreign_keys for c in fk.columns} | set(info.primary_key)
     usable = [c for c in info.columns if c.name not in keys and c.name in sample.columns]
     anchors = [c.name for c in usable if c.kind in TIMES or c.kind in NUMBERS]
     labels = [c.name for c in usable if c.kind is ColumnKind.STRING and 2 <= sample[c.name].nunique() <= MAX_BAND_VALUES]
-    if not anchors:
-        return []
+    labels = labels[:MAX_BAND_COLUMNS] if anchors else []
+    if not labels:
+        return [], []
     rules = []
-    for column in labels[:MAX_BAND_COLUMNS]:
+    for column in labels:
         ranges = connector.ranges_by_value(info, column, anchors, MAX_BAND_VALUES + 1)
         if not 2 <= len(ranges) <= MAX_BAND_VALUES:
             continue
@@ -64,7 +67,9 @@ def find_bands(connector: Connector, info: TableInfo, sample: pd.DataFrame, min_
                             for values in bands)  # a rare value's count is not kept
             rows = int(ranges["rows"].sum())
             rules.append(Rule("band", column, anchor, 1.0, rows, cuts=cuts, bands=bands, band_rows=weights))
-    return rules
+    queries = f"{len(labels)} aggregate quer{'y' if len(labels) == 1 else 'ies'}"
+    return rules, [f"schema-wide rules: {len(labels)} text columns of few values against {len(anchors)} dates and"
+                   f" amounts in {queries}, {len(rules)} rules found"]
 
 
 def _groups(ranges: pd.DataFrame, at: int, min_count: int) -> list[tuple[float, float, tuple[str, ...]]]:

@@ -40,13 +40,15 @@ MIN_OFFSET_ROWS = 50
 DAY = np.timedelta64(1, "D")
 
 
-def with_offsets(connector: Connector, info: TableInfo, rules: Sequence[Rule], sample: pd.DataFrame) -> list[Rule]:
-    """``rules`` with the real offsets of each order rule across a foreign key, from ``sample``
-    and its parents' anchors (worker side: real values stay here, quantiles leave)."""
+def with_offsets(connector: Connector, info: TableInfo, rules: Sequence[Rule], sample: pd.DataFrame
+                 ) -> tuple[list[Rule], list[str]]:
+    """``rules`` with the real offsets of each date's order rule, from ``sample`` and, across a
+    foreign key, its parents' anchors (worker side: real values stay here, quantiles leave), and a
+    note of the lookups it cost."""
     rules = [_with_own_offsets(info, r, sample) for r in rules]
     wanted = [r for r in rules if r.kind == "order" and r.across and r.source == "data" and r.column in sample.columns]
     if not wanted or not connector.supports(Capability.KEY_LOOKUPS):
-        return rules
+        return rules, []
     anchors: dict[Relationship, pd.DataFrame] = {}
     for relationship in dict.fromkeys(r.relationship for r in wanted):
         columns = list(relationship.columns)
@@ -69,14 +71,16 @@ def with_offsets(connector: Connector, info: TableInfo, rules: Sequence[Rule], s
                                    rule.anchor)  # fmt: skip
             rule = replace(rule, offsets=quantiles(_difference(ordered(sample[rule.column]), ordered(values))))
         placed.append(rule)
-    return placed
+    lookups = f"{len(anchors)} key lookup{'' if len(anchors) == 1 else 's'}"
+    return placed, [f"schema-wide rules: offsets of {len(wanted)} order rules across foreign keys read in {lookups}"]
 
 
 def _with_own_offsets(info: TableInfo, rule: Rule, sample: pd.DataFrame) -> Rule:
     """A date's order rule within the table, with the offsets of the sample's rows (a rule the
     config adds holds on every row: it keeps no offsets the data breaks it with)."""
     names = {c.name for c in info.columns if c.kind in TIMES}
-    if rule.kind != "order" or rule.across or rule.source != "data" or not {rule.column, rule.anchor} <= names & set(sample.columns):
+    dates = names & set(sample.columns)
+    if rule.kind != "order" or rule.across or rule.source != "data" or not {rule.column, rule.anchor} <= dates:
         return rule
     return replace(rule, offsets=quantiles(_difference(ordered(sample[rule.column]), ordered(sample[rule.anchor]))))
 

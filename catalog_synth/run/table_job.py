@@ -83,7 +83,8 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     with stage("rules"):
         try:  # retried like any read; a warehouse that keeps failing them costs the rules, not the table
             rules, rule_notes = _retrying(task, partial(_rules, connector, info, task, sample, evidence))
-            rules = _retrying(task, partial(with_offsets, connector, info, rules, sample))
+            rules, offset_notes = _retrying(task, partial(with_offsets, connector, info, rules, sample))
+            rule_notes = [*rule_notes, *offset_notes]
         except ConnectorError as exc:
             rules, rule_notes = list(task.keys.rules_added), [f"schema-wide rules were not measured: {exc}"]
         outcome.keys.rules = rules
@@ -176,12 +177,16 @@ def _rules(connector: Connector, info: TableInfo, task: TableTask, sample: pd.Da
     except ConnectorError as exc:
         measured, notes = [], [f"schema-wide rules were not measured: {exc}"]
     try:
-        measured += find_bands(connector, info, sample, task.settings.min_category_count)
+        bands, band_notes = find_bands(connector, info, sample, task.settings.min_category_count)
+        measured, notes = [*measured, *bands], [*notes, *band_notes]
     except WarehouseUnavailable:
         raise
     except ConnectorError as exc:
         notes.append(f"categories that follow a range were not looked for: {exc}")
-    measured += find_prefixes(info, sample, plan, evidence.subjects, task.settings.min_category_count)
+    prefixes = find_prefixes(info, sample, plan, evidence.subjects, task.settings.min_category_count)
+    if prefixes:
+        found = f"schema-wide rules: prefixes from the sample, {len(prefixes)} rules found"
+        measured, notes = [*measured, *prefixes], [*notes, found]
     kept, off = chosen(measured, plan.rules_added, plan.rules_off)
     return kept, [*notes, *(rule_note(r.name, r.kind, r.real_share, None, "switched off by the config") for r in off)]
 

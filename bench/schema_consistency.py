@@ -112,8 +112,8 @@ def _discovery_cost(report) -> None:
         for note in result.notes:
             if note.startswith("schema-wide rules: "):
                 words = note.split()
-                queries += int(words[words.index("in") + 1])
-                found += int(words[words.index("found") - 2])
+                queries += int(words[words.index("in") + 1]) if "in" in words else 0
+                found += int(words[words.index("found") - 2]) if "found" in words else 0
     seconds = sum(result.stages.wall.get("rules", 0.0) for result in report.results)
     enforce = sum(result.stages.wall.get("enforce", 0.0) for result in report.results)
     print(f"rule discovery: {queries} aggregate queries, {seconds:.2f} s in workers, {found} rules found;"

@@ -63,9 +63,9 @@ class Capability(enum.Enum):
     FAMILY_SAMPLES = "family_samples"
     #: ``change_marker(s)`` that change with the data: an unchanged table is not synthesized again.
     CHANGE_MARKERS = "change_markers"
-    #: ``compare_columns``, ``compare_with_parent``, ``compare_totals`` and ``count_dependencies``: shares of rows where
-    #: one column is on or before another, equal to its parent's, or follows from another
-    #: (schema-wide rules; counts only).
+    #: ``compare_columns``, ``compare_with_parent``, ``compare_totals``, ``count_dependencies`` and
+    #: ``ranges_by_value``: shares of rows where one column is on or before another, equal to its
+    #: parent's, or follows from another, and each category's range of a date (schema-wide rules).
     RULE_SHARES = "rule_shares"
 
     @property
@@ -200,6 +200,12 @@ class Connector(ABC):
         raise CapabilityMissing(self, Capability.RULE_SHARES)
 
     # -- planning and Capability.CHANGE_MARKERS --------------------------------------------
+    def ranges_by_value(self, info: TableInfo, column: str, anchors: Sequence[str], limit: int) -> pd.DataFrame:
+        """Per value of ``column`` (at most ``limit`` of them): ``value``, ``rows``, and the least and
+        greatest of each of ``anchors`` among those rows (``low0``, ``high0``, ...): one aggregate
+        query. The worker turns them into cut points; they do not leave it."""
+        raise CapabilityMissing(self, Capability.RULE_SHARES)
+
     def describe_many(self, refs: list[TableRef]) -> dict[TableRef, TableInfo | ConnectorError]:
         """``describe`` of many tables, for planning a run: each table maps to its description
         or to the error describing it raised.

@@ -92,6 +92,18 @@ class RuleShares:
         return counts
 
 
+    def ranges_by_value(self, info: TableInfo, column: str, anchors: Sequence[str], limit: int):
+        table = self._table(info.ref, sorted({column, *anchors}))
+        label = table.c[column]
+        ranges = [f(table.c[a]).label(f"{name}{i}") for i, a in enumerate(anchors)
+                  for f, name in ((sa.func.min, "low"), (sa.func.max, "high"))]  # fmt: skip
+        statement = (
+            sa.select(label.label("value"), sa.func.count().label("rows"), *ranges)
+            .where(label.is_not(None)).group_by(label).limit(limit)
+        )
+        return self._read(statement, info.ref, "measure rules of")
+
+
 def _product(table: sa.FromClause, factors: tuple[str, ...]) -> sa.ColumnElement:
     product = table.c[factors[0]]
     for factor in factors[1:]:

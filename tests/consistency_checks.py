@@ -119,6 +119,15 @@ RULES = {
         "line item committed on or after its order date": (
             "lineitem l JOIN orders o ON o.o_orderkey = l.l_orderkey", "l.l_commitdate >= o.o_orderdate"),
         "line item received on or after shipped": ("lineitem l", "l.l_receiptdate >= l.l_shipdate"),
+        # offsets, not only order: the specification ships a line 1 to 121 days after its order
+        "line item shipped 1 to 121 days after its order date": (
+            "lineitem l JOIN orders o ON o.o_orderkey = l.l_orderkey", "l.l_shipdate - o.o_orderdate BETWEEN 1 AND 121"),
+        # bands: a line is open (O) when it ships after the day the data was taken, 1995-06-17,
+        # and not yet returned (N) when received after it
+        "line status O exactly when shipped after 1995-06-17": (
+            "lineitem l", "(l.l_linestatus = 'O') = (l.l_shipdate > date '1995-06-17')"),
+        "return flag N exactly when received after 1995-06-17": (
+            "lineitem l", "(l.l_returnflag = 'N') = (l.l_receiptdate > date '1995-06-17')"),
         # a row holds when its manufacturer is the most common one of its brand
         "part brand -> manufacturer": (
             "(SELECT n, max(n) OVER (PARTITION BY p_brand) AS top FROM (SELECT p_brand,"
@@ -131,6 +140,14 @@ RULES = {
             " AND ca_city IS NOT NULL) y) x", "x.n = x.top"),
     },
 }  # fmt: skip
+
+
+def pair_share(url: str, store: Path, sql: str) -> float:
+    """Share of the store's rows of ``sql`` (two columns) whose second value is the one the first
+    goes with in the warehouse (a phone's country code and its customer's nation)."""
+    real = {str(a).rstrip(): str(b).rstrip() for a, b in _warehouse(url, sql)}
+    rows = _store(store, sql)
+    return sum(1 for a, b in rows if real.get(str(a).rstrip()) == str(b).rstrip()) / (len(rows) or 1)
 
 
 def rule_shares(url: str, store: Path, source: str, condition: str) -> tuple[float, float]:

@@ -28,6 +28,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from catalog_synth.core.rule_notes import PREFIX
 from catalog_synth.core.types import (
     CheckResult,
     ColumnClass,
@@ -53,6 +54,8 @@ from catalog_synth.link.labels import (
     weighted_parents,
 )
 from catalog_synth.link.profile import KeyProfile, Outcome, RelationProfile
+from catalog_synth.link.bands import keep_bands
+from catalog_synth.link.offsets import place
 from catalog_synth.link.rules import anchors_of
 from catalog_synth.link.totals import WaitingParents, sums_over
 from connectors.graph import KeyGraph, Relationship
@@ -325,7 +328,15 @@ class KeyLinker:
         """Rules across foreign keys (link/enforce.py), from the synthetic parents just linked."""
         table = outcome.table
         if any(r.across for r in profile.rules):
-            notes = [o.note() for o in across(table, profile.rules, self._parent_rows, self.rng, profile.rare_copies)]
+            outcomes, placed = place(table, profile.rules, self._parent_rows, self.rng)
+            rest = [r for r in profile.rules if r not in placed]
+            outcomes += across(table, rest, self._parent_rows, self.rng, profile.rare_copies)
+            if placed:  # dates moved: categories that follow their range follow them again
+                outcomes += keep_bands(table.data, profile.rules, self.rng)
+                again = tuple(f"{PREFIX}{o.rule.name} (" for o in outcomes if o.rule.kind == "band")
+                table.notes = [n for n in table.notes if not n.startswith(again)]
+                outcome.result.notes = [n for n in outcome.result.notes if not n.startswith(again)]
+            notes = [o.note() for o in outcomes]
             table.notes, outcome.result.notes = [*table.notes, *notes], [*outcome.result.notes, *notes]
 
     def _parent_rows(self, relationship: Relationship, column: str) -> pd.DataFrame | None:

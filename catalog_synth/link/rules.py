@@ -10,6 +10,10 @@ Three kinds, for now:
   (``p_brand -> p_mfgr``, postal code -> city): a functional dependency;
 * **copy**: a child column equal to its parent's column on most joined rows (an invoice's
   billing country is its customer's country): a denormalised copy;
+* **band**: a category that follows from the range a date or amount of the row falls in (a line
+  is "open" when it ships after a day, "filled" before it): :mod:`catalog_synth.link.bands`;
+* **prefix**: a text whose first characters follow its parent in a reference table (a phone's
+  country code, its nation): :mod:`catalog_synth.link.prefixes`;
 * **total**: a parent's amount equal to the sum over its children of one of their amounts, or of
   an amount times a quantity (an invoice's total, its lines' unit price times quantity).
 
@@ -25,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from catalog_synth.core.types import ColumnInfo, ColumnKind, TableInfo
@@ -86,11 +90,25 @@ class Rule:
     rows: int
     relationship: Relationship | None = None
     source: str = "data"  # "data": found in the warehouse; "config": added by the config
+    # An order across a foreign key: inner quantiles of the real offsets ``column - parent.anchor``
+    # (days for dates), read by the worker from its sample (link/offsets.py); () where not measured.
+    offsets: tuple[float, ...] = field(default=(), compare=False, repr=False)
+    # A band rule: the anchor's cut points (days since 1970 for dates) and the column's values
+    # found in each band between them (link/bands.py).
+    cuts: tuple[float, ...] = field(default=(), compare=False, repr=False)
+    bands: tuple[tuple[str, ...], ...] = field(default=(), compare=False, repr=False)
+    band_rows: tuple[tuple[int, ...], ...] = field(default=(), compare=False, repr=False)  # rows per value
+    # A prefix rule: (token of a real parent, its prefix, its rows) per parent (link/prefixes.py).
+    prefixes: tuple[tuple[int, str, int], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def name(self) -> str:
         if self.kind == "depends":
             return f"{self.anchor} -> {self.column}"
+        if self.kind == "band":
+            return f"{self.anchor} ranges -> {self.column}"
+        if self.kind == "prefix":
+            return f"{self.relationship.parent.name} -> {self.anchor}"
         if self.kind == "total":
             return f"{self.column} = sum({self.relationship.child.name}.{self.anchor})"
         if self.relationship is None:
@@ -101,7 +119,7 @@ class Rule:
     @property
     def across(self) -> bool:
         """A rule across a foreign key to a parent (a total is one from children)."""
-        return self.relationship is not None and self.kind != "total"
+        return self.relationship is not None and self.kind not in ("total", "prefix")
 
     def as_dict(self) -> dict[str, Any]:
         return {"rule": self.name, "kind": self.kind, "real_share": round(self.real_share, 4), "rows": self.rows,

@@ -27,7 +27,7 @@ class SDVGenerator(Generator):
     synthesizer_class: ClassVar[str]
     preload = ("sdv.single_table", "sdv.metadata")  # and the SDMetrics and torch they import: seconds
 
-    def _arguments(self) -> dict[str, Any]:
+    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
         return {}
 
     def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
@@ -36,7 +36,7 @@ class SDVGenerator(Generator):
 
         columns = {name: {"sdtype": sdtype} for name, sdtype in sdtypes.items()}
         metadata = Metadata.load_from_dict({"tables": {_TABLE: {"columns": columns}}})
-        synthesizer = getattr(single_table, self.synthesizer_class)(metadata, **_COMMON, **self._arguments())
+        synthesizer = getattr(single_table, self.synthesizer_class)(metadata, **_COMMON, **self._arguments(sdtypes))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _vectorise_categories(synthesizer, {_TABLE: train})
@@ -86,8 +86,13 @@ class GaussianCopula(SDVGenerator):
     config_class = GaussianCopulaConfig
     synthesizer_class = "GaussianCopulaSynthesizer"
 
-    def _arguments(self) -> dict[str, Any]:
-        return {"default_distribution": self.config.distribution}
+    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
+        # A category reaches the copula as SDV's UniformEncoder makes it: uniform on [0, 1] by
+        # construction, so its marginal is 'uniform'. Fitted as a normal, the middle categories
+        # came out too often and the first and last too rarely (TPC-H's ship modes 6,660 to
+        # 12,108 rows where the warehouse has 8,482 to 8,710 each).
+        categories = {name: "uniform" for name, sdtype in sdtypes.items() if sdtype == "categorical"}
+        return {"default_distribution": self.config.distribution, "numerical_distributions": categories}
 
 
 class NeuralConfig(GeneratorConfig):
@@ -102,7 +107,7 @@ class NeuralSDVGenerator(SDVGenerator):
 
     config_class = NeuralConfig
 
-    def _arguments(self) -> dict[str, Any]:
+    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
         return {"epochs": self.config.epochs, "batch_size": self.config.batch_size}
 
 

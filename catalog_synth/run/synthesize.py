@@ -37,6 +37,9 @@ from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
 from catalog_synth.gate.utility import rebalance_utility, utility_warning
 from catalog_synth.link.enforce import within
+from catalog_synth.link.bands import keep_bands
+from catalog_synth.link.offsets import place_within
+from catalog_synth.link.prefixes import keep_prefixes
 from catalog_synth.link.rules import Rule
 from catalog_synth.model import GeneratorReport, Target
 from catalog_synth.model.rebalance import (
@@ -198,7 +201,9 @@ def _generate(
         fakes = fake_identifying_columns(table, modelled, attempt, rng)
     synthetic = pd.concat([modelled, fakes], axis=1)[[c.name for c in table.columns]]
     with stage("enforce"):
-        kept = within(synthetic, rules, rng)
+        kept, placed = place_within(synthetic, rules, rng)
+        rest = [rule for rule in rules if rule not in placed]
+        kept += [*within(synthetic, rest, rng), *keep_bands(synthetic, rules, rng), *keep_prefixes(synthetic, rules, rng)]
         _off_rare_extremes(synthetic, table, {rule.column for rule in rules}, attempt.min_count, rng)
     return unique_primary_key(table, within_lengths(table, synthetic), rng), generator, kept
 

@@ -24,7 +24,10 @@ from catalog_synth.core.types import (
     TableStatus,
     with_rows_note,
 )
+from catalog_synth.link.bands import find_bands
 from catalog_synth.link.enforce import rare_in_child
+from catalog_synth.link.offsets import with_offsets
+from catalog_synth.link.prefixes import find_prefixes, with_prefix_tokens
 from catalog_synth.link.profile import drop_real_keys, read_sample, with_tokens
 from catalog_synth.link.rules import chosen
 from catalog_synth.link.rules import measure as measure_rules
@@ -79,7 +82,9 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
         evidence = _retrying(task, partial(_evidence, connector, info, task, sample))
     with stage("rules"):
         try:  # retried like any read; a warehouse that keeps failing them costs the rules, not the table
-            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task))
+            rules, rule_notes = _retrying(task, partial(_rules, connector, info, task, sample, evidence))
+            rules, offset_notes = _retrying(task, partial(with_offsets, connector, info, rules, sample))
+            rule_notes = [*rule_notes, *offset_notes]
         except ConnectorError as exc:
             rules, rule_notes = list(task.keys.rules_added), [f"schema-wide rules were not measured: {exc}"]
         outcome.keys.rules = rules
@@ -89,7 +94,7 @@ def _synthesized(task: TableTask, outcome: TableOutcome) -> TableOutcome:
     table = synthesize_table(info, sample, settings, evidence, rules)
     with stage("sample"):
         real_keys = _retrying(task, lambda: drop_real_keys(connector, table, task.keys))
-    outcome.keys = with_tokens(outcome.keys, sample, table, task.keys)
+    outcome.keys = with_prefix_tokens(with_tokens(outcome.keys, sample, table, task.keys), table.data, rules)
     outcome.keys.rare_copies = rare_in_child(sample, rules, evidence.subjects, settings.min_category_count)
     del sample, evidence  # real rows stop here
     table.notes = [*table.notes, *limits, *outcome.keys.notes, *rule_notes]
@@ -160,7 +165,8 @@ def _evidence(connector: Connector, info: TableInfo, task: TableTask, sample: pd
     )
 
 
-def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list, list[str]]:
+def _rules(connector: Connector, info: TableInfo, task: TableTask, sample: pd.DataFrame, evidence: Evidence
+           ) -> tuple[list, list[str]]:
     """The table's schema-wide rules and their real shares; a warehouse that cannot compare a
     pair (types it will not compare) costs the rules, not the table."""
     plan = task.keys
@@ -170,6 +176,17 @@ def _rules(connector: Connector, info: TableInfo, task: TableTask) -> tuple[list
         raise
     except ConnectorError as exc:
         measured, notes = [], [f"schema-wide rules were not measured: {exc}"]
+    try:
+        bands, band_notes = find_bands(connector, info, sample, task.settings.min_category_count)
+        measured, notes = [*measured, *bands], [*notes, *band_notes]
+    except WarehouseUnavailable:
+        raise
+    except ConnectorError as exc:
+        notes.append(f"categories that follow a range were not looked for: {exc}")
+    prefixes = find_prefixes(info, sample, plan, evidence.subjects, task.settings.min_category_count)
+    if prefixes:
+        found = f"schema-wide rules: prefixes from the sample, {len(prefixes)} rules found"
+        measured, notes = [*measured, *prefixes], [*notes, found]
     kept, off = chosen(measured, plan.rules_added, plan.rules_off)
     return kept, [*notes, *(rule_note(r.name, r.kind, r.real_share, None, "switched off by the config") for r in off)]
 

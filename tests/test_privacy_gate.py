@@ -10,7 +10,7 @@ import pytest
 
 from catalog_synth.core.types import ColumnClass
 from catalog_synth.core.values import normalize, normalized, row_keys
-from catalog_synth.gate.checks import GateInput, k_smallest, dcr_share, run_gate
+from catalog_synth.gate.checks import GateInput, dcr_share, k_smallest, run_gate
 
 RNG_SEED = 4
 

@@ -7,7 +7,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from catalog_synth.core.types import ColumnInfo, ColumnKind, SyntheticTable, TableInfo, TableRef
+from catalog_synth.core.types import (
+    ColumnInfo,
+    ColumnKind,
+    SyntheticTable,
+    TableInfo,
+    TableRef,
+)
 from catalog_synth.link.bands import _groups, keep_bands
 from catalog_synth.link.labels import token
 from catalog_synth.link.offsets import draw, place, place_within, quantiles

@@ -9,7 +9,13 @@ import pandas as pd
 import pytest
 from public_schemas import NpmDataMissing, northwind_rows
 
-from catalog_synth.gate.schema_fit import place_groups, real_labels, row_coherence, vocabulary, vocabulary_fit
+from catalog_synth.gate.schema_fit import (
+    place_groups,
+    real_labels,
+    row_coherence,
+    vocabulary,
+    vocabulary_fit,
+)
 
 
 @pytest.fixture(scope="module")

@@ -344,7 +344,9 @@ class _Encoded:
 
     def distances_to(self, reference: _Encoded) -> np.ndarray:
         """Manhattan distance on numbers plus one per differing category (Gower-like)."""
-        from scipy.spatial.distance import cdist  # scipy only where the gate runs (workers)
+        from scipy.spatial.distance import (
+            cdist,  # scipy only where the gate runs (workers)
+        )
 
         if self.numbers.shape[1]:
             total = cdist(self.numbers, reference.numbers, metric="cityblock")

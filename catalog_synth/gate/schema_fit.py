@@ -27,7 +27,11 @@ from functools import lru_cache
 import pandas as pd
 
 from catalog_synth.gate.realism import phone_columns, postal_agrees, postal_columns
-from catalog_synth.protect.locales import country_of_value, faker_provider, locale_of_country
+from catalog_synth.protect.locales import (
+    country_of_value,
+    faker_provider,
+    locale_of_country,
+)
 from catalog_synth.protect.meanings import Meaning, meaning_of
 from catalog_synth.protect.places import cities_of
 

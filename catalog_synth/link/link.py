@@ -46,6 +46,7 @@ from catalog_synth.link.assign import (
     set_keys,
     unique_key,
 )
+from catalog_synth.link.bands import keep_bands
 from catalog_synth.link.enforce import across
 from catalog_synth.link.labels import (
     key_tokens,
@@ -53,9 +54,8 @@ from catalog_synth.link.labels import (
     token_positions,
     weighted_parents,
 )
-from catalog_synth.link.profile import KeyProfile, Outcome, RelationProfile
-from catalog_synth.link.bands import keep_bands
 from catalog_synth.link.offsets import place
+from catalog_synth.link.profile import KeyProfile, Outcome, RelationProfile
 from catalog_synth.link.rules import anchors_of
 from catalog_synth.link.totals import WaitingParents, sums_over
 from connectors.graph import KeyGraph, Relationship

@@ -28,7 +28,15 @@ import numpy as np
 import pandas as pd
 
 from catalog_synth.core.types import SyntheticTable, TableInfo
-from catalog_synth.link.enforce import Outcome, _anchors_first, _followers, _like, ordered, parent_values, share
+from catalog_synth.link.enforce import (
+    Outcome,
+    _anchors_first,
+    _followers,
+    _like,
+    ordered,
+    parent_values,
+    share,
+)
 from catalog_synth.link.rules import TIMES, Rule
 from connectors import Capability, Connector, ConnectorError, WarehouseUnavailable
 from connectors.graph import Relationship

@@ -27,7 +27,11 @@ from catalog_synth.link.rules import Candidate, Rule, candidates
 from connectors.graph import KeyGraph, Relationship
 
 if TYPE_CHECKING:  # the people stage loads pandas and Faker: only plan_keys needs it
-    from catalog_synth.protect.people import IdentifyingSources, SourceColumn, SubjectPath
+    from catalog_synth.protect.people import (
+        IdentifyingSources,
+        SourceColumn,
+        SubjectPath,
+    )
 
 # A consistent sample must hold at least this many families (parents with their children).
 MIN_SAMPLED_PARENTS = 50

@@ -58,7 +58,9 @@ class TabularARGN(Generator):
         return None if found else f"the tabular_argn generator needs mostlyai-engine; {EXTRA}"
 
     def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
-        from mostlyai.engine import TabularARGN as Engine  # heavy import (torch): only when fitting
+        from mostlyai.engine import (
+            TabularARGN as Engine,  # heavy import (torch): only when fitting
+        )
 
         self.workspace = tempfile.TemporaryDirectory(prefix="catalog-synth-argn-")
         self.columns = list(train.columns)

@@ -148,7 +148,9 @@ def run_sync(
         report.results.extend(results.values())
         removed = drop_vanished(writer, config, tasks, listing_failures)
         if removed or any(result.status is TableStatus.SYNTHESIZED for result in results.values()):
-            from catalog_synth.store.relations import record_relations  # scipy: only when the store changed
+            from catalog_synth.store.relations import (
+                record_relations,  # scipy: only when the store changed
+            )
 
             linker = linker or _linker(graph, writer, config)
             with stage("relations"):

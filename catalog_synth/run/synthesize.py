@@ -36,8 +36,8 @@ from catalog_synth.core.types import (
 from catalog_synth.gate.checks import ClassCheck, GateInput, run_gate
 from catalog_synth.gate.quality import quality_score
 from catalog_synth.gate.utility import rebalance_utility, utility_warning
-from catalog_synth.link.enforce import within
 from catalog_synth.link.bands import keep_bands
+from catalog_synth.link.enforce import within
 from catalog_synth.link.offsets import place_within
 from catalog_synth.link.prefixes import keep_prefixes
 from catalog_synth.link.rules import Rule
@@ -48,7 +48,12 @@ from catalog_synth.model.rebalance import (
     rebalancing,
     target_of,
 )
-from catalog_synth.model.sample import finish_numbers, generated_columns, reference_rows, sample_model
+from catalog_synth.model.sample import (
+    finish_numbers,
+    generated_columns,
+    reference_rows,
+    sample_model,
+)
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
     Attempt,

@@ -53,7 +53,13 @@ from catalog_synth.serve.errors import (
 )
 from catalog_synth.serve.limits import LOCAL_CLIENT, QuerySlots
 from catalog_synth.serve.query_shapes import ShapeCache
-from catalog_synth.serve.results import QueryResult, ResultColumn, RowsResult, arrow_rows, value_bytes
+from catalog_synth.serve.results import (
+    QueryResult,
+    ResultColumn,
+    RowsResult,
+    arrow_rows,
+    value_bytes,
+)
 from catalog_synth.serve.validator import DUCKDB, TableCatalog, ValidatedQuery, validate
 from catalog_synth.store.copies import StoredTable, read_tables
 

@@ -30,6 +30,7 @@ from catalog_synth.protect.classify import (
     classify_columns,
     describes_people,
     forbidden_identifying_values,
+    holds_labels_only,
 )
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.locales import DEFAULT_LOCALE, infer_locale_weights
@@ -134,7 +135,9 @@ def prepare_table(
         real = to_model_space(sample, candidates)
     except ColumnTypeError as exc:
         raise SynthesisError(str(exc)) from None
-    if evidence.lookup and not evidence.reference and holds_public_reference(info, sample):
+    if evidence.lookup and not evidence.reference and (
+        holds_public_reference(info, sample) or holds_labels_only(info, sample)
+    ):
         evidence = replace(evidence, reference=True)
     classes = classify_columns(info, sample, settings, evidence)  # raw values: exact for 64-bit ids
     columns = [c for c in candidates if classes[c.name].semantic != UNSUPPORTED]

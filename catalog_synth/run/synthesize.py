@@ -91,7 +91,7 @@ def synthesize_table(
     for number in (1, 2):
         if number == 2:
             table = _split_again(table, rng)
-        attempt = Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
+        attempt = Attempt(number, attempt_min_count(table, number), int(rng.integers(2**31)))
         target = target_of(table, attempt.min_count)
         with stage("generate"):
             synthetic, generator, kept = _generate(table, attempt, rng, target, rules)
@@ -163,6 +163,15 @@ def _gate_input(table: PreparedTable, synthetic: pd.DataFrame, target: Target | 
         table.frame, table.holdout, synthetic, table.classes, key, table.forbidden, table.subjects,
         modelled_rows=table.mode is Mode.MODEL, class_check=_class_check(target), trained=table.trained,
     )  # fmt: skip
+
+
+def attempt_min_count(table: PreparedTable, number: int) -> int:
+    """``k`` on the first attempt, ``2k`` on the second, but never more than the table's people
+    (when they are ``k`` or more): a value every one of them holds (a warehouse table's one
+    country) says nothing about any of them, and stays common however strict the attempt."""
+    k = table.settings.min_category_count
+    people = table.subjects.people(np.ones(table.subjects.rows, dtype=bool))
+    return k * number if people < k else max(k, min(k * number, people))
 
 
 def _split_again(table: PreparedTable, rng: np.random.Generator) -> PreparedTable:

@@ -19,6 +19,7 @@ from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
     ColumnKind,
+    Semantic,
     SynthesisError,
     SynthesisSettings,
     TableInfo,
@@ -53,6 +54,9 @@ class Mode(str, Enum):
     MODEL = "model"  # learnt by the generator
     REFERENCE = "reference"  # a lookup table's labels, kept row by row
     GENERATED = "generated"  # too few rows to learn from: drawn column by column
+
+
+STRATUM_PURITY = 0.9  # share of rows holding their person's value, for a column to stratify the holdout
 
 
 @dataclass
@@ -150,7 +154,8 @@ def prepare_table(
     elif len(sample) < settings.min_rows:
         mode, n_rows = Mode.GENERATED, min(n_rows, len(sample))
     groups = evidence.subjects.holdout_groups()
-    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed))
+    strata = people_strata(real.frame, classes, groups)
+    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed), strata)
     forbidden = Forbidden(forbidden_identifying_values(real.frame, classes))
     about_people = describes_people(info)
     meanings = {
@@ -162,6 +167,26 @@ def prepare_table(
     return PreparedTable(
         info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales
     )
+
+
+def people_strata(frame: pd.DataFrame, classes: dict[str, ColumnClass], groups: np.ndarray) -> np.ndarray | None:
+    """Each row's person's value of the modelled category column that people hold most steadily
+    (a customer's ship country), for a holdout of whole people that holds each value's people
+    alike; None where rows are their own people or no category column is one value per person."""
+    if len(np.unique(groups)) == len(groups):
+        return None
+    best, purity = None, STRATUM_PURITY
+    for name, cls in classes.items():
+        if cls.identifying or cls.semantic != Semantic.CATEGORICAL or name not in frame.columns:
+            continue
+        values = frame[name].astype(str).where(frame[name].notna(), "").to_numpy()
+        held = pd.DataFrame({"person": groups, "value": values}).value_counts().reset_index()
+        modal = held.drop_duplicates("person").set_index("person")["value"]  # counts sorted: the mode first
+        per_row = modal.reindex(groups).to_numpy()
+        steady = float((values == per_row).mean())
+        if steady >= purity and 1 < modal.nunique() < len(modal):
+            best, purity = per_row, steady
+    return best
 
 
 def holds_public_reference(info: TableInfo, sample: pd.DataFrame) -> bool:

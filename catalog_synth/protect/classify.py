@@ -124,7 +124,7 @@ class _Role:
     has_people: bool  # its rows are people, about people through its keys, or reachable (an address)
     things: bool  # products, parts, tracks: no people's columns, no contact columns
     parties: bool  # named for people or organisations (artists, vendors, doctors)
-    no_one: bool  # about no one: not about people or their things, no key chain to people, no parties
+    no_one: bool  # about no one: not about people or their things, refers to no table, no parties
 
     @classmethod
     def of(cls, info: TableInfo, evidence: Evidence) -> _Role:
@@ -133,7 +133,10 @@ class _Role:
         contacts = has_contact_columns(info)
         people = bool(evidence.subjects.dimensions)
         things = is_thing_table(info.ref.name) and not (about_people or parties or contacts)
-        no_one = not (about_people or parties or people or _PEOPLE_WORD.search(name_tokens(info.ref.name)))
+        # rows that refer to other tables (orders to a customer) may be about people the listing
+        # or the sample does not show: a country only three orders go to is still rare there
+        refers = bool(info.foreign_keys)
+        no_one = not (about_people or parties or people or refers or _PEOPLE_WORD.search(name_tokens(info.ref.name)))
         return cls(about_people, about_people or contacts or people, things, parties, no_one)
 
 

@@ -23,7 +23,7 @@ from catalog_synth.model import (
 from catalog_synth.protect.categories import protect_categories
 from catalog_synth.protect.classify import is_public
 from catalog_synth.protect.place_rows import agreeing_places
-from catalog_synth.protect.prepare import Attempt, PreparedTable
+from catalog_synth.protect.prepare import DISCRETE_LEVELS, Attempt, PreparedTable
 from catalog_synth.protect.rare import (
     avoid_extremes,
     drop_rare_row_copies,
@@ -40,8 +40,6 @@ MAX_REPLACEMENT_FACTOR = 10
 _T = TypeVar("_T")
 
 
-# Numbers and dates with at most this many distinct values are modelled as categories.
-DISCRETE_LEVELS = 20
 # Kept values with more distinct values than this share of rows are drawn, not learnt.
 UNIQUE_SHARE = 0.5
 

@@ -56,7 +56,9 @@ class Mode(str, Enum):
     GENERATED = "generated"  # too few rows to learn from: drawn column by column
 
 
-STRATUM_PURITY = 0.9  # share of rows holding their person's value, for a column to stratify the holdout
+# Numbers and dates with at most this many distinct values are modelled (and balance the holdout)
+# as categories.
+DISCRETE_LEVELS = 20
 
 
 @dataclass
@@ -154,8 +156,8 @@ def prepare_table(
     elif len(sample) < settings.min_rows:
         mode, n_rows = Mode.GENERATED, min(n_rows, len(sample))
     groups = evidence.subjects.holdout_groups()
-    strata = people_strata(real.frame, classes, groups)
-    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed), strata)
+    categories = category_codes(real.frame, classes)
+    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed), categories)
     forbidden = Forbidden(forbidden_identifying_values(real.frame, classes))
     about_people = describes_people(info)
     meanings = {
@@ -169,24 +171,17 @@ def prepare_table(
     )
 
 
-def people_strata(frame: pd.DataFrame, classes: dict[str, ColumnClass], groups: np.ndarray) -> np.ndarray | None:
-    """Each row's person's value of the modelled category column that people hold most steadily
-    (a customer's ship country), for a holdout of whole people that holds each value's people
-    alike; None where rows are their own people or no category column is one value per person."""
-    if len(np.unique(groups)) == len(groups):
-        return None
-    best, purity = None, STRATUM_PURITY
-    for name, cls in classes.items():
-        if cls.identifying or cls.semantic != Semantic.CATEGORICAL or name not in frame.columns:
-            continue
-        values = frame[name].astype(str).where(frame[name].notna(), "").to_numpy()
-        held = pd.DataFrame({"person": groups, "value": values}).value_counts().reset_index()
-        modal = held.drop_duplicates("person").set_index("person")["value"]  # counts sorted: the mode first
-        per_row = modal.reindex(groups).to_numpy()
-        steady = float((values == per_row).mean())
-        if steady >= purity and 1 < modal.nunique() < len(modal):
-            best, purity = per_row, steady
-    return best
+def category_codes(frame: pd.DataFrame, classes: dict[str, ColumnClass]) -> np.ndarray:
+    """Integer codes, a column per modelled category (text categories and numbers of at most
+    ``DISCRETE_LEVELS`` values; a missing value is a code of its own), for a balanced holdout."""
+    codes = [
+        pd.factorize(frame[name].astype(str).where(frame[name].notna(), ""))[0]
+        for name, cls in classes.items()
+        if name in frame.columns and not cls.identifying and cls.source != "reference"
+        and (cls.semantic == Semantic.CATEGORICAL
+             or (cls.semantic == Semantic.NUMERICAL and frame[name].nunique() <= DISCRETE_LEVELS))
+    ]  # fmt: skip
+    return np.column_stack(codes) if codes else np.zeros((len(frame), 0), dtype=np.int64)
 
 
 def holds_public_reference(info: TableInfo, sample: pd.DataFrame) -> bool:

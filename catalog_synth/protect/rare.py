@@ -37,26 +37,37 @@ def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None =
 
 # The holdout never has fewer rows than this (or half the sample), so the DCR check is not noise.
 MIN_HOLDOUT_ROWS = 50
+HOLDOUT_DRAWS = 16  # random splits of whole people, of which the most balanced is held out
 
 
 def holdout(
-    groups: np.ndarray, share: float, rng: np.random.Generator, strata: np.ndarray | None = None
+    groups: np.ndarray, share: float, rng: np.random.Generator, categories: np.ndarray | None = None
 ) -> pd.Index:
     """Rows the model never sees: whole groups (all the invoices of a customer), about ``share``
     of the rows, never fewer than ``MIN_HOLDOUT_ROWS`` (or half the sample).
 
-    With ``strata`` (a label per row, one per group: the customer's country), groups are held out
-    from every stratum alike: drawn at random, the 18 customers held out of Northwind's 89 may hold
-    few of the common countries' orders, and a faithful copy of the training rows then sits
-    nearer them than the held-out ones on those countries alone (the distance check read a split
-    as memorisation)."""
+    With ``categories`` (one code column per modelled category of the table, a row per sample
+    row), the split is the most balanced of ``HOLDOUT_DRAWS`` random ones: the one whose held-out
+    rows hold each category's values in the shares the training rows do. Drawn once, the 18
+    customers held out of Northwind's 89 held 4% of the orders to North America against 22% of
+    the training rows, and 30 web sites split 15/15 put 5 of the 6 rows of one postal code on one
+    side: a faithful copy of the training rows then sits nearer them on those values alone, and
+    the distance check read a split as memorisation. Only real rows decide the split."""
     n_rows = len(groups)
     if n_rows == 0:
         return pd.Index([], dtype="int64")
     wanted = max(round(n_rows * share), min(n_rows // 2, MIN_HOLDOUT_ROWS), 1)
-    labels, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    labels, inverse = np.unique(groups, return_inverse=True)
     sizes = np.bincount(inverse)
-    order = rng.permutation(len(labels)) if strata is None else _stratified_order(strata[first], rng)
+    draws = 1 if categories is None or not categories.shape[1] else HOLDOUT_DRAWS
+    splits = [_split(labels, inverse, sizes, wanted, rng) for _ in range(draws)]
+    return min(splits, key=lambda held: _imbalance(categories, held)) if draws > 1 else splits[0]
+
+
+def _split(
+    labels: np.ndarray, inverse: np.ndarray, sizes: np.ndarray, wanted: int, rng: np.random.Generator
+) -> pd.Index:
+    order = rng.permutation(len(labels))
     enough = min(int(np.searchsorted(np.cumsum(sizes[order]), wanted)) + 1, len(labels))
     if enough == len(labels) > 1:  # never every row: the model must have some to learn from
         enough -= 1
@@ -65,16 +76,18 @@ def holdout(
     return pd.Index(np.flatnonzero(chosen[inverse]))
 
 
-def _stratified_order(strata: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Groups in an order whose every prefix holds about the same share of each stratum: each
-    group's place is its random rank within its stratum (plus a random fraction) over the
-    stratum's size."""
-    _, stratum, counts = np.unique(strata.astype(str), return_inverse=True, return_counts=True)
-    rank = np.empty(len(strata))
-    for label in range(len(counts)):
-        members = np.flatnonzero(stratum == label)
-        rank[members] = rng.permutation(len(members))
-    return np.argsort((rank + rng.random(len(strata))) / counts[stratum], kind="stable")
+def _imbalance(categories: np.ndarray, held: pd.Index) -> float:
+    """Summed over the category columns: how far the held-out rows' shares of values are from
+    the training rows' (total variation distance)."""
+    out = np.zeros(len(categories), dtype=bool)
+    out[held.to_numpy()] = True
+    total = 0.0
+    for codes in categories.T:
+        levels = int(codes.max()) + 1
+        held_share = np.bincount(codes[out], minlength=levels) / max(int(out.sum()), 1)
+        train_share = np.bincount(codes[~out], minlength=levels) / max(int((~out).sum()), 1)
+        total += 0.5 * float(np.abs(held_share - train_share).sum())
+    return total
 
 
 def merge_rare_numbers(

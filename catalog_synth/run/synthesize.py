@@ -49,12 +49,12 @@ from catalog_synth.model.sample import finish_numbers, generated_columns, refere
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
     Attempt,
+    category_codes,
     Mode,
     PreparedTable,
     checked_key,
     dropped_columns,
     mode_notes,
-    people_strata,
     prepare_table,
 )
 from catalog_synth.protect.rare import holdout
@@ -184,8 +184,8 @@ def _split_again(table: PreparedTable, rng: np.random.Generator) -> PreparedTabl
     memorises its training rows is closer to them under any split. The second attempt is also
     stricter (twice ``min_category_count``)."""
     settings = table.settings
-    groups = table.subjects.holdout_groups()
-    held_out = holdout(groups, settings.holdout_share, rng, people_strata(table.frame, table.classes, groups))
+    categories = category_codes(table.frame, table.classes)
+    held_out = holdout(table.subjects.holdout_groups(), settings.holdout_share, rng, categories)
     fresh = replace(table, holdout=held_out, trained=None)
     return rebalancing(fresh, settings.rebalance, rng) if settings.rebalance else fresh
 

@@ -61,7 +61,7 @@ def holdout(
     sizes = np.bincount(inverse)
     draws = 1 if categories is None or not categories.shape[1] else HOLDOUT_DRAWS
     splits = [_split(labels, inverse, sizes, wanted, rng) for _ in range(draws)]
-    return min(splits, key=lambda held: _imbalance(categories, held)) if draws > 1 else splits[0]
+    return min(splits, key=lambda held: holdout_imbalance(categories, held)) if draws > 1 else splits[0]
 
 
 def _split(
@@ -76,7 +76,7 @@ def _split(
     return pd.Index(np.flatnonzero(chosen[inverse]))
 
 
-def _imbalance(categories: np.ndarray, held: pd.Index) -> float:
+def holdout_imbalance(categories: np.ndarray, held: pd.Index) -> float:
     """Summed over the category columns: how far the held-out rows' shares of values are from
     the training rows' (total variation distance)."""
     out = np.zeros(len(categories), dtype=bool)

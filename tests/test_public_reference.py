@@ -170,9 +170,7 @@ def test_states_of_a_table_of_addresses_are_counted_even_when_no_key_leads_to_a_
     addresses = pd.DataFrame({"ca_state": ["TX"] * 40 + ["GA"] * 30 + ["VT"], "ca_zip": [f"{n:05d}" for n in range(71)]})
     assert _classes("customer_address", addresses)["ca_state"].source == "public"
     assert _classes("us_states", addresses[["ca_state"]], reference=True)["ca_state"].source == "reference"
-    # not found a lookup, but about no one: states are public reference, kept (issue 21: a 5-row
-    # warehouse table's one country became another on the stricter second attempt)
-    assert _classes("us_states", addresses[["ca_state"]])["ca_state"].source == "reference"
+    assert _classes("us_states", addresses[["ca_state"]])["ca_state"].source == "public"  # not found a lookup
 
 
 def test_a_lookup_named_for_parties_is_faked_and_the_config_overrides_every_finding() -> None:

@@ -314,7 +314,7 @@ def _public_reference(
     if found is None:
         return None
     things_kept = role.things and (found in (THING_NAMES, QUANTITIES) or not role.has_people)
-    if evidence.reference or role.no_one or things_kept:
+    if evidence.reference or things_kept:
         return _Decision(Semantic.CATEGORICAL, f"public reference ({found}, {how}): real values kept", "reference")
     why = (f"public reference ({found}, {how}): modelled as categories, values held by fewer than"
            f" {settings.min_category_count} people replaced")

@@ -96,3 +96,16 @@ def test_the_holdout_of_whole_people_holds_their_categories_in_the_training_rows
     balanced = [holdout_imbalance(codes, holdout(groups, 0.2, np.random.default_rng(seed), codes)) for seed in range(10)]
     assert max(balanced) < np.median(random)
     assert np.mean(balanced) < 0.85 * np.mean(random)
+
+
+def test_parts_of_a_places_street_address_are_fakes_of_their_part_never_random_letters(retail) -> None:
+    from faker.providers.address.en_US import Provider
+
+    suffixes = {suffix.casefold() for suffix in Provider.street_suffixes}
+    _, _, _, real, synthetic = retail
+    for table, prefix in (("call_center", "cc"), ("warehouse", "w"), ("web_site", "web"), ("store", "s")):
+        types = _stripped(synthetic[table][f"{prefix}_street_type"])
+        assert types and all(value.casefold() in suffixes or value in _stripped(real[table][f"{prefix}_street_type"])
+                             for value in types), f"{table}: {sorted(types)}"  # fmt: skip
+        suites = _stripped(synthetic[table][f"{prefix}_suite_number"])
+        assert all(any(char.isdigit() for char in value) for value in suites), f"{table}: {sorted(suites)}"

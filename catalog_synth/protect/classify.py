@@ -51,6 +51,7 @@ from catalog_synth.protect.labels import (
     word_labels,
 )
 from catalog_synth.protect.names import (
+    address_part,
     is_ambiguous_name,
     is_place_name,
     name_tokens,
@@ -349,9 +350,11 @@ def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: S
 
 
 def _high_cardinality(column: ColumnInfo, why: str) -> _Decision:
-    """Identifier-like columns; unique place names get place-name fakes."""
+    """Identifier-like columns; unique place names and parts of street addresses get their fakes."""
     if is_place_name(column.name):
         return _Decision(Semantic.ADDRESS, f"{why}: place names", "content")
+    if column.kind is ColumnKind.STRING and address_part(column.name):
+        return _Decision(Semantic.ADDRESS, f"{why}: parts of street addresses", "content")
     return _Decision(Semantic.IDENTIFIER, why, "content")
 
 

@@ -126,9 +126,10 @@ class _Role:
     things: bool  # products, parts, tracks: no people's columns, no contact columns
     parties: bool  # named for people or organisations (artists, vendors, doctors)
     no_one: bool  # about no one: not about people or their things, refers to no table, no parties
+    small_no_one: bool = False  # and small (at most reference_max_rows rows), like a lookup table
 
     @classmethod
-    def of(cls, info: TableInfo, evidence: Evidence) -> _Role:
+    def of(cls, info: TableInfo, evidence: Evidence, reference_max_rows: int | None = None, rows: int = 0) -> _Role:
         about_people = describes_people(info)
         parties = is_party_table(info.ref.name)
         contacts = has_contact_columns(info)
@@ -138,7 +139,8 @@ class _Role:
         # or the sample does not show: a country only three orders go to is still rare there
         refers = bool(info.foreign_keys)
         no_one = not (about_people or parties or people or refers or _PEOPLE_WORD.search(name_tokens(info.ref.name)))
-        return cls(about_people, about_people or contacts or people, things, parties, no_one)
+        small = reference_max_rows is not None and max(info.row_count, rows) <= reference_max_rows
+        return cls(about_people, about_people or contacts or people, things, parties, no_one, no_one and small)
 
 
 def classify_columns(
@@ -147,7 +149,7 @@ def classify_columns(
     """Classify every column of ``info`` (columns missing from ``sample`` count as empty)."""
     evidence = evidence or Evidence.of_sample(sample)
     keys = _key_reasons(info)
-    role = _Role.of(info, evidence)
+    role = _Role.of(info, evidence, settings.reference_max_rows, len(sample))
     classes = {}
     for column in info.columns:
         values = sample[column.name] if column.name in sample.columns else pd.Series([], dtype=object)
@@ -291,8 +293,8 @@ def _detect(
     if evidence.reference and are_labels(present):
         # a lookup table's labels are unique by design (one row per label), unless they name parties
         return _party_names(column, present, role) if column.kind is ColumnKind.STRING else None
-    if role.no_one and column.kind is ColumnKind.STRING and word_labels(column.name, present):
-        return _Decision(Semantic.CATEGORICAL, "labels of a table about no one: real values kept", "reference")
+    if role.small_no_one and column.kind is ColumnKind.STRING and word_labels(column.name, present):
+        return _Decision(Semantic.CATEGORICAL, "labels of a small table about no one: real values kept", "reference")
     if _identifier_like(column, present, settings.unique_share):
         return _high_cardinality(column, "values are nearly unique (identifier-like)")
     if column.kind is ColumnKind.STRING and _mostly_rare(present, settings.min_category_count, subjects):

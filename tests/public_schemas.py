@@ -8,6 +8,8 @@
   ``part`` and ``supplier`` as the specification declares them), made by the public generator ``tpchgen-cli`` (PyPI);
 * ``tpcds``: the people side of TPC-DS (customers with names, e-mails, birth dates and
   addresses, household demographics and income bands), made by ``tpcgen-cli`` (PyPI);
+  ``TPCDS_RETAIL`` (not in ``DATABASES``, synced by ``test_tables_about_no_one.py`` only): its
+  small tables about no one (stores, warehouses, call centres, web sites, ship modes, reasons);
 * ``northwind``: Northwind Traders' order management (customer and supplier companies with their
   contacts, addresses and phones across 21 countries, shippers, products with pack sizes,
   categories with descriptions, orders with ship-to addresses, order lines), from the data the npm
@@ -341,6 +343,77 @@ TPCDS = PublicDatabase(
     },
     fill=_load_tpcds,
     tables=TPCDS_TABLES,
+)
+
+
+# --- TPC-DS (the retail side's small tables: no test of the product's own was tuned on them) ------
+
+# The specification's DDL without the keys into date_dim (not loaded): stores, warehouses, call
+# centres and web sites (rows about places, one per version of each: a slowly changing
+# dimension), ship modes and return reasons (lookups no loaded table refers to).
+TPCDS_RETAIL_DDL = """
+CREATE TABLE store (s_store_sk integer PRIMARY KEY, s_store_id char(16) NOT NULL, s_rec_start_date date,
+    s_rec_end_date date, s_closed_date_sk integer, s_store_name varchar(50), s_number_employees integer,
+    s_floor_space integer, s_hours char(20), s_manager varchar(40), s_market_id integer,
+    s_geography_class varchar(100), s_market_desc varchar(100), s_market_manager varchar(40),
+    s_division_id integer, s_division_name varchar(50), s_company_id integer, s_company_name varchar(50),
+    s_street_number varchar(10), s_street_name varchar(60), s_street_type char(15), s_suite_number char(10),
+    s_city varchar(60), s_county varchar(30), s_state char(2), s_zip char(10), s_country varchar(20),
+    s_gmt_offset decimal(5,2), s_tax_precentage decimal(5,2));
+CREATE TABLE warehouse (w_warehouse_sk integer PRIMARY KEY, w_warehouse_id char(16) NOT NULL,
+    w_warehouse_name varchar(20), w_warehouse_sq_ft integer, w_street_number char(10), w_street_name varchar(60),
+    w_street_type char(15), w_suite_number char(10), w_city varchar(60), w_county varchar(30), w_state char(2),
+    w_zip char(10), w_country varchar(20), w_gmt_offset decimal(5,2));
+CREATE TABLE call_center (cc_call_center_sk integer PRIMARY KEY, cc_call_center_id char(16) NOT NULL,
+    cc_rec_start_date date, cc_rec_end_date date, cc_closed_date_sk integer, cc_open_date_sk integer,
+    cc_name varchar(50), cc_class varchar(50), cc_employees integer, cc_sq_ft integer, cc_hours char(20),
+    cc_manager varchar(40), cc_mkt_id integer, cc_mkt_class char(50), cc_mkt_desc varchar(100),
+    cc_market_manager varchar(40), cc_division integer, cc_division_name varchar(50), cc_company integer,
+    cc_company_name char(50), cc_street_number char(10), cc_street_name varchar(60), cc_street_type char(15),
+    cc_suite_number char(10), cc_city varchar(60), cc_county varchar(30), cc_state char(2), cc_zip char(10),
+    cc_country varchar(20), cc_gmt_offset decimal(5,2), cc_tax_percentage decimal(5,2));
+CREATE TABLE web_site (web_site_sk integer PRIMARY KEY, web_site_id char(16) NOT NULL, web_rec_start_date date,
+    web_rec_end_date date, web_name varchar(50), web_open_date_sk integer, web_close_date_sk integer,
+    web_class varchar(50), web_manager varchar(40), web_mkt_id integer, web_mkt_class varchar(50),
+    web_mkt_desc varchar(100), web_market_manager varchar(40), web_company_id integer, web_company_name char(50),
+    web_street_number char(10), web_street_name varchar(60), web_street_type char(15), web_suite_number char(10),
+    web_city varchar(60), web_county varchar(30), web_state char(2), web_zip char(10), web_country varchar(20),
+    web_gmt_offset decimal(5,2), web_tax_percentage decimal(5,2));
+CREATE TABLE ship_mode (sm_ship_mode_sk integer PRIMARY KEY, sm_ship_mode_id char(16) NOT NULL, sm_type char(30),
+    sm_code char(10), sm_carrier char(20), sm_contract char(20));
+CREATE TABLE reason (r_reason_sk integer PRIMARY KEY, r_reason_id char(16) NOT NULL, r_reason_desc char(100));
+"""
+TPCDS_RETAIL_TABLES = ("store", "warehouse", "call_center", "web_site", "ship_mode", "reason")
+
+
+def _load_tpcds_retail(con: psycopg.Connection) -> None:
+    command = ["tpcgen-cli", "tpcds", "csv", "-s", "1", "--tables", ",".join(TPCDS_RETAIL_TABLES)]
+    _generated(con, command, TPCDS_RETAIL_TABLES)
+
+
+TPCDS_RETAIL = PublicDatabase(
+    name="tpcds_retail",
+    ddl=TPCDS_RETAIL_DDL,
+    identifiers={
+        "store": ("s_manager", "s_market_manager"),
+        "call_center": ("cc_manager", "cc_market_manager"),
+        "web_site": ("web_manager", "web_market_manager"),
+    },
+    person_of={},
+    person_from={},
+    queries={
+        "ship modes per carrier (lookup labels)": (
+            "SELECT sm_carrier, count(*) FROM ship_mode WHERE sm_type = 'EXPRESS' GROUP BY sm_carrier"
+        ),
+        "call centres per region name": (
+            "SELECT cc_name, count(*) FROM call_center WHERE cc_country = 'United States' GROUP BY cc_name"
+        ),
+        "damaged packages (reason label)": (
+            "SELECT count(*) FROM reason WHERE r_reason_desc = 'Package was damaged' HAVING count(*) > 0"
+        ),
+    },
+    fill=_load_tpcds_retail,
+    tables=TPCDS_RETAIL_TABLES,
 )
 
 

@@ -326,6 +326,9 @@ class SynthesisSettings:
     holdout_share: float = 0.2
     unique_share: float = 0.9
     min_rows: int = 10
+    # A table about no one of at most this many rows keeps its word labels (None: never), as a
+    # lookup table does (privacy.reference_max_rows; privacy.reference_tables: false gives None).
+    reference_max_rows: int | None = 1000
     # Accept a connector without whole-warehouse value counts or key lookups (fakes then checked
     # against the sample only); without it such a table is refused.
     allow_sample_only_checks: bool = False

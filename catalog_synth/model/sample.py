@@ -23,7 +23,7 @@ from catalog_synth.model import (
 from catalog_synth.protect.categories import protect_categories
 from catalog_synth.protect.classify import is_public
 from catalog_synth.protect.place_rows import agreeing_places
-from catalog_synth.protect.prepare import Attempt, PreparedTable
+from catalog_synth.protect.prepare import DISCRETE_LEVELS, Attempt, PreparedTable
 from catalog_synth.protect.rare import (
     avoid_extremes,
     drop_rare_row_copies,
@@ -40,8 +40,6 @@ MAX_REPLACEMENT_FACTOR = 10
 _T = TypeVar("_T")
 
 
-# Numbers and dates with at most this many distinct values are modelled as categories.
-DISCRETE_LEVELS = 20
 # Kept values with more distinct values than this share of rows are drawn, not learnt.
 UNIQUE_SHARE = 0.5
 
@@ -55,7 +53,18 @@ def reference_rows(table: PreparedTable, rng: np.random.Generator) -> pd.DataFra
 
 def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Generator) -> pd.DataFrame:
     """A tiny table's columns drawn one by one: nothing learnt from its few rows (each row is
-    about one of a handful of people), real shares of empty values kept."""
+    about one of a handful of people), real shares of empty values kept. A row that happens to
+    equal a real row few people hold (a warehouse's one row without an offset) is drawn again."""
+    rows = without_rare_copies(table, _drawn_columns(table, table.n_rows, attempt, rng), attempt.min_count)
+    for _ in range(REPLACEMENT_ROUNDS):
+        if len(rows) >= table.n_rows:
+            break
+        more = _drawn_columns(table, table.n_rows - len(rows), attempt, rng)
+        rows = pd.concat([rows, without_rare_copies(table, more, attempt.min_count)], ignore_index=True)
+    return rows.reset_index(drop=True)
+
+
+def _drawn_columns(table: PreparedTable, n_rows: int, attempt: Attempt, rng: np.random.Generator) -> pd.DataFrame:
     columns = {}
     for name in table.modelled():
         real = table.frame[name]
@@ -63,16 +72,23 @@ def generated_columns(table: PreparedTable, attempt: Attempt, rng: np.random.Gen
         semantic = table.classes[name].semantic
         if semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
             low, high = as_numbers(present).min(), as_numbers(present).max()
-            values = pd.Series(rng.uniform(low, high, table.n_rows) if high > low else np.full(table.n_rows, low))
+            values = pd.Series(rng.uniform(low, high, n_rows) if high > low else np.full(n_rows, low))
             if semantic == Semantic.DATETIME:
                 values = microseconds_to_datetimes(values.to_numpy())
             values = finish_numbers(values, table, name, attempt.min_count, rng)
         else:
-            values = present.iloc[rng.integers(0, len(present), table.n_rows)].reset_index(drop=True)
-        empty = rng.random(table.n_rows) < 1 - len(present) / len(real)
+            values = present.iloc[rng.integers(0, len(present), n_rows)].reset_index(drop=True)
+        empty = rng.random(n_rows) < 1 - len(present) / len(real)
         columns[name] = values.astype(object).where(~empty, None) if values.dtype == object else values.mask(empty)
-    drawn = pd.DataFrame(columns, index=pd.RangeIndex(table.n_rows))
+    drawn = pd.DataFrame(columns, index=pd.RangeIndex(n_rows))
     return agreeing_places(table, protect_categories(table, drawn, attempt.min_count, rng), attempt.min_count, rng)
+
+
+def without_rare_copies(table: PreparedTable, sampled: pd.DataFrame, min_count: int) -> pd.DataFrame:
+    """``sampled`` without the rows equal to a real row fewer than ``min_count`` people hold, on
+    the columns the gate compares (kept labels aside: equal to real values on purpose)."""
+    compared = [name for name in sampled.columns if table.classes[name].source != "reference"]
+    return sampled.loc[drop_rare_row_copies(table.frame, sampled[compared], table.subjects, min_count).index]
 
 
 def sample_model(
@@ -96,7 +112,7 @@ def sample_model(
             if table.classes[name].semantic in (Semantic.NUMERICAL, Semantic.DATETIME):
                 sampled[name] = finish_numbers(sampled[name], table, name, attempt.min_count, rng)
         sampled = agreeing_places(table, sampled, attempt.min_count, rng)
-        return drop_rare_row_copies(table.frame, sampled, table.subjects, attempt.min_count)
+        return without_rare_copies(table, sampled, attempt.min_count)
 
     if not names:  # nothing to learn: the kept columns drawn, or no column at all
         return (finish(pd.DataFrame(index=pd.RangeIndex(n_sample))) if drawn else

@@ -42,7 +42,16 @@ from catalog_synth.core.types import (
 from catalog_synth.core.values import distinct_share, non_null, normalized_set
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.kinds import identifying_semantics, recognize
+from catalog_synth.protect.labels import (
+    CONTENT_SAMPLE,
+    ID_NAME,
+    are_labels,
+    labels_only,
+    texts_of,
+    word_labels,
+)
 from catalog_synth.protect.names import (
+    address_part,
     is_ambiguous_name,
     is_place_name,
     name_tokens,
@@ -66,10 +75,6 @@ from catalog_synth.protect.subjects import Subjects
 
 UNSUPPORTED = "unsupported"
 
-CONTENT_SAMPLE = 500
-# Mean length of a reference table's label texts (longer ones are descriptions, not labels).
-LABEL_MAX_LENGTH = 40
-LABEL_MAX_DIGITS = 0.3  # share of digits among a reference table's label characters
 
 _KIND_SEMANTIC = {
     ColumnKind.INTEGER: Semantic.NUMERICAL,
@@ -87,17 +92,18 @@ _TITLE_LIKE_NAME = re.compile(
     r"(?:^|_)(?:title|job|job_title|position|role|occupation|profession|label|subject|headline|caption|department"
     r"|category|genre|type|status|album|song|track|playlist|product)$"
 )
-# Names that make a nearly unique integer column an identifier (salaries are nearly unique too).
-_ID_NAME = re.compile(r"(?:^|_)(?:id|ids|key|code|number|num|no|nr|ref|reference)(?:_|$)")
 # Name rules apply to text and whole-number columns only ("email_verified_at" is a timestamp).
 _NAMED_KINDS = {ColumnKind.STRING, ColumnKind.INTEGER, ColumnKind.DECIMAL}
 
 
-_PEOPLE_TABLE = re.compile(
-    r"(?:^|_)(?:customers?|clients?|employees?|staff|patients?|persons?|people|users?|members?|contacts?"
+_PEOPLE_WORDS = (
+    r"customers?|clients?|employees?|staff|patients?|persons?|people|users?|members?|contacts?"
     r"|students?|applicants?|borrowers?|subscribers?|guests?|passengers?|account_?holders?|citizens?"
-    r"|residents?|tenants?|donors?|voters?|individuals?|kunden?|mitarbeiter|clientes?|employes?)$"
+    r"|residents?|tenants?|donors?|voters?|individuals?|kunden?|mitarbeiter|clientes?|employes?"
 )
+_PEOPLE_TABLE = re.compile(rf"(?:^|_)(?:{_PEOPLE_WORDS})$")
+# Any word of the name: people's things (``customer_address``) are about people too.
+_PEOPLE_WORD = re.compile(rf"(?:^|_)(?:{_PEOPLE_WORDS})(?:_|$)")
 _BIRTH_DATE = re.compile(r"(?:^|_)(?:birth_?(?:date|day)|date_?of_?birth|dob|birthdate|geburtsdatum)$")
 # Name semantics that say a table describes persons: an address or a phone may be a company's or
 # a shop's, or be copied onto an invoice; a person's name, e-mail or national id is the person's.
@@ -119,14 +125,22 @@ class _Role:
     has_people: bool  # its rows are people, about people through its keys, or reachable (an address)
     things: bool  # products, parts, tracks: no people's columns, no contact columns
     parties: bool  # named for people or organisations (artists, vendors, doctors)
+    no_one: bool  # about no one: not about people or their things, refers to no table, no parties
+    small_no_one: bool = False  # and small (at most reference_max_rows rows), like a lookup table
 
     @classmethod
-    def of(cls, info: TableInfo, evidence: Evidence) -> _Role:
+    def of(cls, info: TableInfo, evidence: Evidence, reference_max_rows: int | None = None, rows: int = 0) -> _Role:
         about_people = describes_people(info)
         parties = is_party_table(info.ref.name)
         contacts = has_contact_columns(info)
+        people = bool(evidence.subjects.dimensions)
         things = is_thing_table(info.ref.name) and not (about_people or parties or contacts)
-        return cls(about_people, about_people or contacts or bool(evidence.subjects.dimensions), things, parties)
+        # rows that refer to other tables (orders to a customer) may be about people the listing
+        # or the sample does not show: a country only three orders go to is still rare there
+        refers = bool(info.foreign_keys)
+        no_one = not (about_people or parties or people or refers or _PEOPLE_WORD.search(name_tokens(info.ref.name)))
+        small = reference_max_rows is not None and max(info.row_count, rows) <= reference_max_rows
+        return cls(about_people, about_people or contacts or people, things, parties, no_one, no_one and small)
 
 
 def classify_columns(
@@ -135,7 +149,7 @@ def classify_columns(
     """Classify every column of ``info`` (columns missing from ``sample`` count as empty)."""
     evidence = evidence or Evidence.of_sample(sample)
     keys = _key_reasons(info)
-    role = _Role.of(info, evidence)
+    role = _Role.of(info, evidence, settings.reference_max_rows, len(sample))
     classes = {}
     for column in info.columns:
         values = sample[column.name] if column.name in sample.columns else pd.Series([], dtype=object)
@@ -201,6 +215,11 @@ def describes_people(info: TableInfo) -> bool:
     )
 
 
+def holds_labels_only(info: TableInfo, sample: pd.DataFrame) -> bool:
+    """Every column besides its keys holds short labels: see :func:`labels_only`."""
+    return labels_only(info, sample, set(_key_reasons(info)))
+
+
 def is_public(cls: ColumnClass) -> bool:
     """Real values may be emitted: marked public, a reference table's labels, an enum's labels."""
     return cls.source in PUBLIC_SOURCES and not cls.identifying
@@ -260,20 +279,22 @@ def _detect(
             why = "postal codes mostly shared by many people: modelled as categories"
             return _Decision(Semantic.CATEGORICAL, why, "name")
         ambiguous = semantic == Semantic.PERSON_NAME and is_ambiguous_name(column.name)
-        label = semantic == Semantic.FREE_TEXT and evidence.reference and _labels(present)  # region_description
+        label = semantic == Semantic.FREE_TEXT and evidence.reference and are_labels(present)  # region_description
         if not label and (not ambiguous or (role.about_people and _share(present, is_person_name) >= 0.5)):
             return _Decision(semantic, f"column name suggests {semantic.replace('_', ' ')}", "name")
     if column.kind is ColumnKind.STRING and (public := _public_reference(column, present, settings, evidence, role)):
         return public
     if column.kind is ColumnKind.STRING and (semantic := semantic_from_content(present)):
-        if not (semantic == Semantic.PERSON_NAME and _TITLE_LIKE_NAME.search(name_tokens(column.name))):
+        if not (semantic == Semantic.PERSON_NAME and _not_people(column, present, role)):
             return _Decision(semantic, f"values look like {semantic.replace('_', ' ')}", "content")
     if column.kind is ColumnKind.STRING and evidence.copied_from and (copied := evidence.copied_from(column, present)):
         origin, semantic = copied
         return _Decision(semantic, f"values are those of the identifying column {origin}", "content")
-    if evidence.reference and _labels(present):
+    if evidence.reference and are_labels(present):
         # a lookup table's labels are unique by design (one row per label), unless they name parties
         return _party_names(column, present, role) if column.kind is ColumnKind.STRING else None
+    if role.small_no_one and column.kind is ColumnKind.STRING and word_labels(column.name, present):
+        return _Decision(Semantic.CATEGORICAL, "labels of a small table about no one: real values kept", "reference")
     if _identifier_like(column, present, settings.unique_share):
         return _high_cardinality(column, "values are nearly unique (identifier-like)")
     if column.kind is ColumnKind.STRING and _mostly_rare(present, settings.min_category_count, subjects):
@@ -288,14 +309,15 @@ def _public_reference(
     names of things in a table about things): kept in a lookup table and in a table about things
     without people (names and pack sizes of things always), else modelled as categories counted
     by people (by rows where no one is known: a rare country on three orders is still rare)."""
-    texts = _texts(present)
+    texts = texts_of(present)
     found = public_list(column.name, texts)
     how = "by content"
     if found is None and role.things and is_thing_name(column.name) and not names_of_parties(texts):
         found, how = THING_NAMES, "in a table about things"
     if found is None:
         return None
-    if evidence.reference or (role.things and (found in (THING_NAMES, QUANTITIES) or not role.has_people)):
+    things_kept = role.things and (found in (THING_NAMES, QUANTITIES) or not role.has_people)
+    if evidence.reference or things_kept:
         return _Decision(Semantic.CATEGORICAL, f"public reference ({found}, {how}): real values kept", "reference")
     why = (f"public reference ({found}, {how}): modelled as categories, values held by fewer than"
            f" {settings.min_category_count} people replaced")
@@ -305,7 +327,7 @@ def _public_reference(
 def _party_names(column: ColumnInfo, present: pd.Series, role: _Role) -> _Decision | None:
     """A lookup table's labels that name people or organisations (artists, salespeople, client
     companies) are faked as names, never kept; other labels are kept (None)."""
-    texts = _texts(present)
+    texts = texts_of(present)
     if not (names_of_parties(texts) or (role.parties and is_thing_name(column.name))):
         return None
     companies = _share(present, is_company) > _share(present, is_person_name)
@@ -314,19 +336,12 @@ def _party_names(column: ColumnInfo, present: pd.Series, role: _Role) -> _Decisi
     return _Decision(semantic, why, "content")
 
 
-def _texts(present: pd.Series) -> list[str]:
-    texts = [str(value).strip() for value in present.head(CONTENT_SAMPLE)]
-    return [text for text in texts if text]
-
-
-def _labels(present: pd.Series) -> bool:
-    """Short words, as a lookup table's labels are (``ASIA``, ``MPEG-4 video file``), not codes
-    made mostly of digits (``Supplier#000000001``)."""
-    if present.empty:
+def _not_people(column: ColumnInfo, present: pd.Series, role: _Role) -> bool:
+    """Capitalised words that are no one's name: a column of titles or labels by its name, or, in
+    a table about no one, labels that name no known person or company ("NY Metro", "Mid Atlantic")."""
+    if _TITLE_LIKE_NAME.search(name_tokens(column.name)):
         return True
-    texts = present.astype(str)
-    digits = texts.str.count(r"\d").sum() / max(texts.str.len().sum(), 1)
-    return texts.str.len().mean() <= LABEL_MAX_LENGTH and digits <= LABEL_MAX_DIGITS
+    return role.no_one and not names_of_parties(texts_of(present))
 
 
 def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: Subjects) -> bool:
@@ -337,9 +352,11 @@ def _shared_by_many(present: pd.Series, settings: SynthesisSettings, subjects: S
 
 
 def _high_cardinality(column: ColumnInfo, why: str) -> _Decision:
-    """Identifier-like columns; unique place names get place-name fakes."""
+    """Identifier-like columns; unique place names and parts of street addresses get their fakes."""
     if is_place_name(column.name):
         return _Decision(Semantic.ADDRESS, f"{why}: place names", "content")
+    if column.kind is ColumnKind.STRING and address_part(column.name):
+        return _Decision(Semantic.ADDRESS, f"{why}: parts of street addresses", "content")
     return _Decision(Semantic.IDENTIFIER, why, "content")
 
 
@@ -365,7 +382,7 @@ def _identifier_like(column: ColumnInfo, present: pd.Series, unique_share: float
     if column.kind is ColumnKind.STRING:
         return True
     whole = column.kind is ColumnKind.INTEGER or (column.kind is ColumnKind.DECIMAL and column.scale == 0)
-    return whole and (bool(_ID_NAME.search(name_tokens(column.name))) or _id_shaped_numbers(present))
+    return whole and (bool(ID_NAME.search(name_tokens(column.name))) or _id_shaped_numbers(present))
 
 
 def _id_shaped_numbers(present: pd.Series) -> bool:
@@ -381,7 +398,7 @@ def _id_shaped_numbers(present: pd.Series) -> bool:
 
 def semantic_from_content(present: pd.Series) -> str | None:
     """The identifying semantic the values show, or None (checked on a bounded sample)."""
-    texts = _texts(present)
+    texts = texts_of(present)
     semantic = recognize(texts)
     if semantic is None and looks_like_free_text(texts):
         return Semantic.FREE_TEXT

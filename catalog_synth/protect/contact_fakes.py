@@ -15,6 +15,7 @@ from catalog_synth.core.types import ColumnInfo
 from catalog_synth.core.values import distinct_share, normalize, normalized_set
 from catalog_synth.protect.fake_context import FakeContext, pooled
 from catalog_synth.protect.locales import (
+    DEFAULT_LOCALE,
     locale_country,
     locale_of_country,
     phone_region,
@@ -51,11 +52,20 @@ def make_phones(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> lis
         elif own_layout:
             phone = shapes.fill(locale, ctx)
         else:
-            phone = valid_phone(region, ctx.rng) if international and region else ctx.faker(locale).phone_number()
+            phone = valid_phone(region, ctx.rng) if international and region else _locale_phone(locale, region, ctx)
         if not valid and international and region and phone_region(phone or "") != region:  # +1 (452): not Canada's
             phone = valid_phone(region, ctx.rng)
-        out.append(phone or ctx.faker(locale).phone_number())
+        out.append(phone or _locale_phone(locale, region, ctx))
     return out
+
+
+def _locale_phone(locale: str, region: str | None, ctx: FakeContext) -> str:
+    """Faker's phone of ``locale``, or a valid number of its country where Faker has no phone
+    provider for it (``en_PH``)."""
+    faker = ctx.faker(locale)
+    if hasattr(faker, "phone_number"):
+        return faker.phone_number()
+    return (valid_phone(region, ctx.rng) if region else None) or ctx.faker(DEFAULT_LOCALE).phone_number()
 
 
 def _valid_share(texts: pd.Series, locales: np.ndarray) -> float:

@@ -164,6 +164,16 @@ def make_addresses(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> 
     return [address if multiline else address.replace("\n", ", ") for address in addresses]
 
 
+def address_part_maker(method: str) -> FakeMaker:
+    """Fakes of one part of street addresses (``street_suffix``, ``building_number`` ...) in each
+    row's locale: "Parkway" for a street type, never random letters."""
+
+    def make(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
+        return list(pooled(lambda faker: str(getattr(faker, method)()), locales, ctx, distinct_share(values)))
+
+    return make
+
+
 def make_cities(values: pd.Series, locales: np.ndarray, ctx: FakeContext) -> list[str]:
     from catalog_synth.protect.places import city_of
 

@@ -30,6 +30,7 @@ from catalog_synth.protect.contact_fakes import (
 )
 from catalog_synth.protect.fake_context import FakeMaker
 from catalog_synth.protect.fake_makers import (
+    address_part_maker,
     make_addresses,
     make_cities,
     make_companies,
@@ -41,7 +42,7 @@ from catalog_synth.protect.fake_makers import (
     person_name_maker,
 )
 from catalog_synth.protect.free_text import make_free_text
-from catalog_synth.protect.names import is_place_name
+from catalog_synth.protect.names import address_part, is_place_name
 from catalog_synth.protect.recognizers import (
     Recognizer,
     is_company,
@@ -135,6 +136,8 @@ def _codes(column: ColumnInfo, present: pd.Series) -> FakeMaker:
 
 
 def _addresses_or_cities(column: ColumnInfo, present: pd.Series) -> FakeMaker:
+    if part := address_part(column.name):
+        return address_part_maker(part)
     return make_cities if is_place_name(column.name) else make_addresses
 
 

@@ -25,6 +25,22 @@ def is_place_name(column_name: str) -> bool:
     return bool(_PLACE_NAME.search(name_tokens(column_name)))
 
 
+# One part of a street address, by the column's last tokens -> the Faker address method making it.
+_ADDRESS_PARTS = [
+    (re.compile(r"(?:^|_)street_?(?:type|suffix)$"), "street_suffix"),
+    (re.compile(r"(?:^|_)street_?name$"), "street_name"),
+    (re.compile(r"(?:^|_)(?:street|building|house)_?(?:number|num|no|nr)$"), "building_number"),
+    (re.compile(r"(?:^|_)(?:suite|apartment|apt|unit)(?:_?(?:number|num|no|nr))?$"), "secondary_address"),
+]
+
+
+def address_part(column_name: str) -> str | None:
+    """The Faker address method for a column holding one part of street addresses
+    (``cc_street_type``: ``street_suffix``), or None."""
+    tokens = name_tokens(column_name)
+    return next((method for pattern, method in _ADDRESS_PARTS if pattern.search(tokens)), None)
+
+
 def name_tokens(name: str) -> str:
     """``"CustomerEmail-Address"`` -> ``"customer_email_address"`` (accents stripped)."""
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()

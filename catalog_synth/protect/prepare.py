@@ -19,6 +19,7 @@ from catalog_synth.core.types import (
     ColumnClass,
     ColumnInfo,
     ColumnKind,
+    Semantic,
     SynthesisError,
     SynthesisSettings,
     TableInfo,
@@ -30,6 +31,7 @@ from catalog_synth.protect.classify import (
     classify_columns,
     describes_people,
     forbidden_identifying_values,
+    holds_labels_only,
 )
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.locales import DEFAULT_LOCALE, infer_locale_weights
@@ -52,6 +54,11 @@ class Mode(str, Enum):
     MODEL = "model"  # learnt by the generator
     REFERENCE = "reference"  # a lookup table's labels, kept row by row
     GENERATED = "generated"  # too few rows to learn from: drawn column by column
+
+
+# Numbers and dates with at most this many distinct values are modelled (and balance the holdout)
+# as categories.
+DISCRETE_LEVELS = 20
 
 
 @dataclass
@@ -134,7 +141,9 @@ def prepare_table(
         real = to_model_space(sample, candidates)
     except ColumnTypeError as exc:
         raise SynthesisError(str(exc)) from None
-    if evidence.lookup and not evidence.reference and holds_public_reference(info, sample):
+    if evidence.lookup and not evidence.reference and (
+        holds_public_reference(info, sample) or holds_labels_only(info, sample)
+    ):
         evidence = replace(evidence, reference=True)
     classes = classify_columns(info, sample, settings, evidence)  # raw values: exact for 64-bit ids
     columns = [c for c in candidates if classes[c.name].semantic != UNSUPPORTED]
@@ -147,7 +156,8 @@ def prepare_table(
     elif len(sample) < settings.min_rows:
         mode, n_rows = Mode.GENERATED, min(n_rows, len(sample))
     groups = evidence.subjects.holdout_groups()
-    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed))
+    categories = category_codes(real.frame, classes)
+    held_out = holdout(groups, settings.holdout_share, np.random.default_rng(settings.seed), categories)
     forbidden = Forbidden(forbidden_identifying_values(real.frame, classes))
     about_people = describes_people(info)
     meanings = {
@@ -159,6 +169,19 @@ def prepare_table(
     return PreparedTable(
         info, columns, real, classes, held_out, n_rows, settings, forbidden, evidence, mode, meanings, locales
     )
+
+
+def category_codes(frame: pd.DataFrame, classes: dict[str, ColumnClass]) -> np.ndarray:
+    """Integer codes, a column per modelled category (text categories and numbers of at most
+    ``DISCRETE_LEVELS`` values; a missing value is a code of its own), for a balanced holdout."""
+    codes = [
+        pd.factorize(frame[name].astype(str).where(frame[name].notna(), ""))[0]
+        for name, cls in classes.items()
+        if name in frame.columns and not cls.identifying and cls.source != "reference"
+        and (cls.semantic == Semantic.CATEGORICAL
+             or (cls.semantic == Semantic.NUMERICAL and frame[name].nunique() <= DISCRETE_LEVELS))
+    ]  # fmt: skip
+    return np.column_stack(codes) if codes else np.zeros((len(frame), 0), dtype=np.int64)
 
 
 def holds_public_reference(info: TableInfo, sample: pd.DataFrame) -> bool:

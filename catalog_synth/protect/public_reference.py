@@ -57,6 +57,12 @@ _PARTY_TABLE = re.compile(
     r"|dealers?|lawyers?|teachers?|instructors?|drivers?|clients?|companies|company|organi[sz]ations?|partners?"
     r"|firms?|merchants?|landlords?|owners?)$"
 )
+# Words of regions' labels ("North Midwest", "Pacific Northwest", "NY Metro").
+_REGION_WORDS = frozenset(
+    "north south east west northern southern eastern western northeast northwest southeast southwest midwest"
+    " mid central middle upper lower inner outer greater metro metropolitan coast coastal pacific atlantic"
+    " gulf bay valley highlands lowlands islands region district territory".split()
+)
 # Units and containers of a pack size or quantity, in English as order schemas write them.
 _QUANTITY_WORDS = frozenset(
     "g gr kg mg lb lbs oz fl ml cl dl l lt ltr cc k kilo gal qt pt m cm mm in ft pc pcs pce pkg pkgs pk ct dz doz"
@@ -174,24 +180,47 @@ def public_list(column: str, texts: list[str]) -> str | None:
     return None
 
 
-@lru_cache(maxsize=1)
 def _given_names() -> frozenset[str]:
     """Folded first names of every Faker locale's person provider."""
+    return _person_names("first_names", "first_names_male", "first_names_female")
+
+
+@lru_cache(maxsize=2)
+def _person_names(*attributes: str) -> frozenset[str]:
+    """Folded entries of these name lists of every Faker locale's person provider."""
     from faker.config import AVAILABLE_LOCALES
 
     names: set[str] = set()
     for locale in AVAILABLE_LOCALES:
         provider = faker_provider("person", locale)
-        for attribute in ("first_names", "first_names_male", "first_names_female"):
+        for attribute in attributes:
             entries = getattr(provider, attribute, ()) if provider else ()
             if isinstance(entries, (dict, tuple, list)):
                 names |= {_fold(str(entry)) for entry in entries}
     return frozenset(names)
 
 
+def is_place_label(text: str) -> bool:
+    """A label of a region, not a person: a word of it that is no first or last name of any
+    Faker locale (``Georgia Smith`` and ``George Washington`` are people) is a compass point or
+    region word (``North Midwest``, ``Mid Atlantic``), a state, province or country (``NY Metro``)."""
+    names, codes = _subdivisions()
+    us_codes = codes.get("US", frozenset())
+    for word in re.split(r"[\s/,&-]+", text.strip()):
+        folded = _fold(word).strip(".")
+        if folded in _given_names() or folded in _person_names("last_names"):
+            continue
+        if folded in _REGION_WORDS or folded in names or word in us_codes or (len(word) > 3 and country_of_value(word)):
+            return True
+    return False
+
+
 def _names_a_party(text: str) -> bool:
-    """A company (by its legal form), or a person's name whose first word is a known first name."""
-    return is_company(text) or (is_person_name(text) and _fold(text.split()[0]).strip(".,") in _given_names())
+    """A company (by its legal form), or a person's name whose first word is a known first name
+    (and that is no region's label)."""
+    if is_company(text):
+        return True
+    return is_person_name(text) and _fold(text.split()[0]).strip(".,") in _given_names() and not is_place_label(text)
 
 
 def names_of_parties(texts: Iterable[str]) -> bool:

@@ -37,17 +37,36 @@ def rare_extremes(values: pd.Series, min_count: int, subjects: Subjects | None =
 
 # The holdout never has fewer rows than this (or half the sample), so the DCR check is not noise.
 MIN_HOLDOUT_ROWS = 50
+HOLDOUT_DRAWS = 16  # random splits of whole people, of which the most balanced is held out
 
 
-def holdout(groups: np.ndarray, share: float, rng: np.random.Generator) -> pd.Index:
+def holdout(
+    groups: np.ndarray, share: float, rng: np.random.Generator, categories: np.ndarray | None = None
+) -> pd.Index:
     """Rows the model never sees: whole groups (all the invoices of a customer), about ``share``
-    of the rows, never fewer than ``MIN_HOLDOUT_ROWS`` (or half the sample)."""
+    of the rows, never fewer than ``MIN_HOLDOUT_ROWS`` (or half the sample).
+
+    With ``categories`` (one code column per modelled category of the table, a row per sample
+    row), the split is the most balanced of ``HOLDOUT_DRAWS`` random ones: the one whose held-out
+    rows hold each category's values in the shares the training rows do. Drawn once, the 18
+    customers held out of Northwind's 89 held 4% of the orders to North America against 22% of
+    the training rows, and 30 web sites split 15/15 put 5 of the 6 rows of one postal code on one
+    side: a faithful copy of the training rows then sits nearer them on those values alone, and
+    the distance check read a split as memorisation. Only real rows decide the split."""
     n_rows = len(groups)
     if n_rows == 0:
         return pd.Index([], dtype="int64")
     wanted = max(round(n_rows * share), min(n_rows // 2, MIN_HOLDOUT_ROWS), 1)
     labels, inverse = np.unique(groups, return_inverse=True)
     sizes = np.bincount(inverse)
+    draws = 1 if categories is None or not categories.shape[1] else HOLDOUT_DRAWS
+    splits = [_split(labels, inverse, sizes, wanted, rng) for _ in range(draws)]
+    return min(splits, key=lambda held: holdout_imbalance(categories, held)) if draws > 1 else splits[0]
+
+
+def _split(
+    labels: np.ndarray, inverse: np.ndarray, sizes: np.ndarray, wanted: int, rng: np.random.Generator
+) -> pd.Index:
     order = rng.permutation(len(labels))
     enough = min(int(np.searchsorted(np.cumsum(sizes[order]), wanted)) + 1, len(labels))
     if enough == len(labels) > 1:  # never every row: the model must have some to learn from
@@ -55,6 +74,20 @@ def holdout(groups: np.ndarray, share: float, rng: np.random.Generator) -> pd.In
     chosen = np.zeros(len(labels), dtype=bool)
     chosen[order[:enough]] = True
     return pd.Index(np.flatnonzero(chosen[inverse]))
+
+
+def holdout_imbalance(categories: np.ndarray, held: pd.Index) -> float:
+    """Summed over the category columns: how far the held-out rows' shares of values are from
+    the training rows' (total variation distance)."""
+    out = np.zeros(len(categories), dtype=bool)
+    out[held.to_numpy()] = True
+    total = 0.0
+    for codes in categories.T:
+        levels = int(codes.max()) + 1
+        held_share = np.bincount(codes[out], minlength=levels) / max(int(out.sum()), 1)
+        train_share = np.bincount(codes[~out], minlength=levels) / max(int((~out).sum()), 1)
+        total += 0.5 * float(np.abs(held_share - train_share).sum())
+    return total
 
 
 def merge_rare_numbers(

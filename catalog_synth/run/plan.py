@@ -332,6 +332,7 @@ def synthesis_settings(config: Config, ref: TableRef) -> SynthesisSettings:
         holdout_share=privacy.holdout_share,
         unique_share=privacy.unique_share,
         min_rows=privacy.min_rows,
+        reference_max_rows=_reference_rows(config),
         allow_sample_only_checks=privacy.allow_sample_only_checks,
     )
 

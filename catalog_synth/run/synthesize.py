@@ -57,6 +57,7 @@ from catalog_synth.model.sample import (
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
     Attempt,
+    category_codes,
     Mode,
     PreparedTable,
     checked_key,
@@ -99,7 +100,7 @@ def synthesize_table(
     for number in (1, 2):
         if number == 2:
             table = _split_again(table, rng)
-        attempt = Attempt(number, settings.min_category_count * number, int(rng.integers(2**31)))
+        attempt = Attempt(number, attempt_min_count(table, number), int(rng.integers(2**31)))
         target = target_of(table, attempt.min_count)
         with stage("generate"):
             synthetic, generator, kept = _generate(table, attempt, rng, target, rules)
@@ -173,6 +174,15 @@ def _gate_input(table: PreparedTable, synthetic: pd.DataFrame, target: Target | 
     )  # fmt: skip
 
 
+def attempt_min_count(table: PreparedTable, number: int) -> int:
+    """``k`` on the first attempt, ``2k`` on the second, but never more than the table's people
+    (when they are ``k`` or more): a value every one of them holds (a warehouse table's one
+    country) says nothing about any of them, and stays common however strict the attempt."""
+    k = table.settings.min_category_count
+    people = table.subjects.people(np.ones(table.subjects.rows, dtype=bool))
+    return k * number if people < k else max(k, min(k * number, people))
+
+
 def _split_again(table: PreparedTable, rng: np.random.Generator) -> PreparedTable:
     """The table with a new holdout, for the gate's second attempt (and, for a rebalanced copy,
     its training rows drawn again from the new training part).
@@ -182,7 +192,8 @@ def _split_again(table: PreparedTable, rng: np.random.Generator) -> PreparedTabl
     memorises its training rows is closer to them under any split. The second attempt is also
     stricter (twice ``min_category_count``)."""
     settings = table.settings
-    held_out = holdout(table.subjects.holdout_groups(), settings.holdout_share, rng)
+    categories = category_codes(table.frame, table.classes)
+    held_out = holdout(table.subjects.holdout_groups(), settings.holdout_share, rng, categories)
     fresh = replace(table, holdout=held_out, trained=None)
     return rebalancing(fresh, settings.rebalance, rng) if settings.rebalance else fresh
 

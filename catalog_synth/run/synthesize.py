@@ -57,9 +57,9 @@ from catalog_synth.model.sample import (
 from catalog_synth.protect.evidence import Evidence
 from catalog_synth.protect.prepare import (
     Attempt,
-    category_codes,
     Mode,
     PreparedTable,
+    category_codes,
     checked_key,
     dropped_columns,
     mode_notes,

@@ -110,7 +110,7 @@ def test_a_bare_request_gets_the_benchmark_winner_whatever_the_tables_generator(
     settings = rebalance_settings(config, ref, request)
     assert settings.synthesizer == REBALANCE_GENERATOR == "tabular_argn"
     assert settings.generator_settings == {"model": "MOSTLY_AI/Small", "max_epochs": 30, "time_budget_seconds": 30}  # the config's
-    assert (settings.rebalance.other_rows, settings.rebalance.target_weight) == (4000, 4)
+    assert (settings.rebalance.other_rows, settings.rebalance.target_weight) == (REBALANCE_OTHER_ROWS, 4)
     assert RebalanceConfig(table="t", column="y", target={"1": 0.5}, other_rows=0).spec().other_rows is None  # all
     assert rare_class_warning("tabular_argn") is None
     named = RebalanceConfig(table="main.t", column="y", target={"1": 0.5}, synthesizer="gaussian_copula")

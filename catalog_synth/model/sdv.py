@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 _TABLE = "table"
 # Values SDV's transformers would otherwise round or clip differently from the pipeline.
 _COMMON = {"enforce_min_max_values": True, "enforce_rounding": True}
+# Training rows from which a category's code is fitted as 'uniform' by GaussianCopula (see _arguments).
+UNIFORM_CATEGORIES_MIN_ROWS = 100
 
 
 class SDVGenerator(Generator):
@@ -27,7 +29,7 @@ class SDVGenerator(Generator):
     synthesizer_class: ClassVar[str]
     preload = ("sdv.single_table", "sdv.metadata")  # and the SDMetrics and torch they import: seconds
 
-    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
+    def _arguments(self, sdtypes: dict[str, str], rows: int) -> dict[str, Any]:
         return {}
 
     def _fit(self, train: pd.DataFrame, sdtypes: dict[str, str]) -> None:
@@ -36,7 +38,8 @@ class SDVGenerator(Generator):
 
         columns = {name: {"sdtype": sdtype} for name, sdtype in sdtypes.items()}
         metadata = Metadata.load_from_dict({"tables": {_TABLE: {"columns": columns}}})
-        synthesizer = getattr(single_table, self.synthesizer_class)(metadata, **_COMMON, **self._arguments(sdtypes))
+        arguments = self._arguments(sdtypes, len(train))
+        synthesizer = getattr(single_table, self.synthesizer_class)(metadata, **_COMMON, **arguments)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             _vectorise_categories(synthesizer, {_TABLE: train})
@@ -86,11 +89,16 @@ class GaussianCopula(SDVGenerator):
     config_class = GaussianCopulaConfig
     synthesizer_class = "GaussianCopulaSynthesizer"
 
-    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
+    def _arguments(self, sdtypes: dict[str, str], rows: int) -> dict[str, Any]:
         # A category reaches the copula as SDV's UniformEncoder makes it: uniform on [0, 1] by
         # construction, so its marginal is 'uniform'. Fitted as a normal, the middle categories
         # came out too often and the first and last too rarely (TPC-H's ship modes 6,660 to
         # 12,108 rows where the warehouse has 8,482 to 8,710 each).
+        # With few rows, a uniform fitted on the codes' own least and greatest values puts the rows
+        # holding them at the copula's clipped extremes, where they drive the correlations: a
+        # 12-row table's copy sat on its training rows (TPC-DS stores: distance check 1.000).
+        if rows < UNIFORM_CATEGORIES_MIN_ROWS:
+            return {"default_distribution": self.config.distribution}
         categories = {name: "uniform" for name, sdtype in sdtypes.items() if sdtype == "categorical"}
         return {"default_distribution": self.config.distribution, "numerical_distributions": categories}
 
@@ -107,7 +115,7 @@ class NeuralSDVGenerator(SDVGenerator):
 
     config_class = NeuralConfig
 
-    def _arguments(self, sdtypes: dict[str, str]) -> dict[str, Any]:
+    def _arguments(self, sdtypes: dict[str, str], rows: int) -> dict[str, Any]:
         return {"epochs": self.config.epochs, "batch_size": self.config.batch_size}
 
 

@@ -137,19 +137,24 @@ def test_place_columns_agree_within_rows_as_often_as_the_real_rows_do(synced) ->
     handful of rows, one row) below the real table's (TPC-DS pairs its cities and states at random:
     nothing more to reach there). Chinook has about six US customers; one of them may still keep a
     city of another state (issue 21)."""
+    for table, real_shares, synthetic_shares in _place_agreements(synced):
+        for check, real_share in real_shares.items():
+            if check == "us_city":
+                continue  # test_us_cities_are_of_their_state: not yet on every run
+            synthetic_share = synthetic_shares[check]
+            slack = max(0.02, 1 / synthetic_share.rows) + 1e-9
+            assert synthetic_share.share >= real_share.share - slack, (table, check, real_shares, synthetic_shares)
+
+
+def _place_agreements(synced):  # noqa: ANN001, ANN202 - the module's fixture; yields per table
+    """Per table of ``PLACES``: its name, and the real and the synthetic rows' place agreement."""
     database, url, config, *_ = synced
     engine = sa.create_engine(url)
     try:
         for table, columns in PLACES.get(database.name, {}).items():
             real = pd.read_sql(f"SELECT * FROM {table}", engine).map(lambda v: v.rstrip() if isinstance(v, str) else v)
             synthetic = Store(config.store).preview(f"public.{table}", rows=100_000)
-            real_shares, synthetic_shares = row_agreement(real, *columns), row_agreement(synthetic, *columns)
-            for check, real_share in real_shares.items():
-                if check == "us_city":
-                    continue  # test_us_cities_are_of_their_state: not yet on every run
-                synthetic_share = synthetic_shares[check]
-                slack = max(0.02, 1 / synthetic_share.rows) + 1e-9
-                assert synthetic_share.share >= real_share.share - slack, (table, check, real_shares, synthetic_shares)
+            yield table, row_agreement(real, *columns), row_agreement(synthetic, *columns)
     finally:
         engine.dispose()
 
@@ -157,18 +162,11 @@ def test_place_columns_agree_within_rows_as_often_as_the_real_rows_do(synced) ->
 @pytest.mark.xfail(strict=False, reason="issue 21: one or two of Chinook's six US customers keep a city of "
                    "another state on some runs; the runs are not yet reproducible across processes")
 def test_us_cities_are_of_their_state(synced) -> None:
-    database, url, config, *_ = synced
-    engine = sa.create_engine(url)
-    try:
-        for table, columns in PLACES.get(database.name, {}).items():
-            real = pd.read_sql(f"SELECT * FROM {table}", engine).map(lambda v: v.rstrip() if isinstance(v, str) else v)
-            synthetic = Store(config.store).preview(f"public.{table}", rows=100_000)
-            real_share, synthetic_share = row_agreement(real, *columns).get("us_city"), row_agreement(synthetic, *columns).get("us_city")
-            if real_share is not None:
-                slack = max(0.02, 1 / synthetic_share.rows) + 1e-9
-                assert synthetic_share.share >= real_share.share - slack, (table, real_share, synthetic_share)
-    finally:
-        engine.dispose()
+    for table, real_shares, synthetic_shares in _place_agreements(synced):
+        real_share, synthetic_share = real_shares.get("us_city"), synthetic_shares.get("us_city")
+        if real_share is not None:
+            slack = max(0.02, 1 / synthetic_share.rows) + 1e-9
+            assert synthetic_share.share >= real_share.share - slack, (table, real_share, synthetic_share)
 
 
 def test_public_reference_is_kept_and_lookup_labels_that_name_people_are_faked(synced) -> None:

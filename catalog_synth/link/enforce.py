@@ -63,7 +63,7 @@ def depends_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Ge
     values of the synthetic rows are used."""
     mine = [r for r in rules if r.kind == "depends" and {r.column, r.anchor} <= set(frame.columns)]
     outcomes = []
-    for rule in _anchors_first(mine):
+    for rule in anchors_first(mine):
         determinant, dependent = frame[rule.anchor], frame[rule.column]
         present = determinant.notna() & dependent.notna()
         rows = int(present.sum())
@@ -94,7 +94,7 @@ def order_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gene
     """Enforce a table's own order rules on ``frame`` (model space: naive datetimes), in place."""
     mine = [r for r in rules if r.kind == "order" and not r.across and {r.column, r.anchor} <= set(frame.columns)]
     outcomes = []
-    for rule in _anchors_first(mine):
+    for rule in anchors_first(mine):
         anchor = ordered(frame[rule.anchor])
         outcomes.append(_order(frame, rule, anchor, None, mine, rng))
     return outcomes
@@ -205,12 +205,12 @@ def _order(
     gaps = (column - anchor)[holds]
     offsets = rng.choice(gaps.to_numpy(), size=need) if len(gaps) else np.zeros(need, dtype=gaps.dtype)
     delta = (anchor[chosen] + offsets).to_numpy() - column[chosen].to_numpy()
-    moved = [rule.column, *_followers(rule.column, own)]
+    moved = [rule.column, *followers_of(rule.column, own)]
     for name in moved:
         if name in frame.columns:
             shifted = ordered(frame[name])
             shifted.loc[chosen] = shifted.loc[chosen] + delta
-            frame[name] = _like(shifted, frame[name], info, name)
+            frame[name] = in_form_of(shifted, frame[name], info, name)
     after = share(frame, rule, anchor if rule.across else None)
     also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
     return Outcome(rule, before, after, f"{need} rows redrawn as an offset from {rule.anchor}{also}")
@@ -241,12 +241,12 @@ def _fewer(
     chosen = frame.index[np.sort(rng.choice(np.flatnonzero(holds.to_numpy()), size=surplus, replace=False))]
     moved = column.copy()
     moved.loc[chosen] = anchor[chosen] - rng.choice(gaps.to_numpy(), size=surplus)
-    frame[rule.column] = _like(moved, frame[rule.column], info, rule.column)
+    frame[rule.column] = in_form_of(moved, frame[rule.column], info, rule.column)
     after = share(frame, rule, anchor if rule.across else None)
     return Outcome(rule, before, after, f"{surplus} rows put before {rule.anchor}, as often as in the real table")
 
 
-def _anchors_first(rules: list[Rule]) -> list[Rule]:
+def anchors_first(rules: list[Rule]) -> list[Rule]:
     """Rules ordered so that a column is fixed before the columns that follow it."""
     depth: dict[str, int] = {}
 
@@ -259,7 +259,7 @@ def _anchors_first(rules: list[Rule]) -> list[Rule]:
     return sorted(rules, key=lambda r: (level(r.anchor), r.column, r.anchor))
 
 
-def _followers(name: str, rules: Sequence[Rule]) -> list[str]:
+def followers_of(name: str, rules: Sequence[Rule]) -> list[str]:
     """Columns that must stay on or after ``name`` through the table's own order rules."""
     found, pending = [], [name]
     while pending:
@@ -288,7 +288,7 @@ def stamps(values: pd.Series) -> pd.Series:
     return converted.dt.tz_localize(None).astype("datetime64[us]")
 
 
-def _like(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name: str) -> pd.Series:
+def in_form_of(shifted: pd.Series, original: pd.Series, info: TableInfo | None, name: str) -> pd.Series:
     """``shifted`` in the form of ``original`` (dates stay dates, a time zone stays, whole numbers
     stay whole)."""
     if shifted.dtype == "float64":
@@ -331,7 +331,7 @@ def total(parent: SyntheticTable, rule: Rule, children: pd.DataFrame, rng: np.ra
     chosen = frame.index[np.sort(rng.choice(np.flatnonzero((present & ~holds).to_numpy()), need, replace=False))]
     scale = parent.info.column(rule.column).scale
     column.loc[chosen] = values[chosen].round(2 if scale is None else scale)
-    frame[rule.column] = _like(column, frame[rule.column], parent.info, rule.column)
+    frame[rule.column] = in_form_of(column, frame[rule.column], parent.info, rule.column)
     after = float((present & _sums_match(column, values)).sum() / rows)
     return Outcome(rule, before, after, f"{need} rows take the sum of their synthetic children")
 

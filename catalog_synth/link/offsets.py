@@ -30,9 +30,9 @@ import pandas as pd
 from catalog_synth.core.types import SyntheticTable, TableInfo
 from catalog_synth.link.enforce import (
     Outcome,
-    _anchors_first,
-    _followers,
-    _like,
+    anchors_first,
+    followers_of,
+    in_form_of,
     ordered,
     parent_values,
     share,
@@ -119,7 +119,7 @@ def place(
     frame, info = table.data, table.info
     own = [r for r in rules if r.kind == "order" and not r.across]
     offsetting = [r for r in rules if r.offsets and r.across and r.column in frame.columns]
-    leads = [r for r in offsetting if not any(r.column in _followers(o.column, own) for o in offsetting if o != r)]
+    leads = [r for r in offsetting if not any(r.column in followers_of(o.column, own) for o in offsetting if o != r)]
     outcomes, placed, done = [], [], set()
     for rule in leads:
         parent = parents(rule.relationship, rule.anchor)
@@ -127,7 +127,7 @@ def place(
             continue
         values = parent_values(frame, rule.relationship.columns, parent, rule.relationship.parent_columns, rule.anchor)
         source = f"their synthetic {rule.relationship.parent.name}.{rule.anchor}"
-        outcomes.append(_place(frame, info, rule, values, _followers(rule.column, own), rng, source))
+        outcomes.append(_place(frame, info, rule, values, followers_of(rule.column, own), rng, source))
         placed.append(rule)
         done.add(rule.column)
     return outcomes, placed
@@ -143,7 +143,7 @@ def place_within(frame: pd.DataFrame, rules: Sequence[Rule], rng: np.random.Gene
         if rule.offsets and (rule.column not in best or rule.real_share > best[rule.column].real_share):
             best[rule.column] = rule
     outcomes, placed = [], []
-    for rule in _anchors_first(own):
+    for rule in anchors_first(own):
         if best.get(rule.column) == rule:
             outcomes.append(_place(frame, None, rule, frame[rule.anchor], [], rng, f"their {rule.anchor}"))
             placed.append(rule)
@@ -169,7 +169,7 @@ def _place(frame: pd.DataFrame, info: TableInfo | None, rule: Rule, values: pd.S
         if name in frame.columns:
             shifted = ordered(frame[name])
             shifted.loc[present] = shifted.loc[present] + delta
-            frame[name] = _like(shifted, frame[name], info, name)
+            frame[name] = in_form_of(shifted, frame[name], info, name)
     after = share(frame, rule, values)
     also = f" (with {', '.join(moved[1:])})" if len(moved) > 1 else ""
     return Outcome(rule, before, after, f"{rows} rows placed at real-like offsets from {source}{also}")
